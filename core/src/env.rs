@@ -1,0 +1,30 @@
+//! Names of every environment variable codexport reads, in one place for code, clap and tests.
+
+/// Codex's own home (`~/.codex` when unset or empty).
+pub const CODEX_HOME: &str = "CODEX_HOME";
+/// codexport's tool home (`~/.codexport` when unset or empty).
+pub const CODEXPORT_HOME: &str = "CODEXPORT_HOME";
+/// The user's home on Unix.
+pub const HOME: &str = "HOME";
+/// The user's home on Windows.
+pub const USERPROFILE: &str = "USERPROFILE";
+/// Executable search path.
+pub const PATH: &str = "PATH";
+/// Base URL of the GitHub REST API (mirrors, GitHub Enterprise, loopback test fixtures).
+pub const GITHUB_API_URL: &str = "CODEXPORT_GITHUB_API_URL";
+/// GitHub token, first choice.
+pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
+/// GitHub token, second choice (the `gh` CLI's name).
+pub const GH_TOKEN: &str = "GH_TOKEN";
+/// uv's tool directory override.
+pub const UV_TOOL_DIR: &str = "UV_TOOL_DIR";
+/// uv's tool bin directory override.
+pub const UV_TOOL_BIN_DIR: &str = "UV_TOOL_BIN_DIR";
+/// cargo's home (`~/.cargo` when unset).
+pub const CARGO_HOME: &str = "CARGO_HOME";
+/// Log filter for `tracing` (same syntax as `RUST_LOG`).
+pub const CODEXPORT_LOG: &str = "CODEXPORT_LOG";
+/// Standard log filter, honoured when `CODEXPORT_LOG` is unset.
+pub const RUST_LOG: &str = "RUST_LOG";
+/// Disables colour when set to anything (https://no-color.org).
+pub const NO_COLOR: &str = "NO_COLOR";

@@ -1,0 +1,200 @@
+//! Where Codex's home, codexport's tool home and the user's home are, and the files in them.
+
+use std::path::{Path, PathBuf};
+
+use crate::env;
+
+/// The three roots every command works from.
+///
+/// Resolved once from the environment at start-up and passed down, so no module reads
+/// `HOME`, `CODEX_HOME` or `CODEXPORT_HOME` itself (tests set them per process).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Homes {
+    /// The user's home directory.
+    pub user: PathBuf,
+    /// Codex's home: `$CODEX_HOME`, else `~/.codex`.
+    pub codex: PathBuf,
+    /// codexport's tool home: `$CODEXPORT_HOME`, else `~/.codexport`.
+    pub tool: PathBuf,
+}
+
+/// The user's home could not be determined.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot find the home directory: neither `{}` nor `{}` is set",
+    env::HOME,
+    env::USERPROFILE
+)]
+pub struct NoHomeDir;
+
+impl Homes {
+    /// Resolves the homes from the process environment.
+    pub fn from_env() -> Result<Self, NoHomeDir> {
+        Self::from_lookup(|name| std::env::var_os(name))
+    }
+
+    /// Resolves the homes from any variable lookup (tests pass a map).
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<std::ffi::OsString>,
+    ) -> Result<Self, NoHomeDir> {
+        let non_empty = |name: &str| lookup(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let user = if cfg!(windows) {
+            non_empty(env::USERPROFILE).or_else(|| non_empty(env::HOME))
+        } else {
+            non_empty(env::HOME).or_else(|| non_empty(env::USERPROFILE))
+        }
+        .ok_or(NoHomeDir)?;
+        let codex = non_empty(env::CODEX_HOME).unwrap_or_else(|| user.join(".codex"));
+        let tool = non_empty(env::CODEXPORT_HOME).unwrap_or_else(|| user.join(".codexport"));
+        Ok(Self { user, codex, tool })
+    }
+
+    /// Homes rooted at explicit paths (tests, the demo).
+    pub fn new(
+        user: impl Into<PathBuf>,
+        codex: impl Into<PathBuf>,
+        tool: impl Into<PathBuf>,
+    ) -> Self {
+        Self {
+            user: user.into(),
+            codex: codex.into(),
+            tool: tool.into(),
+        }
+    }
+
+    /// Whether the tool home is the default one (`~/.codexport`). When it is not, generated MCP
+    /// entries must carry `CODEXPORT_HOME`, because Codex passes MCP servers no such variable.
+    pub fn tool_is_default(&self) -> bool {
+        self.tool == self.user.join(".codexport")
+    }
+
+    fn in_tool(&self, name: &str) -> PathBuf {
+        self.tool.join(name)
+    }
+
+    /// `identity.json`: the master's key, or the follower's pinned master key.
+    pub fn identity(&self) -> PathBuf {
+        self.in_tool("identity.json")
+    }
+    /// `master.toml`: master settings.
+    pub fn master_toml(&self) -> PathBuf {
+        self.in_tool("master.toml")
+    }
+    /// `local.toml`: follower settings.
+    pub fn local_toml(&self) -> PathBuf {
+        self.in_tool("local.toml")
+    }
+    /// `mcps.local.toml`: follower-only MCP tables.
+    pub fn mcps_local_toml(&self) -> PathBuf {
+        self.in_tool("mcps.local.toml")
+    }
+    /// `skills/`: follower-only skills.
+    pub fn local_skills(&self) -> PathBuf {
+        self.in_tool("skills")
+    }
+    /// `overrides/`: explicit same-name overrides of canonical skills.
+    pub fn overrides(&self) -> PathBuf {
+        self.in_tool("overrides")
+    }
+    /// `objects/`: the content-addressed store.
+    pub fn objects(&self) -> PathBuf {
+        self.in_tool("objects")
+    }
+    /// `state.json`: the follower's applied revision and managed files.
+    pub fn state(&self) -> PathBuf {
+        self.in_tool("state.json")
+    }
+    /// `mcp-manifest.json`: every MCP entry with artifact spec and env (0600).
+    pub fn mcp_manifest(&self) -> PathBuf {
+        self.in_tool("mcp-manifest.json")
+    }
+    /// `mcp-artifacts/`: hydrated artifacts.
+    pub fn mcp_artifacts(&self) -> PathBuf {
+        self.in_tool("mcp-artifacts")
+    }
+    /// `resolvers/`: wasm resolver plugins.
+    pub fn resolvers(&self) -> PathBuf {
+        self.in_tool("resolvers")
+    }
+    /// `bin/`: the stable home of `codexport-mcp-run`.
+    pub fn bin(&self) -> PathBuf {
+        self.in_tool("bin")
+    }
+    /// The launcher path that generated `config.toml` entries point at.
+    pub fn launcher(&self) -> PathBuf {
+        self.bin().join(launcher_file_name())
+    }
+    /// `backups/`: what applies replaced.
+    pub fn backups(&self) -> PathBuf {
+        self.in_tool("backups")
+    }
+    /// `logs/`: hook and launcher logs.
+    pub fn logs(&self) -> PathBuf {
+        self.in_tool("logs")
+    }
+    /// `lock`: held by sync and apply.
+    pub fn lock(&self) -> PathBuf {
+        self.in_tool("lock")
+    }
+
+    /// The Codex home with symlinks resolved when it exists (Codex keys hook trust on it).
+    pub fn codex_realpath(&self) -> PathBuf {
+        std::fs::canonicalize(&self.codex).unwrap_or_else(|_| self.codex.clone())
+    }
+
+    /// Whether `path` lies inside the Codex home (lexically).
+    pub fn in_codex(&self, path: &Path) -> bool {
+        path.starts_with(&self.codex)
+    }
+}
+
+/// `codexport-mcp-run`, with `.exe` on Windows.
+pub fn launcher_file_name() -> &'static str {
+    if cfg!(windows) {
+        "codexport-mcp-run.exe"
+    } else {
+        "codexport-mcp-run"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::ffi::OsString;
+
+    fn homes(vars: &[(&str, &str)]) -> Result<Homes, NoHomeDir> {
+        let map: HashMap<String, OsString> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), OsString::from(v)))
+            .collect();
+        Homes::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_hang_off_the_user_home() {
+        let h = homes(&[("HOME", "/home/a"), ("USERPROFILE", "/home/a")]).unwrap();
+        assert_eq!(h.codex, PathBuf::from("/home/a/.codex"));
+        assert_eq!(h.tool, PathBuf::from("/home/a/.codexport"));
+        assert!(h.tool_is_default());
+    }
+
+    #[test]
+    fn empty_overrides_are_ignored_and_set_ones_win() {
+        let h = homes(&[
+            ("HOME", "/h"),
+            ("USERPROFILE", "/h"),
+            ("CODEX_HOME", ""),
+            ("CODEXPORT_HOME", "/t"),
+        ])
+        .unwrap();
+        assert_eq!(h.codex, PathBuf::from("/h/.codex"));
+        assert_eq!(h.tool, PathBuf::from("/t"));
+        assert!(!h.tool_is_default());
+    }
+
+    #[test]
+    fn no_home_is_an_error() {
+        assert!(homes(&[]).is_err());
+    }
+}

@@ -1,0 +1,18 @@
+//! codexport's sync core: where things live, what is selected from a Codex home, how it is
+//! hashed into signed revisions and served, and how a follower pulls, stages and applies them.
+//!
+//! It owns the on-disk layout, the protocol and every write into the Codex home. It knows MCP
+//! entries only as data ([`manifest`]): inferring and hydrating artifacts is
+//! `codexport-resolvers`' job, and the CLI wires the two together.
+
+pub mod env;
+pub mod exit;
+pub mod fsx;
+pub mod homes;
+pub mod lock;
+pub mod manifest;
+pub mod mcp_config;
+pub mod store;
+
+pub use exit::{Diagnose, ExitStatus};
+pub use homes::Homes;

@@ -1,0 +1,182 @@
+//! The MCP manifest: every MCP entry of the master's config, made portable.
+//!
+//! The master builds it (inference lives in `codexport-resolvers`), it travels inside the
+//! signed revision, and followers write it to `~/.codexport/mcp-manifest.json` (0600: it
+//! holds env values) for the launcher to read.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Format version of the manifest document.
+pub const MANIFEST_VERSION: u32 = 1;
+
+/// The whole manifest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct McpManifest {
+    /// Format version ([`MANIFEST_VERSION`]).
+    pub version: u32,
+    /// Where the master keeps things, so followers can rewrite master paths.
+    pub master: MasterPaths,
+    /// One entry per MCP server, sorted by name.
+    pub entries: Vec<McpEntry>,
+}
+
+/// The master's roots, as the master saw them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MasterPaths {
+    /// `linux`, `windows` or `macos` (Rust's `std::env::consts::OS`).
+    pub os: String,
+    /// The master user's home.
+    pub home: String,
+    /// The master's Codex home.
+    pub codex_home: String,
+}
+
+/// How Codex talks to the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// A child process speaking JSON-RPC on stdin/stdout (`command`).
+    Stdio,
+    /// Streamable HTTP (`url`).
+    Http,
+}
+
+/// Where an entry came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// The master's config.
+    #[default]
+    Canonical,
+    /// The follower's `mcps.local.toml`.
+    Local,
+}
+
+/// One MCP server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct McpEntry {
+    /// The `[mcp_servers.NAME]` key.
+    pub name: String,
+    /// stdio or http.
+    pub transport: Transport,
+    /// The original command (stdio), with the master's paths.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// The original arguments, with the master's paths.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    /// Environment values (secrets: only in the 0600 manifest, never in `config.toml`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Working directory, with the master's paths.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
+    /// The server URL (http).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Every other Codex field of the table (`startup_timeout_sec`, `enabled_tools`,
+    /// `http_headers`, ...), as JSON, kept verbatim.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+    /// What a follower hydrates to run it.
+    pub artifact: Artifact,
+    /// Canonical or local.
+    #[serde(default)]
+    pub origin: Origin,
+}
+
+/// The portable description of what to hydrate, or why there is none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum Artifact {
+    /// A resolver knows how to hydrate it.
+    Resolved(ArtifactSpec),
+    /// Inference failed; the entry is still exported and fails loudly on followers.
+    Unresolved {
+        /// Why nothing could be inferred.
+        reason: String,
+        /// The repair step (usually a `[mcp.NAME]` hint in `master.toml`).
+        hint: String,
+    },
+}
+
+/// A resolver name and its resolver-specific spec.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArtifactSpec {
+    /// The resolver that hydrates it (`npm`, `uv`, `source`, `cargo`, `github-release`,
+    /// `url`, `path`, or a plugin's name).
+    pub resolver: String,
+    /// The resolver's own spec, opaque to the core.
+    pub spec: serde_json::Value,
+    /// Object-store hashes the artifact needs (packed source trees); the sync client fetches
+    /// them with the revision's files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub objects: Vec<String>,
+}
+
+impl McpManifest {
+    /// The entry called `name`.
+    pub fn get(&self, name: &str) -> Option<&McpEntry> {
+        self.entries.iter().find(|e| e.name == name)
+    }
+
+    /// Every entry name, in manifest order.
+    pub fn names(&self) -> Vec<&str> {
+        self.entries.iter().map(|e| e.name.as_str()).collect()
+    }
+
+    /// Every object hash any entry's artifact needs.
+    pub fn objects(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().flat_map(|e| match &e.artifact {
+            Artifact::Resolved(spec) => spec.objects.iter().map(String::as_str).collect(),
+            Artifact::Unresolved { .. } => Vec::new(),
+        })
+    }
+}
+
+impl McpEntry {
+    /// The resolver name, or `unresolved`.
+    pub fn resolver_name(&self) -> &str {
+        match &self.artifact {
+            Artifact::Resolved(spec) => &spec.resolver,
+            Artifact::Unresolved { .. } => "unresolved",
+        }
+    }
+
+    /// The command as a path, when it is one.
+    pub fn command_path(&self) -> Option<PathBuf> {
+        self.command.as_deref().map(PathBuf::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_round_trips_through_json() {
+        let entry = McpEntry {
+            name: "everything".into(),
+            transport: Transport::Stdio,
+            command: Some("node".into()),
+            args: vec!["/x/index.js".into()],
+            env: BTreeMap::from([("TOKEN".into(), "s3cret".into())]),
+            cwd: None,
+            url: None,
+            extra: serde_json::Map::new(),
+            artifact: Artifact::Resolved(ArtifactSpec {
+                resolver: "npm".into(),
+                spec: serde_json::json!({"package": "p", "version": "1.0.0", "bin": "p"}),
+                objects: vec![],
+            }),
+            origin: Origin::Canonical,
+        };
+        let json = serde_json::to_string(&entry).unwrap();
+        assert!(json.contains(r#""state":"resolved""#), "{json}");
+        let back: McpEntry = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, entry);
+    }
+}

@@ -1,0 +1,186 @@
+//! The content-addressed object store: `objects/ab/cdef...` named by the SHA-256 of the bytes.
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::fsx;
+
+/// A store rooted at a directory (`~/.codexport/objects`).
+#[derive(Debug, Clone)]
+pub struct ObjectStore {
+    root: PathBuf,
+}
+
+/// A hash that is not 64 lowercase hex digits (never used as a path).
+#[derive(Debug, thiserror::Error)]
+#[error("`{0}` is not a SHA-256 object name (64 lowercase hex digits)")]
+pub struct BadObjectName(pub String);
+
+/// Hashes bytes to lowercase hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Hashes a reader to lowercase hex SHA-256, returning the hash and the byte count.
+pub fn sha256_reader(mut reader: impl Read) -> io::Result<(String, u64)> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+    Ok((hex::encode(hasher.finalize()), total))
+}
+
+/// Whether `name` is a well-formed object name.
+pub fn is_object_name(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+impl ObjectStore {
+    /// A store at `root` (created on first write).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The store's directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where object `hash` lives (whether or not it exists).
+    pub fn path(&self, hash: &str) -> Result<PathBuf, BadObjectName> {
+        if !is_object_name(hash) {
+            return Err(BadObjectName(hash.to_owned()));
+        }
+        Ok(self.root.join(&hash[..2]).join(&hash[2..]))
+    }
+
+    /// Whether object `hash` is present.
+    pub fn contains(&self, hash: &str) -> bool {
+        self.path(hash).map(|p| p.is_file()).unwrap_or(false)
+    }
+
+    /// Stores bytes, returning their hash. Existing objects are not rewritten.
+    pub fn put(&self, bytes: &[u8]) -> io::Result<String> {
+        let hash = sha256_hex(bytes);
+        let path = self.path(&hash).expect("sha256_hex yields a valid name");
+        if !path.is_file() {
+            fsx::write_atomic(&path, bytes, Some(0o600))?;
+        }
+        Ok(hash)
+    }
+
+    /// Stores bytes that must hash to `expected`; on mismatch nothing is stored.
+    pub fn put_verified(&self, expected: &str, bytes: &[u8]) -> Result<(), PutError> {
+        let actual = sha256_hex(bytes);
+        if actual != expected {
+            return Err(PutError::Mismatch {
+                expected: expected.to_owned(),
+                actual,
+            });
+        }
+        self.put(bytes).map_err(PutError::Io)?;
+        Ok(())
+    }
+
+    /// Copies a file into the store, streaming, and returns (hash, size).
+    pub fn put_file(&self, source: &Path) -> io::Result<(String, u64)> {
+        fs::create_dir_all(&self.root)?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".incoming-")
+            .tempfile_in(&self.root)?;
+        let mut hasher = Sha256::new();
+        let mut file = fs::File::open(source)?;
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut size = 0u64;
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            tmp.write_all(&buf[..n])?;
+            size += n as u64;
+        }
+        let hash = hex::encode(hasher.finalize());
+        let path = self.path(&hash).expect("valid hash");
+        if !path.is_file() {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                tmp.as_file()
+                    .set_permissions(fs::Permissions::from_mode(0o600))?;
+            }
+            tmp.as_file().sync_all()?;
+            fs::create_dir_all(path.parent().expect("object paths have a parent"))?;
+            tmp.persist(&path).map_err(|e| e.error)?;
+        }
+        Ok((hash, size))
+    }
+
+    /// Reads an object's bytes.
+    pub fn read(&self, hash: &str) -> io::Result<Vec<u8>> {
+        let path = self
+            .path(hash)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        fs::read(path)
+    }
+}
+
+/// Why a verified put failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PutError {
+    /// The bytes do not hash to the name they were sent under.
+    #[error("object `{expected}` arrived with bytes that hash to `{actual}`")]
+    Mismatch {
+        /// The name it was sent under.
+        expected: String,
+        /// What the bytes hash to.
+        actual: String,
+    },
+    /// The store could not be written.
+    #[error(transparent)]
+    Io(io::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn put_read_and_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ObjectStore::new(dir.path());
+        let hash = store.put(b"hello").unwrap();
+        assert_eq!(
+            hash,
+            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        );
+        assert!(store.contains(&hash));
+        assert_eq!(store.read(&hash).unwrap(), b"hello");
+        assert!(matches!(
+            store.put_verified(&hash, b"tampered"),
+            Err(PutError::Mismatch { .. })
+        ));
+        let file = dir.path().join("f");
+        fs::write(&file, b"hello").unwrap();
+        assert_eq!(store.put_file(&file).unwrap(), (hash, 5));
+    }
+
+    #[test]
+    fn names_that_are_not_hashes_never_become_paths() {
+        let store = ObjectStore::new("/tmp/x");
+        for bad in ["../etc/passwd", "ABC", &"a".repeat(63), &"g".repeat(64)] {
+            assert!(store.path(bad).is_err(), "{bad}");
+        }
+    }
+}

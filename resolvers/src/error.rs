@@ -1,0 +1,173 @@
+//! The resolvers crate's one error type, with exit statuses and repair hints.
+
+use std::path::PathBuf;
+
+use codexport_core::{Diagnose, ExitStatus};
+
+/// Everything inference, resolution and hydration can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The manifest names a resolver nobody registered.
+    #[error(
+        "MCP `{entry}` needs resolver `{resolver}`, which is not installed here (known: {known})"
+    )]
+    UnknownResolver {
+        /// The entry.
+        entry: String,
+        /// The resolver it names.
+        resolver: String,
+        /// Registered resolvers, comma-separated.
+        known: String,
+    },
+    /// A spec that does not have the resolver's shape.
+    #[error("MCP `{entry}`: invalid `{resolver}` spec: {reason}")]
+    BadSpec {
+        /// The entry.
+        entry: String,
+        /// The resolver.
+        resolver: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The master could not infer an artifact for the entry.
+    #[error("MCP `{entry}` has no artifact: {reason}")]
+    Unresolved {
+        /// The entry.
+        entry: String,
+        /// The master's reason.
+        reason: String,
+        /// The master's repair step.
+        hint: String,
+    },
+    /// A tool a plan needs (npm, uv, cargo, node) is not installed.
+    #[error("`{tool}` is not installed or not on PATH (needed by MCP `{entry}`)")]
+    ToolMissing {
+        /// The entry.
+        entry: String,
+        /// The missing program.
+        tool: String,
+        /// How to install it.
+        install: String,
+    },
+    /// Bytes that do not match their expected digest.
+    #[error("checksum mismatch for `{what}`: expected sha256 `{expected}`, got `{actual}`")]
+    Integrity {
+        /// What was checked (a URL or file).
+        what: String,
+        /// The published digest.
+        expected: String,
+        /// What the bytes hash to.
+        actual: String,
+    },
+    /// No release asset fits this platform.
+    #[error("no release asset of `{repo}` fits {platform} (candidates: {candidates})")]
+    NoMatchingAsset {
+        /// `owner/name`.
+        repo: String,
+        /// The platform, as `os/arch[/libc]`.
+        platform: String,
+        /// The asset names considered.
+        candidates: String,
+    },
+    /// An archive member or plan path that would land outside the artifact dir.
+    #[error("`{path}` would escape the artifact directory")]
+    PathEscape {
+        /// The offending path.
+        path: String,
+    },
+    /// A network request failed.
+    #[error("network request to `{url}` failed: {reason}")]
+    Network {
+        /// The URL.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A remote service said to slow down.
+    #[error("`{url}` is rate limited")]
+    RateLimited {
+        /// The URL.
+        url: String,
+        /// Seconds to wait, when the service said.
+        retry_after: Option<u64>,
+    },
+    /// A hydration step exited non-zero.
+    #[error("step `{step}` of MCP `{entry}` failed ({status}); last output:\n{tail}")]
+    StepFailed {
+        /// The entry.
+        entry: String,
+        /// The step's description (`npm install ...`).
+        step: String,
+        /// Exit status text.
+        status: String,
+        /// The last lines of its output.
+        tail: String,
+        /// The full log.
+        log: PathBuf,
+    },
+    /// A wasm plugin misbehaved (trap, deadline, memory, bad plan).
+    #[error("resolver plugin `{plugin}`: {reason}")]
+    Plugin {
+        /// The plugin's name (or file name).
+        plugin: String,
+        /// What happened.
+        reason: String,
+    },
+    /// A file operation failed.
+    #[error("{action} `{}`", .path.display())]
+    Io {
+        /// What was being done (`cannot read`, `cannot create`).
+        action: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Shorthand for [`Error::Io`].
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+impl Diagnose for Error {
+    fn exit_status(&self) -> ExitStatus {
+        match self {
+            Error::UnknownResolver { .. } | Error::BadSpec { .. } | Error::Plugin { .. } => {
+                ExitStatus::InvalidInput
+            }
+            Error::Integrity { .. } => ExitStatus::Trust,
+            Error::Io { .. } => ExitStatus::Unexpected,
+            Error::Unresolved { .. }
+            | Error::ToolMissing { .. }
+            | Error::NoMatchingAsset { .. }
+            | Error::PathEscape { .. }
+            | Error::Network { .. }
+            | Error::RateLimited { .. }
+            | Error::StepFailed { .. } => ExitStatus::Hydration,
+        }
+    }
+
+    fn hints(&self) -> Vec<String> {
+        match self {
+            Error::UnknownResolver { resolver, .. } => vec![format!(
+                "install the `{resolver}` plugin on the master (`~/.codexport/resolvers/{resolver}.wasm`) and sync, or upgrade codexport"
+            )],
+            Error::Unresolved { hint, .. } => vec![hint.clone()],
+            Error::ToolMissing { install, .. } => vec![install.clone()],
+            Error::StepFailed { log, .. } => vec![format!("full log: {}", log.display())],
+            Error::RateLimited { .. } => {
+                vec!["set `GITHUB_TOKEN` (or `GH_TOKEN`) to raise the rate limit".to_owned()]
+            }
+            _ => Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! codexport's MCP resolvers: master-side inference that turns a Codex MCP entry into a
+//! portable artifact spec, the plan model, built-in resolvers (npm, uv, local source, cargo,
+//! GitHub release, url, path), the wasm plugin host, and the executor that hydrates plans into
+//! `~/.codexport/mcp-artifacts`.
+//!
+//! It reads manifest types from `codexport-core` and never writes into the Codex home.
+
+pub mod builtin;
+mod error;
+pub mod plan;
+pub mod platform;
+pub mod resolver;
+pub mod spec;
+
+pub use error::Error;
+pub use plan::{Launch, Plan, Resolution, Step};
+pub use platform::Platform;
+pub use resolver::{GithubConfig, InferContext, Mode, ResolveContext, Resolver, SourceLimits};

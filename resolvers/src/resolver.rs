@@ -1,0 +1,111 @@
+//! The `Resolver` trait every built-in and wasm plugin resolver implements, and the contexts
+//! they run in.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use codexport_core::Homes;
+use codexport_core::manifest::{ArtifactSpec, McpEntry};
+use codexport_core::store::ObjectStore;
+
+use crate::Error;
+use crate::plan::Resolution;
+use crate::platform::Platform;
+
+/// Teaches codexport one kind of MCP artifact.
+///
+/// `infer` runs on the master and turns a config entry into a portable spec; `resolve` runs on
+/// the follower and turns a spec into a [`Resolution`] (a plan, never an action).
+/// `Ok(None)` from `infer` means "not mine": the registry then asks the next resolver.
+pub trait Resolver: Send + Sync {
+    /// A stable, unique name; it is what `artifact.resolver` names in the manifest.
+    fn name(&self) -> &str;
+
+    /// Master side: the spec for `entry`, or `None` when this resolver does not recognise it.
+    fn infer(&self, cx: &InferContext<'_>, entry: &McpEntry)
+    -> Result<Option<ArtifactSpec>, Error>;
+
+    /// Follower side: the plan that hydrates `spec` on `cx.platform`.
+    fn resolve(
+        &self,
+        cx: &ResolveContext,
+        entry: &McpEntry,
+        spec: &ArtifactSpec,
+    ) -> Result<Resolution, Error>;
+}
+
+/// Everything master-side inference may look at.
+#[derive(Debug)]
+pub struct InferContext<'a> {
+    /// The master's homes.
+    pub homes: &'a Homes,
+    /// The master's environment (PATH, `UV_TOOL_DIR`, `CARGO_HOME`, ...), as a map so tests
+    /// can pin it.
+    pub env: &'a BTreeMap<String, String>,
+    /// Where packed source trees are stored.
+    pub store: &'a ObjectStore,
+    /// Limits for packing local source trees.
+    pub source_limits: SourceLimits,
+}
+
+/// Size limits for local source trees packed on the master.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceLimits {
+    /// Largest single file, in bytes.
+    pub max_file: u64,
+    /// Largest tree, in bytes.
+    pub max_total: u64,
+}
+
+impl Default for SourceLimits {
+    fn default() -> Self {
+        Self {
+            max_file: 10 * 1024 * 1024,
+            max_total: 75 * 1024 * 1024,
+        }
+    }
+}
+
+/// Whether resolution may use the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Registries and release APIs may be asked.
+    Online,
+    /// Only what is cached locally.
+    Offline,
+}
+
+/// Where GitHub (or a mirror, GitHub Enterprise, a loopback fixture) is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GithubConfig {
+    /// REST API base (`https://api.github.com`).
+    pub api_base: String,
+    /// Bearer token (`GITHUB_TOKEN`/`GH_TOKEN`); never logged.
+    pub token: Option<String>,
+}
+
+impl Default for GithubConfig {
+    fn default() -> Self {
+        Self {
+            api_base: "https://api.github.com".to_owned(),
+            token: None,
+        }
+    }
+}
+
+/// Everything follower-side resolution may look at.
+#[derive(Debug, Clone)]
+pub struct ResolveContext {
+    /// The follower's homes.
+    pub homes: Homes,
+    /// This host's platform.
+    pub platform: Platform,
+    /// Online or offline.
+    pub mode: Mode,
+    /// GitHub endpoint and token.
+    pub github: GithubConfig,
+    /// The follower's object store (packed sources arrive here with the revision).
+    pub store: ObjectStore,
+    /// The root of hydrated artifacts (`~/.codexport/mcp-artifacts`).
+    pub artifacts: PathBuf,
+}

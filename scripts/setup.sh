@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs everything codexport's demo, tests and benchmarks need on a fresh machine.
+# Idempotent: every step checks before it installs. Safe to run on every CI run.
+set -euo pipefail
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+# Node.js and npm: the npm resolver and the npm MCP servers in the tests.
+if ! command -v npm >/dev/null 2>&1; then
+  log "installing nodejs and npm (Debian)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+
+# uv and uvx: the uv resolver and the PyPI MCP servers in the tests.
+if ! command -v uv >/dev/null 2>&1 || ! command -v uvx >/dev/null 2>&1; then
+  log "installing uv (PyPI)"
+  python3 -m pip install --quiet --disable-pip-version-check uv
+  if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
+fi
+
+# Rust: the wasm target for resolver plugins, and nextest for the test run.
+if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep -qx wasm32-wasip2; then
+  log "adding the wasm32-wasip2 target"
+  rustup target add wasm32-wasip2
+fi
+if ! cargo nextest --version >/dev/null 2>&1; then
+  log "installing cargo-nextest (crates.io)"
+  cargo install --locked cargo-nextest
+fi
+log "ready: node $(node --version), uv $(uv --version | cut -d' ' -f2), $(cargo --version)"
