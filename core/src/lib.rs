@@ -12,6 +12,7 @@ pub mod homes;
 pub mod lock;
 pub mod manifest;
 pub mod mcp_config;
+pub mod mcp_export;
 pub mod store;
 
 pub use exit::{Diagnose, ExitStatus};

@@ -43,6 +43,10 @@ pub enum SourceKind {
 }
 
 /// `source`: a local project tree packed into the object store.
+///
+/// The packed tree is one object: a gzip-compressed tar whose member paths are relative to
+/// the project root (no leading `/`, no `..`), holding regular files (modes kept), directories
+/// and symlinks that stay inside the tree. `copy-source` unpacks it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceSpec {
     /// Node, Python or Cargo.
