@@ -49,6 +49,9 @@ fn diagnosis(err: &anyhow::Error) -> Option<&dyn Diagnose> {
         if let Some(e) = cause.downcast_ref::<CliError>() {
             return Some(e);
         }
+        if let Some(e) = cause.downcast_ref::<codexport_core::Error>() {
+            return Some(e);
+        }
         if let Some(e) = cause.downcast_ref::<codexport_resolvers::Error>() {
             return Some(e);
         }

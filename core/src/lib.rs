@@ -6,6 +6,7 @@
 //! `codexport-resolvers`' job, and the CLI wires the two together.
 
 pub mod env;
+pub mod error;
 pub mod exit;
 pub mod fsx;
 pub mod homes;
@@ -13,7 +14,9 @@ pub mod lock;
 pub mod manifest;
 pub mod mcp_config;
 pub mod mcp_export;
+pub mod pathmap;
 pub mod store;
 
+pub use error::Error;
 pub use exit::{Diagnose, ExitStatus};
 pub use homes::Homes;
