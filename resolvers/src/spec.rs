@@ -14,6 +14,10 @@ pub struct NpmSpec {
     pub version: String,
     /// The `bin` entry to run.
     pub bin: String,
+    /// Server arguments that followed the program in the master's command (master paths kept
+    /// as they were: the launcher rewrites them on the follower).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
 }
 
 /// `uv`: a uv tool requirement and the executable it provides.
@@ -28,6 +32,10 @@ pub struct UvSpec {
     pub from: String,
     /// The executable to run.
     pub bin: String,
+    /// Server arguments that followed the program in the master's command (master paths kept
+    /// as they were: the launcher rewrites them on the follower).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
 }
 
 /// What kind of local project a source artifact is.
@@ -81,6 +89,10 @@ pub struct CargoSpec {
     pub rev: Option<String>,
     /// The binary to run.
     pub bin: String,
+    /// Server arguments that followed the program in the master's command (master paths kept
+    /// as they were: the launcher rewrites them on the follower).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
 }
 
 /// `github-release`: a binary from a GitHub release, matched per platform.
@@ -97,6 +109,10 @@ pub struct GithubReleaseSpec {
     pub asset: Option<String>,
     /// The executable's path inside the unpacked asset (or its file name for raw binaries).
     pub bin: String,
+    /// Server arguments that followed the program in the master's command (master paths kept
+    /// as they were: the launcher rewrites them on the follower).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
 }
 
 /// `url`: a streamable-HTTP server; nothing to hydrate.
@@ -111,4 +127,8 @@ pub struct UrlSpec {
 pub struct PathSpec {
     /// The program name looked up on the follower's PATH.
     pub program: String,
+    /// Server arguments that followed the program in the master's command (master paths kept
+    /// as they were: the launcher rewrites them on the follower).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
 }
