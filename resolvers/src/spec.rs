@@ -3,21 +3,59 @@
 //! These are the stable, documented shapes inside `artifact.spec` of a manifest entry.
 //! Master-side inference produces them; follower-side resolution consumes them.
 
+use codexport_core::manifest::ArtifactSpec;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// A built-in resolver's typed spec, and the resolver name it belongs to.
+pub trait BuiltinSpec: Serialize + DeserializeOwned {
+    /// The resolver that writes and reads this spec (`npm`, `uv`, ...).
+    const RESOLVER: &'static str;
+
+    /// Wraps the spec into a manifest artifact that needs `objects` from the store.
+    fn to_artifact(&self, objects: Vec<String>) -> ArtifactSpec {
+        ArtifactSpec {
+            resolver: Self::RESOLVER.to_owned(),
+            spec: serde_json::to_value(self).expect("specs serialise to JSON"),
+            objects,
+        }
+    }
+
+    /// Reads the spec of `entry` back from its artifact; a shape mismatch is
+    /// [`Error::BadSpec`].
+    fn from_artifact(entry: &str, artifact: &ArtifactSpec) -> Result<Self, Error> {
+        serde_json::from_value(artifact.spec.clone()).map_err(|e| Error::BadSpec {
+            entry: entry.to_owned(),
+            resolver: artifact.resolver.clone(),
+            reason: e.to_string(),
+        })
+    }
+}
 
 /// `npm`: an exact package version and the bin to run from it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NpmSpec {
     /// Package name (`@scope/name`).
     pub package: String,
-    /// Exact version from the installed package.json (`2025.1.14`).
+    /// Exact version from the installed package.json (`2025.1.14`). `latest` only when the
+    /// master ran `npx pkg` with no version and had none installed (inference warns then).
     pub version: String,
-    /// The `bin` entry to run.
+    /// The `bin` entry to run (`node_modules/.bin/<bin>`).
     pub bin: String,
+    /// A file inside the package, relative to its root, to run with `node` instead of `bin`:
+    /// set when the master ran a package file that no `bin` entry names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script: Option<String>,
     /// Server arguments that followed the program in the master's command (master paths kept
     /// as they were: the launcher rewrites them on the follower).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
+}
+
+impl BuiltinSpec for NpmSpec {
+    const RESOLVER: &'static str = "npm";
 }
 
 /// `uv`: a uv tool requirement and the executable it provides.
@@ -28,14 +66,23 @@ pub struct UvSpec {
     /// Exact version, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
-    /// What `uv tool install --from` takes (`pkg==1.2.3`, a VCS or archive URL).
+    /// What `uv tool install --from` takes (`pkg==1.2.3`, `git+URL@REV`, an archive URL);
+    /// just the package name when the master ran `uvx pkg` unpinned.
     pub from: String,
-    /// The executable to run.
+    /// Extra requirements installed with it (`uvx --with X`, `uv tool install --with X`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub with: Vec<String>,
+    /// The executable in the tool's `bin/` to run (`mcp-server-time`, or `python` with
+    /// `args` starting `-m module`).
     pub bin: String,
     /// Server arguments that followed the program in the master's command (master paths kept
     /// as they were: the launcher rewrites them on the follower).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
+}
+
+impl BuiltinSpec for UvSpec {
+    const RESOLVER: &'static str = "uv";
 }
 
 /// What kind of local project a source artifact is.
@@ -63,13 +110,18 @@ pub struct SourceSpec {
     pub object: String,
     /// The project root on the master (for rewriting args that point inside it).
     pub root: String,
-    /// Node: the entry script relative to the root. Python: the console script or module
-    /// (`-m pkg`). Cargo: the binary name.
+    /// Node: the entry script relative to the root (`dist/index.js`). Python: a script
+    /// relative to the root (`server.py`), a module (`-m pkg`), or a console-script name of
+    /// the project. Cargo: the binary name.
     pub entry: String,
     /// Arguments that followed the entry in the master's command (paths inside the root
     /// rewritten relative to it).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
+}
+
+impl BuiltinSpec for SourceSpec {
+    const RESOLVER: &'static str = "source";
 }
 
 /// `cargo`: a crate installed with `cargo install`.
@@ -95,6 +147,10 @@ pub struct CargoSpec {
     pub args: Vec<String>,
 }
 
+impl BuiltinSpec for CargoSpec {
+    const RESOLVER: &'static str = "cargo";
+}
+
 /// `github-release`: a binary from a GitHub release, matched per platform.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GithubReleaseSpec {
@@ -115,11 +171,19 @@ pub struct GithubReleaseSpec {
     pub args: Vec<String>,
 }
 
+impl BuiltinSpec for GithubReleaseSpec {
+    const RESOLVER: &'static str = "github-release";
+}
+
 /// `url`: a streamable-HTTP server; nothing to hydrate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UrlSpec {
     /// The server URL as the master configured it.
     pub url: String,
+}
+
+impl BuiltinSpec for UrlSpec {
+    const RESOLVER: &'static str = "url";
 }
 
 /// `path`: a program the follower is expected to have on PATH (`docker`, `git`, ...).
@@ -131,4 +195,52 @@ pub struct PathSpec {
     /// as they were: the launcher rewrites them on the follower).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
+}
+
+impl BuiltinSpec for PathSpec {
+    const RESOLVER: &'static str = "path";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Resolver;
+    use crate::builtin::{
+        CargoResolver, GithubReleaseResolver, NpmResolver, PathResolver, SourceResolver,
+        UrlResolver, UvResolver,
+    };
+
+    #[test]
+    fn spec_resolver_names_match_the_builtin_resolvers() {
+        assert_eq!(NpmSpec::RESOLVER, NpmResolver.name());
+        assert_eq!(UvSpec::RESOLVER, UvResolver.name());
+        assert_eq!(SourceSpec::RESOLVER, SourceResolver.name());
+        assert_eq!(CargoSpec::RESOLVER, CargoResolver.name());
+        assert_eq!(GithubReleaseSpec::RESOLVER, GithubReleaseResolver.name());
+        assert_eq!(UrlSpec::RESOLVER, UrlResolver.name());
+        assert_eq!(PathSpec::RESOLVER, PathResolver.name());
+    }
+
+    #[test]
+    fn specs_round_trip_through_artifacts_and_reject_wrong_shapes() {
+        let spec = NpmSpec {
+            package: "@scope/p".into(),
+            version: "1.2.3".into(),
+            bin: "p".into(),
+            script: None,
+            args: vec!["stdio".into()],
+        };
+        let artifact = spec.to_artifact(Vec::new());
+        assert_eq!(artifact.resolver, "npm");
+        assert_eq!(
+            artifact.spec,
+            serde_json::json!({"package": "@scope/p", "version": "1.2.3", "bin": "p", "args": ["stdio"]})
+        );
+        assert_eq!(NpmSpec::from_artifact("e", &artifact).unwrap(), spec);
+        let err = CargoSpec::from_artifact("e", &artifact).unwrap_err();
+        assert!(
+            err.to_string().contains("MCP `e`: invalid `npm` spec"),
+            "{err}"
+        );
+    }
 }
