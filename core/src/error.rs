@@ -19,12 +19,76 @@ pub enum Error {
         /// The follower's `local.toml`.
         local_toml: PathBuf,
     },
+    /// The OS refused a file operation.
+    #[error("cannot {action} `{}`", .path.display())]
+    Io {
+        /// What was being done (`read`, `write`, `create`, ...).
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A layer file that is not valid TOML.
+    #[error("`{}:{line}:{column}` is not valid TOML: {message}", .path.display())]
+    InvalidToml {
+        /// The file (or the revision's `config.toml`).
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The parser's message.
+        message: String,
+    },
+    /// A layer file that parses but holds something layering cannot use.
+    #[error("`{}` is invalid: {reason}", .path.display())]
+    InvalidLayer {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A follower layer names a canonical MCP or skill without the setting that allows it.
+    #[error(
+        "{kind} `{name}` from `{}` clashes with the master's {kind} of the same name, and `{setting}` is not set in `{}`",
+        layer.display(),
+        local_toml.display()
+    )]
+    OverlayClash {
+        /// `MCP` or `skill`.
+        kind: &'static str,
+        /// The clashing name.
+        name: String,
+        /// The local file or folder.
+        layer: PathBuf,
+        /// The `local.toml` setting that allows it.
+        setting: &'static str,
+        /// The follower's `local.toml`.
+        local_toml: PathBuf,
+    },
+}
+
+impl Error {
+    /// An `Io` error for `path`.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
 }
 
 impl Diagnose for Error {
     fn exit_status(&self) -> ExitStatus {
         match self {
-            Error::UnknownPathVariable { .. } => ExitStatus::InvalidInput,
+            Error::UnknownPathVariable { .. }
+            | Error::InvalidToml { .. }
+            | Error::InvalidLayer { .. } => ExitStatus::InvalidInput,
+            Error::OverlayClash { .. } => ExitStatus::Conflict,
+            Error::Io { .. } => ExitStatus::Unexpected,
         }
     }
 
@@ -34,6 +98,21 @@ impl Diagnose for Error {
                 "add `{name} = \"/path/on/this/machine\"` under `[pathVariables]` in `{}`",
                 local_toml.display()
             )],
+            Error::InvalidToml { path, line, .. } => {
+                vec![format!("fix line {line} of `{}`", path.display())]
+            }
+            Error::OverlayClash {
+                kind,
+                name,
+                layer,
+                setting,
+                local_toml,
+            } => vec![format!(
+                "rename or remove `{}`, or set `{setting} = true` in `{}` to let it replace the master's {kind} `{name}`",
+                layer.display(),
+                local_toml.display()
+            )],
+            Error::Io { .. } | Error::InvalidLayer { .. } => Vec::new(),
         }
     }
 }

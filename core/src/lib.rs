@@ -10,6 +10,7 @@ pub mod error;
 pub mod exit;
 pub mod fsx;
 pub mod homes;
+pub mod layer;
 pub mod lock;
 pub mod manifest;
 pub mod mcp_config;

@@ -1,0 +1,240 @@
+//! Generates the follower's `config.toml` and MCP manifest: canonical config → paths mapped
+//! → `mcps.local.toml` overlay → command MCPs routed to the launcher → config transforms
+//! (hook trust, ...). The result is what the three-way merge ([`super::merge`]) starts from.
+
+use std::path::Path;
+
+use toml_edit::DocumentMut;
+
+use super::LayerSettings;
+use super::mcp_routing::{Routing, route_mcp_servers};
+use super::overlay::apply_overlay;
+use super::paths::{Direction, rewrite_document};
+use crate::Homes;
+use crate::error::Error;
+use crate::manifest::{MANIFEST_VERSION, McpManifest};
+use crate::pathmap::PathMap;
+
+/// A later step that edits the generated config (e.g. `[hooks.state]` trust entries with
+/// hashes recomputed for this follower). Runs after routing, before the merge, so what it
+/// writes becomes part of the base of the next merge.
+pub trait ConfigTransform {
+    /// A short name for errors and logs.
+    fn name(&self) -> &str;
+    /// Edits `doc` for this follower.
+    fn transform(&self, doc: &mut DocumentMut, homes: &Homes) -> Result<(), Error>;
+}
+
+/// Everything generation reads.
+pub struct ConfigInputs<'a> {
+    /// This follower's homes.
+    pub homes: &'a Homes,
+    /// `local.toml` layering settings.
+    pub settings: &'a LayerSettings,
+    /// The canonical manifest of the revision (its `master` paths drive path mapping).
+    pub manifest: &'a McpManifest,
+    /// The master's host name or address, for loopback URL MCPs.
+    pub master_host: Option<&'a str>,
+    /// The canonical `config.toml` text, when the revision has one.
+    pub canonical: Option<&'a str>,
+    /// The text of `mcps.local.toml`, when it exists.
+    pub overlay: Option<&'a str>,
+    /// Extra steps, in order.
+    pub transforms: &'a [&'a dyn ConfigTransform],
+}
+
+/// The generated config and the follower's manifest.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    /// The generated `config.toml` (before merging local edits). `None` when neither the
+    /// revision nor the overlay has a config.
+    pub config: Option<String>,
+    /// Canonical entries (minus overridden ones) and local entries, sorted by name.
+    pub manifest: McpManifest,
+    /// Canonical MCPs a local table replaced.
+    pub replaced_mcps: Vec<String>,
+}
+
+/// The path map for this follower.
+pub fn path_map(inputs: &ConfigInputs<'_>) -> PathMap {
+    PathMap::new(
+        &inputs.manifest.master,
+        inputs.homes,
+        &inputs.settings.path_variables,
+    )
+}
+
+/// Runs the config pipeline.
+pub fn generate(inputs: &ConfigInputs<'_>) -> Result<Generated, Error> {
+    generate_with(inputs, &path_map(inputs))
+}
+
+/// [`generate`] with an explicit path map (tests map to another OS).
+pub fn generate_with(inputs: &ConfigInputs<'_>, map: &PathMap) -> Result<Generated, Error> {
+    let homes = inputs.homes;
+    let mut doc = match inputs.canonical {
+        Some(text) => super::parse_toml(text, Path::new("config.toml (master revision)"))?,
+        None if inputs.overlay.is_some() => DocumentMut::new(),
+        None => {
+            return Ok(Generated {
+                config: None,
+                manifest: follower_manifest(inputs.manifest, Vec::new()),
+                replaced_mcps: Vec::new(),
+            });
+        }
+    };
+    rewrite_document(&mut doc, map, Direction::MasterToFollower)?;
+    let overlaid = match inputs.overlay {
+        Some(text) => apply_overlay(
+            &mut doc,
+            text,
+            &homes.mcps_local_toml(),
+            inputs.settings.allow_mcp_overrides,
+            &homes.local_toml(),
+            map,
+        )?,
+        None => Default::default(),
+    };
+    route_mcp_servers(&mut doc, &Routing::new(homes, inputs.master_host), None);
+    for transform in inputs.transforms {
+        transform.transform(&mut doc, homes)?;
+    }
+    Ok(Generated {
+        config: Some(doc.to_string()),
+        manifest: follower_manifest(inputs.manifest, overlaid.entries),
+        replaced_mcps: overlaid.replaced,
+    })
+}
+
+/// The follower's manifest: canonical entries a local entry does not replace, plus the local
+/// entries, sorted by name.
+pub fn follower_manifest(
+    canonical: &McpManifest,
+    local: Vec<crate::manifest::McpEntry>,
+) -> McpManifest {
+    let mut entries: Vec<_> = canonical
+        .entries
+        .iter()
+        .filter(|e| !local.iter().any(|l| l.name == e.name))
+        .cloned()
+        .collect();
+    entries.extend(local);
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    McpManifest {
+        version: MANIFEST_VERSION,
+        master: canonical.master.clone(),
+        entries,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{MasterPaths, Origin};
+    use crate::mcp_config::read_mcp_servers;
+
+    fn master_manifest(config: &str) -> McpManifest {
+        let (entries, _) = read_mcp_servers(&config.parse().unwrap(), Origin::Canonical);
+        McpManifest {
+            version: MANIFEST_VERSION,
+            master: MasterPaths {
+                os: "linux".into(),
+                home: "/home/al".into(),
+                codex_home: "/home/al/.codex".into(),
+            },
+            entries,
+        }
+    }
+
+    struct Marker;
+    impl ConfigTransform for Marker {
+        fn name(&self) -> &str {
+            "marker"
+        }
+        fn transform(&self, doc: &mut DocumentMut, _: &Homes) -> Result<(), Error> {
+            doc["marked"] = toml_edit::value(true);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_whole_pipeline() {
+        let canonical = r#"# the master's config
+model = "gpt-5"
+
+[projects."/home/al/src"]
+trust_level = "trusted"
+
+[mcp_servers.fs]
+command = "/home/al/.local/bin/fs"
+args = ["/home/al/w"]
+env = { TOKEN = "s3cret" }
+startup_timeout_sec = 30
+"#;
+        let manifest = master_manifest(canonical);
+        let homes = Homes::new("/home/bo", "/home/bo/.codex", "/srv/cx");
+        let settings = LayerSettings {
+            path_variables: [("tools".to_owned(), "/opt".to_owned())].into(),
+            ..Default::default()
+        };
+        let inputs = ConfigInputs {
+            homes: &homes,
+            settings: &settings,
+            manifest: &manifest,
+            master_host: Some("m.tail"),
+            canonical: Some(canonical),
+            overlay: Some("[mcp_servers.mine]\ncommand = \"${tools}/mine\"\n"),
+            transforms: &[&Marker],
+        };
+        let map = PathMap::for_os(&manifest.master, &homes, &settings.path_variables, "linux");
+        let out = generate_with(&inputs, &map).unwrap();
+        let config = out.config.unwrap();
+        assert_eq!(
+            config,
+            r#"# the master's config
+model = "gpt-5"
+marked = true
+
+[projects."/home/bo/src"]
+trust_level = "trusted"
+
+[mcp_servers.fs]
+command = "/srv/cx/bin/codexport-mcp-run"
+args = ["mcp", "run", "fs"]
+startup_timeout_sec = 30
+env = { CODEXPORT_HOME = "/srv/cx" }
+
+[mcp_servers.mine]
+command = "/srv/cx/bin/codexport-mcp-run"
+args = ["mcp", "run", "mine"]
+env = { CODEXPORT_HOME = "/srv/cx" }
+"#
+        );
+        assert_eq!(out.manifest.names(), ["fs", "mine"]);
+        let fs = out.manifest.get("fs").unwrap();
+        assert_eq!(fs.env["TOKEN"], "s3cret");
+        assert_eq!(
+            fs.args,
+            ["/home/al/w"],
+            "the launcher maps manifest paths itself"
+        );
+        assert_eq!(out.manifest.get("mine").unwrap().origin, Origin::Local);
+    }
+
+    #[test]
+    fn no_config_anywhere_generates_none() {
+        let manifest = McpManifest::default();
+        let homes = Homes::new("/h", "/h/.codex", "/h/.codexport");
+        let settings = LayerSettings::default();
+        let inputs = ConfigInputs {
+            homes: &homes,
+            settings: &settings,
+            manifest: &manifest,
+            master_host: None,
+            canonical: None,
+            overlay: None,
+            transforms: &[],
+        };
+        assert!(generate(&inputs).unwrap().config.is_none());
+    }
+}
