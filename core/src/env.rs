@@ -28,3 +28,5 @@ pub const CODEXPORT_LOG: &str = "CODEXPORT_LOG";
 pub const RUST_LOG: &str = "RUST_LOG";
 /// Disables colour when set to anything (https://no-color.org).
 pub const NO_COLOR: &str = "NO_COLOR";
+/// Tests of crash safety only: abort an apply journal run after this many operations.
+pub const TEST_CRASH_AFTER: &str = "CODEXPORT_TEST_CRASH_AFTER";

@@ -68,6 +68,17 @@ pub enum Error {
         /// The follower's `local.toml`.
         local_toml: PathBuf,
     },
+    /// `codexport restore NAME` with no such backup, or no backup at all.
+    #[error("{}", match name { Some(n) => format!("no backup called `{n}`"), None => "there are no backups yet".to_owned() })]
+    NoBackup {
+        /// The name asked for.
+        name: Option<String>,
+        /// The newest backup names.
+        known: Vec<String>,
+    },
+    /// A committed apply journal is waiting to be replayed.
+    #[error("an interrupted apply must be finished first (journal `{}`)", .0.display())]
+    JournalPending(PathBuf),
 }
 
 impl Error {
@@ -88,7 +99,8 @@ impl Diagnose for Error {
             | Error::InvalidToml { .. }
             | Error::InvalidLayer { .. } => ExitStatus::InvalidInput,
             Error::OverlayClash { .. } => ExitStatus::Conflict,
-            Error::Io { .. } => ExitStatus::Unexpected,
+            Error::NoBackup { .. } => ExitStatus::Usage,
+            Error::Io { .. } | Error::JournalPending(_) => ExitStatus::Unexpected,
         }
     }
 
@@ -112,6 +124,12 @@ impl Diagnose for Error {
                 layer.display(),
                 local_toml.display()
             )],
+            Error::NoBackup { known, .. } if known.is_empty() => Vec::new(),
+            Error::NoBackup { known, .. } => vec![format!(
+                "newest backups: {} (all: `codexport backups`)",
+                known.join(", ")
+            )],
+            Error::JournalPending(_) => vec!["run `codexport apply` to finish it".to_owned()],
             Error::Io { .. } | Error::InvalidLayer { .. } => Vec::new(),
         }
     }

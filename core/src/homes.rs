@@ -132,6 +132,15 @@ impl Homes {
     pub fn logs(&self) -> PathBuf {
         self.in_tool("logs")
     }
+    /// `journal/`: the apply journal; present only while an apply runs or after a crash.
+    pub fn journal(&self) -> PathBuf {
+        self.in_tool("journal")
+    }
+    /// `generated/`: what the last apply generated for layered files (`config.toml`,
+    /// `rules/default.rules`), the base of the next three-way merge.
+    pub fn generated(&self) -> PathBuf {
+        self.in_tool("generated")
+    }
     /// `lock`: held by sync and apply.
     pub fn lock(&self) -> PathBuf {
         self.in_tool("lock")

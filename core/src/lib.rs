@@ -5,11 +5,13 @@
 //! entries only as data ([`manifest`]): inferring and hydrating artifacts is
 //! `codexport-resolvers`' job, and the CLI wires the two together.
 
+pub mod backups;
 pub mod env;
 pub mod error;
 pub mod exit;
 pub mod fsx;
 pub mod homes;
+pub mod journal;
 pub mod layer;
 pub mod lock;
 pub mod manifest;

@@ -1,0 +1,297 @@
+//! The apply journal: a multi-file change that a crash (kill -9, power loss) cannot leave half
+//! done. Every new content is written into the journal first, then the list of operations is
+//! committed with one atomic rename; only then are targets touched. A run that finds a
+//! committed journal replays it (every operation is idempotent), and an uncommitted one is
+//! dropped: the targets were never touched.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::{env, fsx};
+
+/// The committed operation list inside the journal directory.
+const OPS_FILE: &str = "journal.json";
+/// Content files inside the journal directory.
+const BLOBS: &str = "blobs";
+
+/// One idempotent change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum Op {
+    /// Make `path` hold blob `blob` (or, for a link, point at the blob's text).
+    Write {
+        /// Absolute target.
+        path: PathBuf,
+        /// Index of the content in `blobs/`.
+        blob: usize,
+        /// Permission bits (ignored for links).
+        mode: Option<u32>,
+        /// Whether the target is a symlink.
+        #[serde(default)]
+        link: bool,
+    },
+    /// Make `path` not exist; then remove its empty parent folders up to `root`.
+    Delete {
+        /// Absolute target.
+        path: PathBuf,
+        /// The folder never removed.
+        root: PathBuf,
+    },
+}
+
+/// Operations being collected; nothing is committed until [`Pending::commit`].
+#[derive(Debug)]
+pub struct Pending {
+    dir: PathBuf,
+    ops: Vec<Op>,
+    blobs: usize,
+}
+
+/// A committed journal: its operations will happen, now or on the next recovery.
+#[derive(Debug)]
+pub struct Journal {
+    dir: PathBuf,
+    ops: Vec<Op>,
+}
+
+impl Pending {
+    /// Starts a journal in `dir` (`~/.codexport/journal`), dropping an uncommitted one.
+    pub fn begin(dir: &Path) -> Result<Self, Error> {
+        if dir.join(OPS_FILE).exists() {
+            return Err(Error::JournalPending(dir.to_path_buf()));
+        }
+        remove_dir(dir)?;
+        let blobs = dir.join(BLOBS);
+        fs::create_dir_all(&blobs).map_err(|e| Error::io("create", &blobs, e))?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            ops: Vec::new(),
+            blobs: 0,
+        })
+    }
+
+    /// Queues writing `bytes` to `path` (a symlink to the text of `bytes` when `link`).
+    pub fn write(
+        &mut self,
+        path: &Path,
+        bytes: &[u8],
+        mode: Option<u32>,
+        link: bool,
+    ) -> Result<(), Error> {
+        let blob = self.blobs;
+        let blob_path = self.dir.join(BLOBS).join(blob.to_string());
+        // Blobs may be secrets (auth.json, the MCP manifest): never readable by others.
+        fsx::write_secret(&blob_path, bytes).map_err(|e| Error::io("write", &blob_path, e))?;
+        self.blobs += 1;
+        self.ops.push(Op::Write {
+            path: path.to_path_buf(),
+            blob,
+            mode,
+            link,
+        });
+        Ok(())
+    }
+
+    /// Queues deleting `path` (and its parents, emptied, up to `root`).
+    pub fn delete(&mut self, path: &Path, root: &Path) {
+        self.ops.push(Op::Delete {
+            path: path.to_path_buf(),
+            root: root.to_path_buf(),
+        });
+    }
+
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// Commits: from here on the change happens, now or at the next recovery.
+    pub fn commit(self) -> Result<Journal, Error> {
+        let path = self.dir.join(OPS_FILE);
+        let bytes = serde_json::to_vec_pretty(&self.ops).expect("serialises");
+        fsx::sync_dir(&self.dir.join(BLOBS)).map_err(|e| Error::io("sync", &self.dir, e))?;
+        fsx::write_atomic(&path, &bytes, None).map_err(|e| Error::io("write", &path, e))?;
+        Ok(Journal {
+            dir: self.dir,
+            ops: self.ops,
+        })
+    }
+
+    /// Drops the uncommitted journal.
+    pub fn abandon(self) -> Result<(), Error> {
+        remove_dir(&self.dir)
+    }
+}
+
+impl Journal {
+    /// Performs every operation, then removes the journal.
+    pub fn run(self) -> Result<(), Error> {
+        let crash_after = crash_point();
+        for (done, op) in self.ops.iter().enumerate() {
+            if crash_after == Some(done) {
+                // Tests of crash safety: die like kill -9, with no cleanup of any kind.
+                std::process::abort();
+            }
+            self.perform(op)?;
+        }
+        // Removing the op list first marks the journal done; leftover blobs are harmless.
+        let ops = self.dir.join(OPS_FILE);
+        fs::remove_file(&ops).map_err(|e| Error::io("remove", &ops, e))?;
+        fsx::sync_dir(&self.dir).map_err(|e| Error::io("sync", &self.dir, e))?;
+        remove_dir(&self.dir)
+    }
+
+    fn perform(&self, op: &Op) -> Result<(), Error> {
+        match op {
+            Op::Write {
+                path,
+                blob,
+                mode,
+                link,
+            } => {
+                let blob_path = self.dir.join(BLOBS).join(blob.to_string());
+                let bytes = fs::read(&blob_path).map_err(|e| Error::io("read", &blob_path, e))?;
+                write_target(path, &bytes, *mode, *link)
+            }
+            Op::Delete { path, root } => {
+                match fs::symlink_metadata(path) {
+                    Ok(_) => fs::remove_file(path).map_err(|e| Error::io("delete", path, e))?,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(Error::io("delete", path, e)),
+                }
+                remove_empty_parents(path, root);
+                Ok(())
+            }
+        }
+    }
+
+    /// Replays a committed journal left by a killed run, or drops an uncommitted one.
+    /// Returns how many operations were replayed (`None` when there was no journal).
+    pub fn recover(dir: &Path) -> Result<Option<usize>, Error> {
+        let path = dir.join(OPS_FILE);
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if dir.exists() {
+                    remove_dir(dir)?;
+                    return Ok(Some(0));
+                }
+                return Ok(None);
+            }
+            Err(e) => return Err(Error::io("read", &path, e)),
+        };
+        let ops: Vec<Op> = serde_json::from_slice(&bytes).map_err(|e| Error::InvalidLayer {
+            path: path.clone(),
+            reason: format!("the apply journal is unreadable ({e}); remove `{}` and run `codexport apply` again", dir.display()),
+        })?;
+        let count = ops.len();
+        Journal {
+            dir: dir.to_path_buf(),
+            ops,
+        }
+        .run()?;
+        Ok(Some(count))
+    }
+}
+
+/// `CODEXPORT_TEST_CRASH_AFTER` = N aborts a journal run after N operations (tests only).
+fn crash_point() -> Option<usize> {
+    std::env::var(env::TEST_CRASH_AFTER)
+        .ok()
+        .and_then(|v| v.parse().ok())
+}
+
+fn write_target(path: &Path, bytes: &[u8], mode: Option<u32>, link: bool) -> Result<(), Error> {
+    if let Ok(meta) = fs::symlink_metadata(path)
+        && meta.is_dir()
+    {
+        return Err(Error::io(
+            "replace the directory",
+            path,
+            std::io::Error::other("a file must be written at this path"),
+        ));
+    }
+    if link {
+        let parent = path.parent().expect("absolute target");
+        fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+        let _ = fs::remove_file(path);
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(String::from_utf8_lossy(bytes).as_ref(), path)
+            .map_err(|e| Error::io("create the symlink", path, e))?;
+        #[cfg(not(unix))]
+        fsx::write_atomic(path, bytes, None).map_err(|e| Error::io("write", path, e))?;
+        return Ok(());
+    }
+    // A symlink in the way is replaced, not written through.
+    if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        fs::remove_file(path).map_err(|e| Error::io("replace", path, e))?;
+    }
+    fsx::write_atomic(path, bytes, mode).map_err(|e| Error::io("write", path, e))
+}
+
+fn remove_empty_parents(file: &Path, root: &Path) {
+    let mut dir = file.parent();
+    while let Some(d) = dir {
+        if d == root || !d.starts_with(root) || fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+}
+
+fn remove_dir(dir: &Path) -> Result<(), Error> {
+    match fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io("remove", dir, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn committed_journals_replay_and_uncommitted_ones_vanish() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("codex");
+        let jdir = tmp.path().join("journal");
+        fs::create_dir_all(root.join("gone/deep")).unwrap();
+        fs::write(root.join("gone/deep/x"), "old").unwrap();
+        fs::write(root.join("a"), "old").unwrap();
+
+        // Uncommitted: nothing happens, the journal disappears.
+        let mut p = Pending::begin(&jdir).unwrap();
+        p.write(&root.join("a"), b"new", None, false).unwrap();
+        drop(p);
+        assert_eq!(Journal::recover(&jdir).unwrap(), Some(0));
+        assert_eq!(fs::read_to_string(root.join("a")).unwrap(), "old");
+        assert!(!jdir.exists());
+
+        // Committed but never run (a crash right after the commit): recovery does it all,
+        // twice over is the same as once.
+        let mut p = Pending::begin(&jdir).unwrap();
+        p.write(&root.join("a"), b"new", Some(0o600), false)
+            .unwrap();
+        p.write(&root.join("b/c"), b"c", None, false).unwrap();
+        p.delete(&root.join("gone/deep/x"), &root);
+        let j = p.commit().unwrap();
+        j.perform(&j.ops[0]).unwrap();
+        std::mem::forget(j);
+        assert!(matches!(
+            Pending::begin(&jdir),
+            Err(Error::JournalPending(_))
+        ));
+        assert_eq!(Journal::recover(&jdir).unwrap(), Some(3));
+        assert_eq!(fs::read_to_string(root.join("a")).unwrap(), "new");
+        assert_eq!(fs::read_to_string(root.join("b/c")).unwrap(), "c");
+        assert!(!root.join("gone").exists());
+        assert!(root.exists());
+        assert_eq!(Journal::recover(&jdir).unwrap(), None);
+        #[cfg(unix)]
+        assert_eq!(fsx::mode_of(&fs::metadata(root.join("a")).unwrap()), 0o600);
+    }
+}
