@@ -42,6 +42,23 @@ pub enum Error {
         /// The parser's message.
         message: String,
     },
+    /// A JSON file that does not parse.
+    #[error("`{}` is not valid JSON", .path.display())]
+    InvalidJson {
+        /// The file.
+        path: PathBuf,
+        /// Line, column and what was expected.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A Codex `hooks.json` that parses but that Codex would refuse.
+    #[error("`{}` is not a Codex hooks file: {reason}", .path.display())]
+    InvalidHooks {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// A layer file that parses but holds something layering cannot use.
     #[error("`{}` is invalid: {reason}", .path.display())]
     InvalidLayer {
@@ -97,7 +114,9 @@ impl Diagnose for Error {
         match self {
             Error::UnknownPathVariable { .. }
             | Error::InvalidToml { .. }
-            | Error::InvalidLayer { .. } => ExitStatus::InvalidInput,
+            | Error::InvalidLayer { .. }
+            | Error::InvalidJson { .. }
+            | Error::InvalidHooks { .. } => ExitStatus::InvalidInput,
             Error::OverlayClash { .. } => ExitStatus::Conflict,
             Error::NoBackup { .. } => ExitStatus::Usage,
             Error::Io { .. } | Error::JournalPending(_) => ExitStatus::Unexpected,
@@ -130,6 +149,10 @@ impl Diagnose for Error {
                 known.join(", ")
             )],
             Error::JournalPending(_) => vec!["run `codexport apply` to finish it".to_owned()],
+            Error::InvalidJson { path, .. } | Error::InvalidHooks { path, .. } => vec![format!(
+                "fix or move away `{}`, then run the command again",
+                path.display()
+            )],
             Error::Io { .. } | Error::InvalidLayer { .. } => Vec::new(),
         }
     }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod exit;
 pub mod fsx;
 pub mod homes;
+pub mod hooks;
 pub mod journal;
 pub mod layer;
 pub mod lock;

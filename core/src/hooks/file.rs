@@ -1,0 +1,397 @@
+//! The `hooks.json` model, its parser and writer, and placing codexport's own hook in it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::Error;
+
+/// Codex's name for the event fired when a session starts or resumes.
+pub const EVENT_SESSION_START: &str = "SessionStart";
+
+/// The sub-command line codexport's hook runs, after the program path.
+const HOOK_ARGS: &str = "sync --apply --hook";
+
+/// A whole `hooks.json` (only the `hooks` root key exists: Codex drops files with others).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HooksFile {
+    /// Event name (`SessionStart`, `PreToolUse`, ...) → matcher groups, in file order.
+    #[serde(default)]
+    pub hooks: BTreeMap<String, Vec<MatcherGroup>>,
+}
+
+/// One `{"matcher": ..., "hooks": [...]}` group of an event.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MatcherGroup {
+    /// Which sources or tools the group applies to (`startup|resume`); absent = all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matcher: Option<String>,
+    /// The handlers, run in order.
+    #[serde(default)]
+    pub hooks: Vec<Handler>,
+    /// Fields Codex may add that codexport does not model, kept verbatim.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// One handler of a group.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Handler {
+    /// `command` (the only type Codex 0.169 runs; others still count for trust indices).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The shell command (`$SHELL -lc <command>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// The command on Windows (not part of the trust hash).
+    #[serde(
+        rename = "commandWindows",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub command_windows: Option<String>,
+    /// Seconds before Codex kills it (Codex's default: 600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u64>,
+    /// Whether Codex runs it in the background.
+    #[serde(rename = "async", default, skip_serializing_if = "Option::is_none")]
+    pub is_async: Option<bool>,
+    /// Shown to the user while it runs.
+    #[serde(
+        rename = "statusMessage",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub status_message: Option<String>,
+    /// Fields codexport does not model, kept verbatim.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// A parsed file and what had to be dropped to keep Codex reading it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Parsed {
+    /// The hooks.
+    pub file: HooksFile,
+    /// Root keys other than `hooks` (Codex ignores the whole file while they are there).
+    pub dropped_root_keys: Vec<String>,
+}
+
+impl HooksFile {
+    /// Parses `bytes` read from `path` (named in errors).
+    pub fn parse(bytes: &[u8], path: &Path) -> Result<Parsed, Error> {
+        let invalid = |reason: String| Error::InvalidHooks {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let value: Value = serde_json::from_slice(bytes).map_err(|source| Error::InvalidJson {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let Value::Object(mut root) = value else {
+            return Err(invalid("the top level must be a JSON object".to_owned()));
+        };
+        let hooks = root
+            .remove("hooks")
+            .unwrap_or(Value::Object(Default::default()));
+        let dropped_root_keys = root.keys().cloned().collect();
+        let hooks = serde_json::from_value(hooks).map_err(|e| invalid(format!("`hooks`: {e}")))?;
+        Ok(Parsed {
+            file: HooksFile { hooks },
+            dropped_root_keys,
+        })
+    }
+
+    /// Reads `path`; a missing file is an empty one.
+    pub fn read(path: &Path) -> Result<Parsed, Error> {
+        match std::fs::read(path) {
+            Ok(bytes) => Self::parse(&bytes, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Parsed::default()),
+            Err(e) => Err(Error::io("read", path, e)),
+        }
+    }
+
+    /// The file as Codex reads it: pretty JSON with a final newline.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("hooks serialise to JSON");
+        text.push('\n');
+        text
+    }
+
+    /// Whether no event has a group.
+    pub fn is_empty(&self) -> bool {
+        self.hooks.values().all(Vec::is_empty)
+    }
+
+    /// The groups of `event` (empty when it has none).
+    pub fn groups(&self, event: &str) -> &[MatcherGroup] {
+        self.hooks.get(event).map_or(&[], Vec::as_slice)
+    }
+
+    /// Where codexport's hook is: `(group, handler)` indices under `SessionStart`, first one.
+    pub fn find_ours(&self) -> Option<(usize, usize)> {
+        self.ours().next()
+    }
+
+    fn ours(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.groups(EVENT_SESSION_START)
+            .iter()
+            .enumerate()
+            .flat_map(|(g, group)| {
+                group
+                    .hooks
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, h)| OurHook::is_ours(h))
+                    .map(move |(h, _)| (g, h))
+            })
+    }
+
+    /// Puts codexport's hook in, exactly once, and returns its `(group, handler)` indices.
+    ///
+    /// An existing one is replaced where it stands (so no other hook's trust index moves) and
+    /// any duplicate is removed; otherwise a new group is appended after every other group, so
+    /// the indices of the hooks already there stay what Codex trusted.
+    pub fn install(&mut self, ours: &OurHook) -> (usize, usize) {
+        let found: Vec<(usize, usize)> = self.ours().collect();
+        let handler = ours.handler();
+        let Some(&(g, h)) = found.first() else {
+            let groups = self
+                .hooks
+                .entry(EVENT_SESSION_START.to_owned())
+                .or_default();
+            groups.push(ours.group());
+            return (groups.len() - 1, 0);
+        };
+        let groups = self
+            .hooks
+            .get_mut(EVENT_SESSION_START)
+            .expect("found in it");
+        // Duplicates go from the back, so earlier indices stay valid while removing.
+        for &(dg, dh) in found[1..].iter().rev() {
+            groups[dg].hooks.remove(dh);
+        }
+        groups[g].hooks[h] = handler;
+        groups.retain(|group| !group.hooks.is_empty());
+        (g, h)
+    }
+
+    /// Removes every codexport hook; returns the `(group, handler)` indices they had.
+    /// Groups left empty are removed, and so is an event left without groups.
+    pub fn uninstall(&mut self) -> Vec<(usize, usize)> {
+        let found: Vec<(usize, usize)> = self.ours().collect();
+        if let Some(groups) = self.hooks.get_mut(EVENT_SESSION_START) {
+            for &(g, h) in found.iter().rev() {
+                groups[g].hooks.remove(h);
+            }
+            groups.retain(|group| !group.hooks.is_empty());
+            if groups.is_empty() {
+                self.hooks.remove(EVENT_SESSION_START);
+            }
+        }
+        found
+    }
+}
+
+/// codexport's SessionStart hook: `<codexport> sync --apply --hook`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OurHook {
+    /// The command for `$SHELL -lc` (the absolute program path, quoted when needed).
+    pub command: String,
+    /// The same for Windows (`commandWindows`).
+    pub command_windows: String,
+    /// Seconds Codex waits before killing it: comfortably above the sync's own budget.
+    pub timeout: u64,
+}
+
+impl OurHook {
+    /// The hook for the codexport binary at `exe`, whose sync gives up after `budget_secs`.
+    pub fn new(exe: &Path, budget_secs: u64) -> Self {
+        let exe = exe.to_string_lossy();
+        Self {
+            command: format!("{} {HOOK_ARGS}", sh_quote(&exe)),
+            command_windows: format!("\"{exe}\" {HOOK_ARGS}"),
+            // The budget bounds the sync; the rest covers process start and a slow disk.
+            timeout: budget_secs.max(1) + 3,
+        }
+    }
+
+    /// Whether `handler` is a codexport hook (any binary path, any version of the flags).
+    pub fn is_ours(handler: &Handler) -> bool {
+        let Some(command) = handler.command.as_deref() else {
+            return false;
+        };
+        let Some(at) = command.find(HOOK_ARGS) else {
+            return false;
+        };
+        let program = command[..at].trim().trim_matches(['\'', '"']);
+        let name = program.rsplit(['/', '\\']).next().unwrap_or(program);
+        matches!(name, "codexport" | "codexport.exe")
+    }
+
+    /// The handler as written into `hooks.json`.
+    pub fn handler(&self) -> Handler {
+        Handler {
+            kind: "command".to_owned(),
+            command: Some(self.command.clone()),
+            command_windows: Some(self.command_windows.clone()),
+            timeout: Some(self.timeout),
+            ..Handler::default()
+        }
+    }
+
+    /// A group holding only this hook, for new sessions and resumed ones.
+    pub fn group(&self) -> MatcherGroup {
+        MatcherGroup {
+            matcher: Some("startup|resume".to_owned()),
+            hooks: vec![self.handler()],
+            extra: BTreeMap::new(),
+        }
+    }
+}
+
+/// Quotes `s` for a POSIX shell when it holds anything but plainly safe characters.
+fn sh_quote(s: &str) -> String {
+    let safe = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:,@%=".contains(c));
+    if safe {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MASTER: &str = r#"{
+  "hooks": {
+    "SessionStart": [
+      {"matcher": "startup", "hooks": [{"type": "command", "command": "echo hi", "timeout": 5}]}
+    ],
+    "PreToolUse": [
+      {"matcher": "Bash", "hooks": [{"type": "command", "command": "/home/al/.codex/hooks/guard.sh", "futureField": [1, 2]}]}
+    ]
+  }
+}"#;
+
+    fn parse(text: &str) -> Parsed {
+        HooksFile::parse(text.as_bytes(), Path::new("hooks.json")).unwrap()
+    }
+
+    fn ours() -> OurHook {
+        OurHook::new(Path::new("/opt/bin/codexport"), 2)
+    }
+
+    #[test]
+    fn round_trip_keeps_unknown_handler_fields() {
+        let parsed = parse(MASTER);
+        assert!(parsed.dropped_root_keys.is_empty());
+        let again = parse(&parsed.file.to_json());
+        assert_eq!(again.file, parsed.file);
+        let guard = &parsed.file.groups("PreToolUse")[0].hooks[0];
+        assert_eq!(guard.extra["futureField"], serde_json::json!([1, 2]));
+        assert!(parsed.file.to_json().contains("\"futureField\""));
+    }
+
+    #[test]
+    fn unknown_root_keys_are_reported_and_never_written() {
+        let parsed = parse(r#"{"hooks": {}, "description": "x", "$schema": "y"}"#);
+        assert_eq!(parsed.dropped_root_keys, ["$schema", "description"]);
+        assert_eq!(parsed.file.to_json(), "{\n  \"hooks\": {}\n}\n");
+    }
+
+    #[test]
+    fn bad_shapes_are_errors_naming_the_file() {
+        for text in [
+            "[]",
+            r#"{"hooks": []}"#,
+            r#"{"hooks": {"SessionStart": [{"hooks": [{}]}]}}"#,
+        ] {
+            let err = HooksFile::parse(text.as_bytes(), Path::new("/x/hooks.json")).unwrap_err();
+            assert!(matches!(err, Error::InvalidHooks { .. }), "{text}: {err}");
+            assert!(err.to_string().contains("/x/hooks.json"));
+        }
+        let err = HooksFile::parse(b"{", Path::new("h.json")).unwrap_err();
+        assert!(matches!(err, Error::InvalidJson { .. }));
+    }
+
+    #[test]
+    fn install_appends_after_the_masters_hooks_and_keeps_them() {
+        let mut file = parse(MASTER).file;
+        let before = file.clone();
+        assert_eq!(file.install(&ours()), (1, 0));
+        let groups = file.groups(EVENT_SESSION_START);
+        assert_eq!(groups[0], before.groups(EVENT_SESSION_START)[0]);
+        assert_eq!(groups[1], ours().group());
+        assert_eq!(file.groups("PreToolUse"), before.groups("PreToolUse"));
+        assert_eq!(file.find_ours(), Some((1, 0)));
+    }
+
+    #[test]
+    fn install_twice_replaces_in_place_never_duplicates() {
+        let mut file = parse(MASTER).file;
+        file.install(&OurHook::new(Path::new("/old/codexport"), 2));
+        let newer = OurHook::new(Path::new("/new place/codexport"), 5);
+        assert_eq!(file.install(&newer), (1, 0));
+        let groups = file.groups(EVENT_SESSION_START);
+        assert_eq!(groups.len(), 2);
+        assert_eq!(groups[1].hooks, vec![newer.handler()]);
+        assert_eq!(newer.command, "'/new place/codexport' sync --apply --hook");
+        assert_eq!(newer.timeout, 8);
+    }
+
+    #[test]
+    fn duplicates_left_by_hand_are_removed() {
+        let mut file = parse(MASTER).file;
+        let groups = file.hooks.get_mut(EVENT_SESSION_START).unwrap();
+        groups[0].hooks.push(ours().handler());
+        groups.push(ours().group());
+        assert_eq!(file.install(&ours()), (0, 1));
+        let groups = file.groups(EVENT_SESSION_START);
+        assert_eq!(groups.len(), 1, "the group left empty is gone");
+        assert_eq!(groups[0].hooks.len(), 2);
+    }
+
+    #[test]
+    fn uninstall_removes_only_ours_and_empty_containers() {
+        let mut file = parse(MASTER).file;
+        let before = file.clone();
+        file.install(&ours());
+        assert_eq!(file.uninstall(), vec![(1, 0)]);
+        assert_eq!(file, before);
+        let mut only_ours = HooksFile::default();
+        only_ours.install(&ours());
+        only_ours.uninstall();
+        assert!(only_ours.hooks.is_empty());
+        assert_eq!(only_ours.uninstall(), vec![]);
+    }
+
+    #[test]
+    fn recognises_our_hook_under_any_path() {
+        let handler = |c: &str| Handler {
+            kind: "command".into(),
+            command: Some(c.into()),
+            ..Handler::default()
+        };
+        for yes in [
+            "/usr/local/bin/codexport sync --apply --hook",
+            "'/home/a b/.cargo/bin/codexport' sync --apply --hook",
+            "\"C:\\Tools\\codexport.exe\" sync --apply --hook",
+            "codexport sync --apply --hook --budget 3s",
+        ] {
+            assert!(OurHook::is_ours(&handler(yes)), "{yes}");
+        }
+        for no in [
+            "codexport sync --apply",
+            "/bin/notcodexport sync --apply --hook",
+            "echo codexport sync --apply --hook",
+        ] {
+            assert!(!OurHook::is_ours(&handler(no)), "{no}");
+        }
+    }
+}
