@@ -237,7 +237,7 @@ mod tests {
         assert_eq!(trust.entries.len(), 2, "the untrusted handler gets nothing");
 
         // Our hook appended afterwards moves no master index.
-        follower.install(&OurHook::new(Path::new("/usr/bin/codexport"), 2));
+        follower.install(&OurHook::new(Path::new("/usr/bin/codexport"), 2, None));
         let again = carry_master_trust(&canon, &master, "/home/al/.codex", &follower, real);
         assert_eq!(again, trust);
     }

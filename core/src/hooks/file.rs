@@ -208,10 +208,20 @@ pub struct OurHook {
 
 impl OurHook {
     /// The hook for the codexport binary at `exe`, whose sync gives up after `budget_secs`.
-    pub fn new(exe: &Path, budget_secs: u64) -> Self {
+    ///
+    /// `tool_home` is set when the tool home is not the default one: Codex runs hooks with the
+    /// user's login environment, which need not name it, so the command carries it.
+    pub fn new(exe: &Path, budget_secs: u64, tool_home: Option<&Path>) -> Self {
         let exe = exe.to_string_lossy();
+        let env = tool_home.map_or_else(String::new, |home| {
+            format!(
+                "{}={} ",
+                crate::env::CODEXPORT_HOME,
+                sh_quote(&home.to_string_lossy())
+            )
+        });
         Self {
-            command: format!("{} {HOOK_ARGS}", sh_quote(&exe)),
+            command: format!("{env}{} {HOOK_ARGS}", sh_quote(&exe)),
             command_windows: format!("\"{exe}\" {HOOK_ARGS}"),
             // The budget bounds the sync; the rest covers process start and a slow disk.
             timeout: budget_secs.max(1) + 3,
@@ -284,7 +294,7 @@ mod tests {
     }
 
     fn ours() -> OurHook {
-        OurHook::new(Path::new("/opt/bin/codexport"), 2)
+        OurHook::new(Path::new("/opt/bin/codexport"), 2, None)
     }
 
     #[test]
@@ -335,14 +345,24 @@ mod tests {
     #[test]
     fn install_twice_replaces_in_place_never_duplicates() {
         let mut file = parse(MASTER).file;
-        file.install(&OurHook::new(Path::new("/old/codexport"), 2));
-        let newer = OurHook::new(Path::new("/new place/codexport"), 5);
+        file.install(&OurHook::new(Path::new("/old/codexport"), 2, None));
+        let newer = OurHook::new(Path::new("/new place/codexport"), 5, None);
         assert_eq!(file.install(&newer), (1, 0));
         let groups = file.groups(EVENT_SESSION_START);
         assert_eq!(groups.len(), 2);
         assert_eq!(groups[1].hooks, vec![newer.handler()]);
         assert_eq!(newer.command, "'/new place/codexport' sync --apply --hook");
         assert_eq!(newer.timeout, 8);
+    }
+
+    #[test]
+    fn a_non_default_tool_home_travels_in_the_command() {
+        let hook = OurHook::new(Path::new("/b/codexport"), 2, Some(Path::new("/t/my home")));
+        assert_eq!(
+            hook.command,
+            "CODEXPORT_HOME='/t/my home' /b/codexport sync --apply --hook"
+        );
+        assert!(OurHook::is_ours(&hook.handler()));
     }
 
     #[test]
@@ -383,6 +403,7 @@ mod tests {
             "'/home/a b/.cargo/bin/codexport' sync --apply --hook",
             "\"C:\\Tools\\codexport.exe\" sync --apply --hook",
             "codexport sync --apply --hook --budget 3s",
+            "CODEXPORT_HOME=/t/x /usr/bin/codexport sync --apply --hook",
         ] {
             assert!(OurHook::is_ours(&handler(yes)), "{yes}");
         }
