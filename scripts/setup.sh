@@ -28,4 +28,10 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   log "installing cargo-nextest (crates.io)"
   cargo install --locked cargo-nextest
 fi
+# Codex CLI itself: tests check that generated config.toml files are ones Codex accepts.
+codex_prefix="$(dirname "$0")/../.tools/codex"
+if ! grep -qs '"version": "0.169.0"' "$codex_prefix/node_modules/@openai/codex/package.json"; then
+  log "installing @openai/codex@0.169.0 into .tools/codex (npm)"
+  npm install --no-audit --no-fund --save-exact --prefix "$codex_prefix" @openai/codex@0.169.0 >/dev/null
+fi
 log "ready: node $(node --version), uv $(uv --version | cut -d' ' -f2), $(cargo --version)"

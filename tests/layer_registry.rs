@@ -1,0 +1,198 @@
+//! Codex itself accepts what layering generates: `codex mcp list --json` (Codex CLI 0.169.0
+//! from npm, installed once into the repo's `.tools/`) lists every MCP of a generated
+//! `config.toml`. Needs the npm registry (or its cache) the first time.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use codexport_core::Homes;
+use codexport_core::layer::{ConfigInputs, LayerSettings, generate};
+use codexport_core::manifest::{MANIFEST_VERSION, MasterPaths, McpManifest, Origin};
+use codexport_core::mcp_config::read_mcp_servers;
+
+/// The Codex version the tests pin (REFERENCE.md describes it).
+const CODEX_VERSION: &str = "0.169.0";
+
+/// The `codex` binary, installed into `.tools/codex` on first use.
+fn codex() -> &'static Path {
+    static CODEX: OnceLock<PathBuf> = OnceLock::new();
+    CODEX.get_or_init(|| {
+        let prefix = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/codex");
+        let bin = prefix.join("node_modules/.bin/codex");
+        let installed = prefix
+            .join("node_modules/@openai/codex/package.json")
+            .exists()
+            && std::fs::read_to_string(prefix.join("node_modules/@openai/codex/package.json"))
+                .is_ok_and(|p| p.contains(&format!("\"version\": \"{CODEX_VERSION}\"")));
+        if !installed {
+            let status = Command::new("npm")
+                .args([
+                    "install",
+                    "--no-audit",
+                    "--no-fund",
+                    "--save-exact",
+                    "--prefix",
+                ])
+                .arg(&prefix)
+                .arg(format!("@openai/codex@{CODEX_VERSION}"))
+                .status()
+                .expect("npm runs (scripts/setup.sh installs node and npm)");
+            assert!(status.success(), "npm install @openai/codex failed");
+        }
+        bin
+    })
+}
+
+/// `codex mcp list --json` against `codex_home`, as JSON.
+fn codex_mcp_list(home: &Path, codex_home: &Path) -> serde_json::Value {
+    // TMPDIR away from the folder holding CODEX_HOME silences Codex's PATH-alias warning.
+    let tmp = home.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let out = Command::new(codex())
+        .args(["mcp", "list", "--json"])
+        .env("HOME", home)
+        .env("CODEX_HOME", codex_home)
+        .env("TMPDIR", &tmp)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "codex refused the config: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+const MASTER_CONFIG: &str = r#"# The master's config: comments and order survive layering.
+model = "gpt-5"
+approval_policy = "on-request"
+
+[projects."/home/al/src/app"]
+trust_level = "trusted"
+
+[mcp_servers.everything]
+command = "node"
+args = ["/home/al/.npm-global/lib/node_modules/@modelcontextprotocol/server-everything/dist/index.js"]
+startup_timeout_sec = 20
+enabled_tools = ["echo"]
+env_vars = ["TZ"]
+
+[mcp_servers.everything.env]
+API_TOKEN = "s3cret"
+
+[mcp_servers.time]
+command = "/home/al/.local/bin/mcp-server-time"
+cwd = "/home/al/.codex"
+tool_timeout_sec = 60.5
+env_vars = ["TZ"]
+
+[mcp_servers.remote]
+url = "http://127.0.0.1:8931/mcp"
+bearer_token_env_var = "REMOTE_TOKEN"
+
+[mcp_servers.remote.http_headers]
+X-Team = "core"
+"#;
+
+const OVERLAY: &str = r#"[mcp_servers.scratch]
+command = "${home}/bin/scratch-mcp"
+args = ["--root", "${workspaceRoot}"]
+
+[mcp_servers.time]
+command = "/usr/bin/true"
+"#;
+
+#[test]
+fn codex_lists_every_generated_mcp() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("bo");
+    let homes = Homes::new(&home, home.join(".codex"), tmp.path().join("cx-tool"));
+    std::fs::create_dir_all(&homes.codex).unwrap();
+    let (entries, errors) = read_mcp_servers(&MASTER_CONFIG.parse().unwrap(), Origin::Canonical);
+    assert!(errors.is_empty());
+    let manifest = McpManifest {
+        version: MANIFEST_VERSION,
+        master: MasterPaths {
+            os: "linux".into(),
+            home: "/home/al".into(),
+            codex_home: "/home/al/.codex".into(),
+        },
+        entries,
+    };
+    let settings = LayerSettings {
+        path_variables: [("workspaceRoot".to_owned(), "/srv/work".to_owned())].into(),
+        allow_mcp_overrides: true,
+        ..Default::default()
+    };
+    let generated = generate(&ConfigInputs {
+        homes: &homes,
+        settings: &settings,
+        manifest: &manifest,
+        master_host: Some("100.64.0.7"),
+        canonical: Some(MASTER_CONFIG),
+        overlay: Some(OVERLAY),
+        transforms: &[],
+    })
+    .unwrap();
+    let config = generated.config.unwrap();
+    assert!(config.starts_with("# The master's config"), "{config}");
+    assert!(
+        !config.contains("s3cret"),
+        "env values stay out of config.toml"
+    );
+    std::fs::write(homes.codex.join("config.toml"), &config).unwrap();
+
+    let listed = codex_mcp_list(&home, &homes.codex);
+    let by_name = |name: &str| {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap_or_else(|| panic!("codex does not list `{name}`: {listed:#}"))
+            .clone()
+    };
+    let launcher = homes.launcher().to_string_lossy().into_owned();
+    for name in ["everything", "time", "scratch"] {
+        let entry = by_name(name);
+        assert_eq!(
+            entry["transport"]["command"],
+            launcher.as_str(),
+            "{entry:#}"
+        );
+        assert_eq!(
+            entry["transport"]["args"],
+            serde_json::json!(["mcp", "run", name])
+        );
+        // The tool home is not the default one: the launcher learns it from `env`.
+        assert_eq!(
+            entry["transport"]["env"]["CODEXPORT_HOME"],
+            homes.tool.to_string_lossy().as_ref()
+        );
+    }
+    assert_eq!(by_name("everything")["startup_timeout_sec"], 20.0);
+    assert_eq!(
+        by_name("everything")["transport"]["env_vars"],
+        serde_json::json!(["TZ"])
+    );
+    let remote = by_name("remote");
+    assert_eq!(remote["transport"]["url"], "http://100.64.0.7:8931/mcp");
+    assert_eq!(remote["transport"]["bearer_token_env_var"], "REMOTE_TOKEN");
+    assert_eq!(listed.as_array().unwrap().len(), 4);
+
+    // The overridden `time` is the local one in the manifest, once.
+    assert_eq!(
+        generated.manifest.names(),
+        ["everything", "remote", "scratch", "time"]
+    );
+    let time = generated.manifest.get("time").unwrap();
+    assert_eq!(time.origin, Origin::Local);
+    assert_eq!(time.command.as_deref(), Some("/usr/bin/true"));
+    let scratch = generated.manifest.get("scratch").unwrap();
+    assert_eq!(scratch.args, ["--root", "/srv/work"]);
+    assert_eq!(
+        scratch.command.as_deref(),
+        Some(format!("{}/bin/scratch-mcp", home.display()).as_str())
+    );
+}
