@@ -30,3 +30,11 @@ pub const RUST_LOG: &str = "RUST_LOG";
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Tests of crash safety only: abort an apply journal run after this many operations.
 pub const TEST_CRASH_AFTER: &str = "CODEXPORT_TEST_CRASH_AFTER";
+/// Where systemd and other XDG programs keep per-user configuration (`~/.config` when unset).
+pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
+/// The per-user runtime directory a systemd user session creates (holds its bus socket).
+pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
+/// The user's Windows domain (or machine name), for scheduled tasks.
+pub const USERDOMAIN: &str = "USERDOMAIN";
+/// The user's Windows account name, for scheduled tasks.
+pub const USERNAME: &str = "USERNAME";

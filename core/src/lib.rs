@@ -19,6 +19,7 @@ pub mod manifest;
 pub mod mcp_config;
 pub mod mcp_export;
 pub mod pathmap;
+pub mod service;
 pub mod store;
 
 pub use error::Error;
