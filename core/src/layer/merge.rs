@@ -189,7 +189,7 @@ impl Ctx<'_> {
 }
 
 /// Whether two items mean the same (formatting, comments, int vs float aside).
-fn same(a: Option<&Item>, b: Option<&Item>) -> bool {
+pub(crate) fn same(a: Option<&Item>, b: Option<&Item>) -> bool {
     match (a, b) {
         (None, None) => true,
         (Some(a), Some(b)) => normal(item_to_json(a)) == normal(item_to_json(b)),
@@ -210,7 +210,7 @@ fn normal(v: serde_json::Value) -> serde_json::Value {
     }
 }
 
-fn dotted(path: &[String]) -> String {
+pub(crate) fn dotted(path: &[String]) -> String {
     path.iter()
         .map(|k| {
             if !k.is_empty()

@@ -5,7 +5,9 @@
 //! Everything in this module is a pure function of its inputs (texts, listings, settings), so
 //! each layer is unit-tested alone; the apply step reads the inputs and writes the outputs.
 
+pub mod build;
 pub mod config;
+pub mod diff;
 pub mod mcp_routing;
 pub mod merge;
 pub mod overlay;
