@@ -20,6 +20,16 @@ pub enum Error {
         /// Registered resolvers, comma-separated.
         known: String,
     },
+    /// Master-side inference recognised the entry but cannot describe it portably.
+    #[error("MCP `{entry}`: {reason}")]
+    Inference {
+        /// The entry.
+        entry: String,
+        /// What is wrong (names the file or setting).
+        reason: String,
+        /// The repair step.
+        hint: String,
+    },
     /// A spec that does not have the resolver's shape.
     #[error("MCP `{entry}`: invalid `{resolver}` spec: {reason}")]
     BadSpec {
@@ -141,9 +151,10 @@ impl Error {
 impl Diagnose for Error {
     fn exit_status(&self) -> ExitStatus {
         match self {
-            Error::UnknownResolver { .. } | Error::BadSpec { .. } | Error::Plugin { .. } => {
-                ExitStatus::InvalidInput
-            }
+            Error::UnknownResolver { .. }
+            | Error::BadSpec { .. }
+            | Error::Plugin { .. }
+            | Error::Inference { .. } => ExitStatus::InvalidInput,
             Error::Integrity { .. } => ExitStatus::Trust,
             Error::Io { .. } => ExitStatus::Unexpected,
             Error::Unresolved { .. }
@@ -161,7 +172,7 @@ impl Diagnose for Error {
             Error::UnknownResolver { resolver, .. } => vec![format!(
                 "install the `{resolver}` plugin on the master (`~/.codexport/resolvers/{resolver}.wasm`) and sync, or upgrade codexport"
             )],
-            Error::Unresolved { hint, .. } => vec![hint.clone()],
+            Error::Unresolved { hint, .. } | Error::Inference { hint, .. } => vec![hint.clone()],
             Error::ToolMissing { install, .. } => vec![install.clone()],
             Error::StepFailed { log, .. } => vec![format!("full log: {}", log.display())],
             Error::RateLimited { .. } => {

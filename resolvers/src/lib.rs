@@ -7,12 +7,19 @@
 
 pub mod builtin;
 mod error;
+pub mod export;
+pub mod hints;
+mod infer;
 pub mod plan;
 pub mod platform;
+pub mod registry;
 pub mod resolver;
 pub mod spec;
 
 pub use error::Error;
+pub use export::RegistryExport;
+pub use hints::{InferSettings, McpHint, SettingsError};
 pub use plan::{Launch, Plan, Resolution, Step};
 pub use platform::Platform;
+pub use registry::Registry;
 pub use resolver::{GithubConfig, InferContext, Mode, ResolveContext, Resolver, SourceLimits};

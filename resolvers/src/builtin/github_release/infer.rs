@@ -1,14 +1,15 @@
-//! Master side of `github-release`: recognising an entry and writing its spec.
+//! Master side of `github-release`: nothing is inferred from a bare binary (its origin is
+//! not recorded anywhere on disk). A `[mcp.NAME]` hint in `master.toml` or a wasm plugin
+//! supplies `repo`, `tag` and an asset template; the registry applies hints.
 
 use codexport_core::manifest::{ArtifactSpec, McpEntry};
 
 use crate::{Error, InferContext};
 
-/// The spec for `entry`, or `None` when it is not a `github-release` artifact.
+/// Always `None`: see the module docs.
 pub(super) fn infer(
     _cx: &InferContext<'_>,
     _entry: &McpEntry,
 ) -> Result<Option<ArtifactSpec>, Error> {
-    // Inference lands with the manifest work (issue 4); until then nothing is recognised.
     Ok(None)
 }

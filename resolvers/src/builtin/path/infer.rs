@@ -1,14 +1,121 @@
-//! Master side of `path`: recognising an entry and writing its spec.
+//! Master side of `path`: a program installed system-wide (`docker`, `git`), which each
+//! follower is expected to have on its own PATH.
+//!
+//! It runs last among the built-ins. It takes a command when (1) the program resolves on the
+//! master's PATH (or is an absolute path) to a file outside the user's home, and (2) no
+//! argument names an existing file in the user's home outside the Codex home: such a file
+//! (a script, a config) does not travel, so the entry stays unresolved with a hint instead.
+
+use std::path::Path;
 
 use codexport_core::manifest::{ArtifactSpec, McpEntry};
 
+use crate::infer as facts;
+use crate::spec::{BuiltinSpec, PathSpec};
 use crate::{Error, InferContext};
 
 /// The spec for `entry`, or `None` when it is not a `path` artifact.
 pub(super) fn infer(
-    _cx: &InferContext<'_>,
-    _entry: &McpEntry,
+    cx: &InferContext<'_>,
+    entry: &McpEntry,
 ) -> Result<Option<ArtifactSpec>, Error> {
-    // Inference lands with the manifest work (issue 4); until then nothing is recognised.
-    Ok(None)
+    let Some(command) = entry.command.as_deref() else {
+        return Ok(None);
+    };
+    let Some(program) = facts::locate(cx, entry, command) else {
+        return Ok(None);
+    };
+    let home = real(&cx.homes.user);
+    let codex = real(&cx.homes.codex);
+    if program
+        .paths()
+        .iter()
+        .any(|p| p.starts_with(&home) || p.starts_with(&cx.homes.user))
+    {
+        return Ok(None);
+    }
+    let base = facts::base_dir(cx, entry);
+    let names_home_file = entry.args.iter().any(|arg| {
+        let candidate = arg.split_once('=').map_or(arg.as_str(), |(_, v)| v);
+        let path = base.join(candidate);
+        path.is_file() && {
+            let path = real(&path);
+            path.starts_with(&home) && !path.starts_with(&codex)
+        }
+    });
+    if names_home_file {
+        return Ok(None);
+    }
+    let program_name = if command.contains(['/', '\\']) {
+        command.to_owned()
+    } else {
+        facts::bin_name(Path::new(command))
+    };
+    Ok(Some(
+        PathSpec {
+            program: program_name,
+            args: entry.args.clone(),
+        }
+        .to_artifact(Vec::new()),
+    ))
+}
+
+fn real(path: &Path) -> std::path::PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use crate::infer::test_support::{Master, stdio_entry};
+    use std::os::unix::fs::PermissionsExt;
+
+    fn executable(path: &Path) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    #[test]
+    fn system_programs_become_path_specs_unless_they_run_home_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut master = Master::new(tmp.path());
+        let system = tmp.path().join("usr/bin");
+        executable(&system.join("docker"));
+        executable(&master.homes.user.join(".local/bin/mine"));
+        master.env.insert(
+            "PATH".into(),
+            format!(
+                "{}:{}",
+                master.homes.user.join(".local/bin").display(),
+                system.display()
+            ),
+        );
+        let docker = stdio_entry("e", "docker", &["run", "-i", "--rm", "mcp/git"]);
+        let spec =
+            PathSpec::from_artifact("e", &infer(&master.cx(), &docker).unwrap().unwrap()).unwrap();
+        assert_eq!(spec.program, "docker");
+        assert_eq!(spec.args, ["run", "-i", "--rm", "mcp/git"]);
+        assert_eq!(
+            infer(&master.cx(), &stdio_entry("e", "mine", &[])).unwrap(),
+            None
+        );
+        assert_eq!(
+            infer(&master.cx(), &stdio_entry("e", "nowhere", &[])).unwrap(),
+            None
+        );
+        let script = master.homes.user.join("srv.sh");
+        std::fs::write(&script, "").unwrap();
+        let runs_home = stdio_entry(
+            "e",
+            "docker",
+            &[&format!("--env-file={}", script.display())],
+        );
+        assert_eq!(infer(&master.cx(), &runs_home).unwrap(), None);
+        let config = master.homes.codex.join("srv.toml");
+        std::fs::create_dir_all(&master.homes.codex).unwrap();
+        std::fs::write(&config, "").unwrap();
+        let codex_file = stdio_entry("e", "docker", &[config.to_str().unwrap()]);
+        assert!(infer(&master.cx(), &codex_file).unwrap().is_some());
+    }
 }

@@ -1,0 +1,179 @@
+//! The master's MCP export backed by the resolver registry: every `[mcp_servers.*]` entry
+//! gets an artifact (a hint's, an inferred one, or `unresolved` with the reason), and every
+//! problem is reported by entry name while the rest of the manifest is still built.
+
+use std::collections::BTreeMap;
+
+use codexport_core::Homes;
+use codexport_core::manifest::{Artifact, McpManifest, Origin};
+use codexport_core::mcp_config::{EntryError, read_mcp_servers};
+use codexport_core::mcp_export::{McpExport, McpExportOutcome, master_manifest};
+use codexport_core::store::ObjectStore;
+use toml_edit::DocumentMut;
+
+use crate::InferContext;
+use crate::hints::InferSettings;
+use crate::registry::{Registry, by_similarity};
+
+/// [`McpExport`] through a [`Registry`], the master's environment and its `master.toml`
+/// inference settings.
+#[derive(Debug)]
+pub struct RegistryExport {
+    /// Resolvers in priority order.
+    pub registry: Registry,
+    /// The master's environment (PATH, `UV_TOOL_DIR`, `CARGO_HOME`, npm's cache, ...).
+    pub env: BTreeMap<String, String>,
+    /// Hints and source limits.
+    pub settings: InferSettings,
+}
+
+impl RegistryExport {
+    /// Built-in resolvers over the current process environment.
+    pub fn from_process(settings: InferSettings) -> Self {
+        Self {
+            registry: Registry::builtin(),
+            env: std::env::vars().collect(),
+            settings,
+        }
+    }
+}
+
+impl McpExport for RegistryExport {
+    fn export(
+        &self,
+        homes: &Homes,
+        config: Option<&DocumentMut>,
+        store: &ObjectStore,
+    ) -> McpExportOutcome {
+        let (mut entries, mut problems) = match config {
+            Some(doc) => read_mcp_servers(doc, Origin::Canonical),
+            None => (Vec::new(), Vec::new()),
+        };
+        let cx = InferContext {
+            homes,
+            env: &self.env,
+            store,
+            source_limits: self.settings.source_limits,
+        };
+        for entry in &mut entries {
+            entry.artifact = match self.settings.hints.get(&entry.name) {
+                Some(hint) => match self.registry.apply_hint(&cx, entry, hint) {
+                    Ok(spec) => Artifact::Resolved(spec),
+                    Err(err) => Artifact::Unresolved {
+                        reason: err.to_string(),
+                        hint: format!(
+                            "fix `[mcp.{}]` in `{}`",
+                            entry.name,
+                            homes.master_toml().display()
+                        ),
+                    },
+                },
+                None => self.registry.infer(&cx, entry),
+            };
+            if let Artifact::Unresolved { reason, .. } = &entry.artifact {
+                problems.push(EntryError {
+                    name: entry.name.clone(),
+                    reason: format!("exported without an artifact: {reason}"),
+                });
+            }
+        }
+        let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+        for hinted in self.settings.hints.keys() {
+            if !names.contains(&hinted.as_str()) {
+                let closest = by_similarity(hinted, names.iter().copied());
+                let suggestion = closest
+                    .first()
+                    .map(|c| format!(" (did you mean `[mcp.{c}]`?)"))
+                    .unwrap_or_default();
+                problems.push(EntryError {
+                    name: hinted.clone(),
+                    reason: format!(
+                        "`[mcp.{hinted}]` in master.toml matches no `[mcp_servers.{hinted}]`{suggestion}"
+                    ),
+                });
+            }
+        }
+        McpExportOutcome {
+            manifest: McpManifest {
+                entries,
+                ..master_manifest(homes)
+            },
+            problems,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::infer::test_support::Master;
+
+    #[test]
+    fn every_entry_is_exported_and_problems_name_their_entry() {
+        let tmp = tempfile::tempdir().unwrap();
+        let master = Master::new(tmp.path());
+        let config: DocumentMut = r#"
+[mcp_servers.remote]
+url = "http://127.0.0.1:9/mcp"
+bearer_token_env_var = "TOKEN"
+[mcp_servers.odd]
+command = "/nowhere/odd"
+[mcp_servers.both]
+command = "x"
+url = "http://h"
+[mcp_servers.hinted]
+command = "/nowhere/fff"
+args = ["--stdio"]
+"#
+        .parse()
+        .unwrap();
+        let settings = InferSettings::from_toml(
+            "[mcp.hinted]\nresolver = \"path\"\nprogram = \"fff\"\n[mcp.hintd]\nresolver = \"path\"\nprogram = \"x\"\n",
+        )
+        .unwrap();
+        let export = RegistryExport {
+            registry: Registry::builtin(),
+            env: master.env.clone(),
+            settings,
+        };
+        let out = export.export(&master.homes, Some(&config), &master.store);
+        let got: Vec<(&str, &str)> = out
+            .manifest
+            .entries
+            .iter()
+            .map(|e| (e.name.as_str(), e.resolver_name()))
+            .collect();
+        assert_eq!(
+            got,
+            [("hinted", "path"), ("odd", "unresolved"), ("remote", "url")]
+        );
+        assert_eq!(
+            out.manifest.get("hinted").map(|e| &e.artifact),
+            Some(&Artifact::Resolved(
+                codexport_core::manifest::ArtifactSpec {
+                    resolver: "path".into(),
+                    spec: serde_json::json!({"program": "fff", "args": ["--stdio"]}),
+                    objects: vec![],
+                }
+            ))
+        );
+        assert_eq!(
+            out.manifest.get("remote").unwrap().extra["bearer_token_env_var"],
+            "TOKEN"
+        );
+        let problems: Vec<String> = out.problems.iter().map(ToString::to_string).collect();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(
+            problems[0].starts_with("MCP `both`: has both `command` and `url`"),
+            "{problems:?}"
+        );
+        assert_eq!(
+            problems[1],
+            "MCP `odd`: exported without an artifact: no resolver recognised the command `/nowhere/odd`"
+        );
+        assert_eq!(
+            problems[2],
+            "MCP `hintd`: `[mcp.hintd]` in master.toml matches no `[mcp_servers.hintd]` (did you mean `[mcp.hinted]`?)"
+        );
+    }
+}

@@ -1,0 +1,404 @@
+//! The ordered resolver registry: its order is the priority (wasm plugins first, then the
+//! built-ins), the first resolver that recognises an entry wins, and hints from
+//! `master.toml` replace inference for one entry.
+
+use codexport_core::manifest::{Artifact, ArtifactSpec, McpEntry};
+
+use crate::builtin::{
+    CargoResolver, GithubReleaseResolver, NpmResolver, PathResolver, SourceResolver, UrlResolver,
+    UvResolver,
+};
+use crate::hints::McpHint;
+use crate::infer::pack;
+use crate::spec::{
+    BuiltinSpec, CargoSpec, GithubReleaseSpec, NpmSpec, PathSpec, SourceKind, SourceSpec, UrlSpec,
+    UvSpec,
+};
+use crate::{Error, InferContext, Resolver};
+
+/// Resolvers in priority order.
+pub struct Registry {
+    resolvers: Vec<Box<dyn Resolver>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.names()).finish()
+    }
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self::builtin()
+    }
+}
+
+impl Registry {
+    /// The built-ins, most specific first: `url`, `npm`, `uv`, `cargo`, `source`,
+    /// `github-release` (hints only), and `path` last (it accepts any system program).
+    pub fn builtin() -> Self {
+        Self {
+            resolvers: vec![
+                Box::new(UrlResolver),
+                Box::new(NpmResolver),
+                Box::new(UvResolver),
+                Box::new(CargoResolver),
+                Box::new(SourceResolver),
+                Box::new(GithubReleaseResolver),
+                Box::new(PathResolver),
+            ],
+        }
+    }
+
+    /// `plugins` (highest priority first) ahead of the built-ins.
+    pub fn with_plugins(plugins: Vec<Box<dyn Resolver>>) -> Self {
+        let mut registry = Self::builtin();
+        for plugin in plugins.into_iter().rev() {
+            registry.push_front(plugin);
+        }
+        registry
+    }
+
+    /// Puts `resolver` ahead of every registered one. A resolver with a name already
+    /// registered replaces it (a plugin may shadow a built-in).
+    pub fn push_front(&mut self, resolver: Box<dyn Resolver>) {
+        self.resolvers.retain(|r| r.name() != resolver.name());
+        self.resolvers.insert(0, resolver);
+    }
+
+    /// Names in priority order.
+    pub fn names(&self) -> Vec<&str> {
+        self.resolvers.iter().map(|r| r.name()).collect()
+    }
+
+    /// The resolver called `name`.
+    pub fn get(&self, name: &str) -> Option<&dyn Resolver> {
+        self.resolvers
+            .iter()
+            .find(|r| r.name() == name)
+            .map(|r| &**r)
+    }
+
+    /// The resolver called `name`, or [`Error::UnknownResolver`] listing the known ones
+    /// (closest first).
+    pub fn require(&self, entry: &str, name: &str) -> Result<&dyn Resolver, Error> {
+        self.get(name).ok_or_else(|| Error::UnknownResolver {
+            entry: entry.to_owned(),
+            resolver: name.to_owned(),
+            known: by_similarity(name, self.names()).join(", "),
+        })
+    }
+
+    /// Master side: the artifact of `entry`. The first resolver that answers wins; one that
+    /// fails is logged by name and the next is asked. When none answers, the entry is
+    /// [`Artifact::Unresolved`] with every failure in the reason and a `[mcp.NAME]` hint.
+    pub fn infer(&self, cx: &InferContext<'_>, entry: &McpEntry) -> Artifact {
+        let mut failures: Vec<(String, Error)> = Vec::new();
+        for resolver in &self.resolvers {
+            match resolver.infer(cx, entry) {
+                Ok(Some(spec)) => {
+                    tracing::debug!(entry = %entry.name, resolver = resolver.name(), "inferred");
+                    return Artifact::Resolved(spec);
+                }
+                Ok(None) => {}
+                Err(err) => {
+                    tracing::warn!(entry = %entry.name, resolver = resolver.name(), error = %err, "inference failed; trying the next resolver");
+                    failures.push((resolver.name().to_owned(), err));
+                }
+            }
+        }
+        unresolved(cx, entry, &failures)
+    }
+
+    /// Master side: the artifact a `[mcp.NAME]` hint describes. Built-in specs are checked
+    /// against their shape and completed: `args` (and `url`) from the entry when the hint
+    /// leaves them out, and a `source` hint's `root` packed into the store.
+    pub fn apply_hint(
+        &self,
+        cx: &InferContext<'_>,
+        entry: &McpEntry,
+        hint: &McpHint,
+    ) -> Result<ArtifactSpec, Error> {
+        let resolver = self.require(&entry.name, &hint.resolver)?;
+        let name = resolver.name().to_owned();
+        let mut fields = hint.fields.clone();
+        let mut objects = Vec::new();
+        let bad = |reason: String| Error::BadSpec {
+            entry: entry.name.clone(),
+            resolver: name.clone(),
+            reason: format!("{reason} (from `[mcp.{}]` in master.toml)", entry.name),
+        };
+        let args_default = || serde_json::json!(entry.args);
+        match name.as_str() {
+            NpmSpec::RESOLVER
+            | UvSpec::RESOLVER
+            | CargoSpec::RESOLVER
+            | PathSpec::RESOLVER
+            | GithubReleaseSpec::RESOLVER => {
+                fields.entry("args").or_insert_with(args_default);
+            }
+            UrlSpec::RESOLVER => {
+                if let Some(url) = &entry.url {
+                    fields.entry("url").or_insert_with(|| url.clone().into());
+                }
+            }
+            SourceSpec::RESOLVER if !fields.contains_key("object") => {
+                fields.entry("args").or_insert_with(args_default);
+                let root = fields.get("root").and_then(|r| r.as_str()).ok_or_else(|| {
+                    bad("a `source` hint needs `root`, the project directory".into())
+                })?;
+                let root = std::path::PathBuf::from(root);
+                if !root.is_dir() {
+                    return Err(bad(format!(
+                        "`root` `{}` is not a directory",
+                        root.display()
+                    )));
+                }
+                let kind: Option<SourceKind> = fields
+                    .get("kind")
+                    .and_then(|k| serde_json::from_value(k.clone()).ok());
+                let keep = fields
+                    .get("entry")
+                    .and_then(|e| e.as_str())
+                    .filter(|_| kind == Some(SourceKind::Node));
+                let packed = pack::pack(cx, entry, &root, keep)?;
+                fields.insert("object".into(), packed.object.clone().into());
+                objects.push(packed.object);
+            }
+            _ => {}
+        }
+        let spec = serde_json::Value::Object(fields);
+        check_builtin(&name, &spec).map_err(bad)?;
+        if name == GithubReleaseSpec::RESOLVER
+            && let Some(asset) = spec.get("asset").and_then(|a| a.as_str())
+            && !asset.contains(['{', '*'])
+        {
+            tracing::warn!(entry = %entry.name, asset, "the `asset` hint has no `{{...}}` placeholder or `*`: every follower downloads this same file, whatever its platform");
+        }
+        Ok(ArtifactSpec {
+            resolver: name,
+            spec,
+            objects,
+        })
+    }
+}
+
+/// Checks a built-in spec's shape; plugin specs are the plugin's business.
+fn check_builtin(resolver: &str, spec: &serde_json::Value) -> Result<(), String> {
+    fn shape<S: BuiltinSpec>(spec: &serde_json::Value) -> Result<(), String> {
+        serde_json::from_value::<S>(spec.clone())
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+    match resolver {
+        NpmSpec::RESOLVER => shape::<NpmSpec>(spec),
+        UvSpec::RESOLVER => shape::<UvSpec>(spec),
+        SourceSpec::RESOLVER => shape::<SourceSpec>(spec),
+        CargoSpec::RESOLVER => shape::<CargoSpec>(spec),
+        GithubReleaseSpec::RESOLVER => shape::<GithubReleaseSpec>(spec),
+        UrlSpec::RESOLVER => shape::<UrlSpec>(spec),
+        PathSpec::RESOLVER => shape::<PathSpec>(spec),
+        _ => Ok(()),
+    }
+}
+
+fn unresolved(cx: &InferContext<'_>, entry: &McpEntry, failures: &[(String, Error)]) -> Artifact {
+    let what = match (&entry.command, &entry.url) {
+        (Some(command), _) => format!("command `{command}`"),
+        (None, Some(url)) => format!("url `{url}`"),
+        (None, None) => "entry".to_owned(),
+    };
+    let reason = if failures.is_empty() {
+        format!("no resolver recognised the {what}")
+    } else {
+        failures
+            .iter()
+            .map(|(name, err)| format!("{name}: {err}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let specific = failures.iter().find_map(|(_, err)| match err {
+        Error::Inference { hint, .. } => Some(hint.clone()),
+        _ => None,
+    });
+    let hint = specific.unwrap_or_else(|| {
+        format!(
+            "add `[mcp.{name}]` to `{}` naming a resolver and its spec, e.g. `resolver = \"github-release\"`, `repo = \"OWNER/REPO\"`, `tag = \"v1.0.0\"`, `asset = \"NAME-{{triple}}.tar.gz\"`, `bin = \"NAME\"` (or `resolver = \"path\"`, `program = \"NAME\"` for a program every follower has)",
+            cx.homes.master_toml().display(),
+            name = entry.name
+        )
+    });
+    Artifact::Unresolved { reason, hint }
+}
+
+/// `candidates` ordered by closeness to `name` (for "did you mean" lists).
+pub fn by_similarity<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Vec<&'a str> {
+    let mut ranked: Vec<(f64, &str)> = candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(name, c), c))
+        .collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    ranked.into_iter().map(|(_, c)| c).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::infer::test_support::{Master, stdio_entry};
+    use crate::{Resolution, ResolveContext};
+
+    struct Fixed(&'static str, Result<Option<()>, ()>);
+
+    impl Resolver for Fixed {
+        fn name(&self) -> &str {
+            self.0
+        }
+        fn infer(
+            &self,
+            _: &InferContext<'_>,
+            entry: &McpEntry,
+        ) -> Result<Option<ArtifactSpec>, Error> {
+            match self.1 {
+                Ok(Some(())) => Ok(Some(ArtifactSpec {
+                    resolver: self.0.into(),
+                    spec: serde_json::json!({}),
+                    objects: vec![],
+                })),
+                Ok(None) => Ok(None),
+                Err(()) => Err(Error::Inference {
+                    entry: entry.name.clone(),
+                    reason: "broken receipt".into(),
+                    hint: "reinstall it".into(),
+                }),
+            }
+        }
+        fn resolve(
+            &self,
+            _: &ResolveContext,
+            _: &McpEntry,
+            _: &ArtifactSpec,
+        ) -> Result<Resolution, Error> {
+            unreachable!("inference tests never resolve")
+        }
+    }
+
+    #[test]
+    fn plugins_come_first_and_shadow_builtins_of_the_same_name() {
+        let registry = Registry::with_plugins(vec![
+            Box::new(Fixed("fff", Ok(None))),
+            Box::new(Fixed("path", Ok(None))),
+        ]);
+        assert_eq!(
+            registry.names(),
+            [
+                "fff",
+                "path",
+                "url",
+                "npm",
+                "uv",
+                "cargo",
+                "source",
+                "github-release"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_failing_resolver_is_skipped_and_its_failure_kept_when_nothing_answers() {
+        let tmp = tempfile::tempdir().unwrap();
+        let master = Master::new(tmp.path());
+        let entry = stdio_entry("srv", "/nowhere/srv", &[]);
+        let mut registry = Registry::builtin();
+        registry.push_front(Box::new(Fixed("late", Ok(Some(())))));
+        registry.push_front(Box::new(Fixed("broken", Err(()))));
+        assert!(
+            matches!(registry.infer(&master.cx(), &entry), Artifact::Resolved(s) if s.resolver == "late")
+        );
+        let mut registry = Registry::builtin();
+        registry.push_front(Box::new(Fixed("broken", Err(()))));
+        let Artifact::Unresolved { reason, hint } = registry.infer(&master.cx(), &entry) else {
+            panic!("nothing should resolve /nowhere/srv");
+        };
+        assert_eq!(reason, "broken: MCP `srv`: broken receipt");
+        assert_eq!(hint, "reinstall it");
+        let Artifact::Unresolved { reason, hint } = Registry::builtin().infer(&master.cx(), &entry)
+        else {
+            panic!();
+        };
+        assert_eq!(reason, "no resolver recognised the command `/nowhere/srv`");
+        assert!(hint.starts_with("add `[mcp.srv]` to `"), "{hint}");
+        assert!(hint.contains("master.toml` naming a resolver"), "{hint}");
+    }
+
+    #[test]
+    fn unknown_resolvers_list_the_closest_first() {
+        let err = Registry::builtin()
+            .require("e", "github")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("(known: github-release, "), "{err}");
+    }
+
+    #[test]
+    fn hints_are_completed_and_checked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let master = Master::new(tmp.path());
+        let registry = Registry::builtin();
+        let entry = stdio_entry("fff", "/home/a/.local/bin/fff-mcp", &["--stdio"]);
+        let hint =
+            |toml: &str| crate::hints::InferSettings::from_toml(toml).unwrap().hints["fff"].clone();
+        let spec = registry
+            .apply_hint(
+                &master.cx(),
+                &entry,
+                &hint("[mcp.fff]\nresolver = \"github-release\"\nrepo = \"o/fff\"\ntag = \"v1\"\nasset = \"fff-mcp-{triple}\"\nbin = \"fff-mcp\"\n"),
+            )
+            .unwrap();
+        assert_eq!(
+            GithubReleaseSpec::from_artifact("fff", &spec).unwrap(),
+            GithubReleaseSpec {
+                repo: "o/fff".into(),
+                tag: Some("v1".into()),
+                asset: Some("fff-mcp-{triple}".into()),
+                bin: "fff-mcp".into(),
+                args: vec!["--stdio".into()],
+            }
+        );
+        let err = registry
+            .apply_hint(
+                &master.cx(),
+                &entry,
+                &hint("[mcp.fff]\nresolver = \"github-release\"\nrepo = \"o/fff\"\n"),
+            )
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "MCP `fff`: invalid `github-release` spec: missing field `bin` (from `[mcp.fff]` in master.toml)"
+        );
+        let proj = tmp.path().join("proj");
+        std::fs::create_dir_all(proj.join("dist")).unwrap();
+        std::fs::write(proj.join("dist/main.js"), "").unwrap();
+        let source = registry
+            .apply_hint(
+                &master.cx(),
+                &entry,
+                &hint(&format!(
+                    "[mcp.fff]\nresolver = \"source\"\nkind = \"node\"\nroot = \"{}\"\nentry = \"dist/main.js\"\n",
+                    proj.display()
+                )),
+            )
+            .unwrap();
+        let spec = SourceSpec::from_artifact("fff", &source).unwrap();
+        assert_eq!(source.objects, [spec.object.as_str()]);
+        assert!(
+            pack::list(&master.store.read(&spec.object).unwrap())
+                .iter()
+                .any(|(p, _)| p == "dist/main.js")
+        );
+    }
+}
