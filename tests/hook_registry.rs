@@ -32,7 +32,13 @@ fn codex() -> &'static Path {
             .is_ok_and(|p| p.contains(&format!("\"version\": \"{CODEX_VERSION}\"")));
         if !installed {
             let status = Command::new("npm")
-                .args(["install", "--no-audit", "--no-fund", "--save-exact", "--prefix"])
+                .args([
+                    "install",
+                    "--no-audit",
+                    "--no-fund",
+                    "--save-exact",
+                    "--prefix",
+                ])
                 .arg(&prefix)
                 .arg(format!("@openai/codex@{CODEX_VERSION}"))
                 .status()
@@ -178,10 +184,7 @@ fn master_trust_carries_to_the_follower_and_untrusted_stays_untrusted() {
     let config = config.to_string();
     std::fs::write(master.codex.join("config.toml"), &config).unwrap();
     let on_master = codex_hooks_list(&master);
-    let trusted_on_master = on_master
-        .values()
-        .filter(|(_, s)| s == "trusted")
-        .count();
+    let trusted_on_master = on_master.values().filter(|(_, s)| s == "trusted").count();
     assert_eq!(trusted_on_master, 2, "the master trusts two: {on_master:?}");
 
     // The follower: the hooks layer of an apply, as the pipeline runs it.
@@ -224,8 +227,16 @@ fn master_trust_carries_to_the_follower_and_untrusted_stays_untrusted() {
             .map(|(_, s)| s.as_str())
             .unwrap_or_else(|| panic!("{key} not in {on_follower:?}"))
     };
-    assert_eq!(status_of("session_start", 0), "trusted", "rewritten path, new hash");
+    assert_eq!(
+        status_of("session_start", 0),
+        "trusted",
+        "rewritten path, new hash"
+    );
     assert_eq!(status_of("stop", 0), "trusted");
-    assert_eq!(status_of("session_start", 1), "trusted", "codexport's own hook");
+    assert_eq!(
+        status_of("session_start", 1),
+        "trusted",
+        "codexport's own hook"
+    );
     assert_eq!(status_of("pre_tool_use", 0), "untrusted");
 }
