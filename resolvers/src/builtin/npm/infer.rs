@@ -152,18 +152,22 @@ fn npx(cx: &InferContext<'_>, entry: &McpEntry) -> Result<Option<ArtifactSpec>, 
     let (name, range) = node::split_spec(package.unwrap_or(target));
     let explicit_bin = package.is_some().then(|| target.to_owned());
     let exact = range.filter(|r| semver::Version::parse(r).is_ok());
-    let cached = match exact {
-        Some(_) => None,
-        None => node::npx_cached(
-            entry,
-            &npm_cache(cx),
-            name,
-            range.filter(|r| *r != "latest"),
-        )?,
+    let wanted = match exact {
+        Some(v) => Some(format!("={v}")),
+        None => range.filter(|r| *r != "latest").map(str::to_owned),
     };
+    let cached = node::npx_cached(entry, &npm_cache(cx), name, wanted.as_deref())?;
     let (version, default_bin) = match (exact, &cached) {
-        (Some(v), _) => (v.to_owned(), node::unscoped(name).to_owned()),
-        (None, Some(pkg)) => (pkg.version.clone(), pkg.default_bin()),
+        (_, Some(pkg)) => (pkg.version.clone(), pkg.default_bin()),
+        (Some(v), None) => {
+            tracing::warn!(
+                entry = %entry.name,
+                package = name,
+                "`{name}@{v}` is not in the npx cache: its bin is assumed to be `{}` (npx's default)",
+                node::unscoped(name)
+            );
+            (v.to_owned(), node::unscoped(name).to_owned())
+        }
         (None, None) => {
             let unpinned = range.unwrap_or("latest").to_owned();
             tracing::warn!(
