@@ -154,6 +154,30 @@ fn our_hook_installed_next_to_existing_hooks_is_trusted_by_codex() {
     assert_eq!(listed.len(), 4, "{listed:?}");
     let untrusted = listed.values().filter(|(_, s)| s == "untrusted").count();
     assert_eq!(untrusted, 3, "{listed:?}");
+    assert_status_agrees_with_codex(&homes, &listed);
+
+    // A definition changed after trust: Codex and `hook status` both say `modified`.
+    let path = homes.codex.join("hooks.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("\"timeout\": 5", "\"timeout\": 7")).unwrap();
+    let listed = codex_hooks_list(&homes);
+    assert_eq!(listed[&done.trust_key].1, "modified");
+    assert_status_agrees_with_codex(&homes, &listed);
+}
+
+/// `codexport_core::hooks::status` says what Codex says about every hook.
+fn assert_status_agrees_with_codex(homes: &Homes, listed: &BTreeMap<String, (String, String)>) {
+    let ours = hooks::status(homes).unwrap();
+    assert_eq!(ours.hooks.len(), listed.len());
+    for hook in &ours.hooks {
+        let trust = serde_json::to_value(hook.trust).unwrap();
+        assert_eq!(
+            trust.as_str(),
+            Some(listed[&hook.key].1.as_str()),
+            "{}",
+            hook.key
+        );
+    }
 }
 
 #[test]
@@ -239,4 +263,5 @@ fn master_trust_carries_to_the_follower_and_untrusted_stays_untrusted() {
         "codexport's own hook"
     );
     assert_eq!(status_of("pre_tool_use", 0), "untrusted");
+    assert_status_agrees_with_codex(&follower, &on_follower);
 }

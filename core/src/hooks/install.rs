@@ -28,29 +28,56 @@ pub struct Installed {
     pub dropped_root_keys: Vec<String>,
 }
 
-/// Where codexport's hook stands in a Codex home.
+/// How Codex treats a hook, in the words of its `hooks/list` (`trustStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trust {
+    /// `config.toml` trusts exactly this definition: Codex runs it.
+    Trusted,
+    /// No trusted hash: Codex silently skips it.
+    Untrusted,
+    /// Trusted once, changed since: Codex skips it until trusted again.
+    Modified,
+}
+
+/// One handler of the Codex home's `hooks.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListedHook {
+    /// Codex's event name (`SessionStart`, `Stop`, ...).
+    pub event: String,
+    /// Its `[hooks.state]` key.
+    pub key: String,
+    /// The group's matcher.
+    pub matcher: Option<String>,
+    /// The command (`None` for handlers that are not commands).
+    pub command: Option<String>,
+    /// Whether Codex runs it.
+    pub trust: Trust,
+    /// Whether the user switched it off (`enabled = false`).
+    pub disabled: bool,
+    /// Whether it is codexport's own hook.
+    pub ours: bool,
+}
+
+/// Where codexport's hook stands in a Codex home, and every other hook next to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HookStatus {
     /// The Codex home's `hooks.json`.
     pub hooks_json: PathBuf,
-    /// Whether our hook is in it.
-    pub installed: bool,
-    /// Its command, when installed.
-    pub command: Option<String>,
-    /// Its `[hooks.state]` key, when installed.
-    pub trust_key: Option<String>,
-    /// Whether `config.toml` trusts exactly this definition (Codex runs it).
-    pub trusted: bool,
-    /// Whether the user switched it off in Codex (`enabled = false`).
-    pub disabled: bool,
-    /// Handlers of other hooks in the file (the master's, the user's).
-    pub other_handlers: usize,
+    /// Every handler, in Codex's order (events by name, then groups and handlers).
+    pub hooks: Vec<ListedHook>,
 }
 
 impl HookStatus {
-    /// Whether Codex will run the hook at the next session start.
+    /// codexport's hook, when installed.
+    pub fn ours(&self) -> Option<&ListedHook> {
+        self.hooks.iter().find(|h| h.ours)
+    }
+
+    /// Whether Codex will run codexport's hook at the next session start.
     pub fn runs(&self) -> bool {
-        self.installed && self.trusted && !self.disabled
+        self.ours()
+            .is_some_and(|h| h.trust == Trust::Trusted && !h.disabled)
     }
 }
 
@@ -126,37 +153,41 @@ pub fn uninstall(homes: &Homes) -> Result<usize, Error> {
     Ok(removed.len())
 }
 
-/// Reads where codexport's hook stands (nothing is written).
+/// Reads every hook of the Codex home and how Codex treats it (nothing is written).
 pub fn status(homes: &Homes) -> Result<HookStatus, Error> {
     let path = hooks_json(homes);
     let file = HooksFile::read(&path)?.file;
-    let total: usize = file.hooks.values().flatten().map(|g| g.hooks.len()).sum();
-    let Some((g, h)) = file.find_ours() else {
-        return Ok(HookStatus {
-            hooks_json: path,
-            installed: false,
-            command: None,
-            trust_key: None,
-            trusted: false,
-            disabled: false,
-            other_handlers: total,
-        });
-    };
-    let group = &file.groups(EVENT_SESSION_START)[g];
-    let handler = &group.hooks[h];
-    let hash = handler_hash(EVENT_SESSION_START, group.matcher.as_deref(), handler);
-    let key = trust_key(&homes.codex_realpath(), EVENT_SESSION_START, g, h);
-    let state = read_config(&config_toml(homes))?
-        .and_then(|doc| read_states(&doc).remove(&key))
+    let states = read_config(&config_toml(homes))?
+        .map(|doc| read_states(&doc))
         .unwrap_or_default();
+    let real = homes.codex_realpath();
+    let mut hooks = Vec::new();
+    for (event, groups) in &file.hooks {
+        for (g, group) in groups.iter().enumerate() {
+            for (h, handler) in group.hooks.iter().enumerate() {
+                let key = trust_key(&real, event, g, h);
+                let state = states.get(&key).cloned().unwrap_or_default();
+                let hash = handler_hash(event, group.matcher.as_deref(), handler);
+                let trust = match (&state.trusted_hash, &hash) {
+                    (Some(t), Some(h)) if t == h => Trust::Trusted,
+                    (Some(_), _) => Trust::Modified,
+                    (None, _) => Trust::Untrusted,
+                };
+                hooks.push(ListedHook {
+                    event: event.clone(),
+                    key,
+                    matcher: group.matcher.clone(),
+                    command: handler.command.clone(),
+                    trust,
+                    disabled: state.enabled == Some(false),
+                    ours: event == EVENT_SESSION_START && OurHook::is_ours(handler),
+                });
+            }
+        }
+    }
     Ok(HookStatus {
         hooks_json: path,
-        installed: true,
-        command: handler.command.clone(),
-        trusted: hash.is_some() && state.trusted_hash == hash,
-        disabled: state.enabled == Some(false),
-        trust_key: Some(key),
-        other_handlers: total - 1,
+        hooks,
     })
 }
 
@@ -229,7 +260,13 @@ mod tests {
 
         let st = status(&homes).unwrap();
         assert!(st.runs(), "{st:?}");
-        assert_eq!(st.other_handlers, 1);
+        assert_eq!(st.hooks.len(), 2);
+        assert_eq!(
+            st.hooks[0].trust,
+            Trust::Untrusted,
+            "nobody trusted the master's here"
+        );
+        assert_eq!(st.ours().unwrap().key, done.trust_key);
 
         // Again: replaced in place, not duplicated.
         let again = install(&homes, &ours()).unwrap();
@@ -250,7 +287,7 @@ mod tests {
             std::fs::read_to_string(homes.codex.join("config.toml")).unwrap(),
             config
         );
-        assert!(!status(&homes).unwrap().installed);
+        assert!(status(&homes).unwrap().ours().is_none());
         assert_eq!(uninstall(&homes).unwrap(), 0);
     }
 
@@ -265,7 +302,8 @@ mod tests {
             .replace("\"timeout\": 5", "\"timeout\": 9");
         std::fs::write(&path, text).unwrap();
         let st = status(&homes).unwrap();
-        assert!(st.installed && !st.trusted && !st.runs());
+        assert_eq!(st.ours().unwrap().trust, Trust::Modified);
+        assert!(!st.runs());
     }
 
     #[test]
