@@ -228,6 +228,17 @@ impl OurHook {
         }
     }
 
+    /// The hook for `exe` with a sync `budget`, carrying the tool home when it is not the
+    /// default one.
+    pub fn for_homes(exe: &Path, budget: std::time::Duration, homes: &crate::Homes) -> Self {
+        let secs = budget.as_millis().div_ceil(1000) as u64;
+        Self::new(
+            exe,
+            secs,
+            (!homes.tool_is_default()).then_some(homes.tool.as_path()),
+        )
+    }
+
     /// Whether `handler` is a codexport hook (any binary path, any version of the flags).
     pub fn is_ours(handler: &Handler) -> bool {
         let Some(command) = handler.command.as_deref() else {
@@ -353,6 +364,21 @@ mod tests {
         assert_eq!(groups[1].hooks, vec![newer.handler()]);
         assert_eq!(newer.command, "'/new place/codexport' sync --apply --hook");
         assert_eq!(newer.timeout, 8);
+    }
+
+    #[test]
+    fn budgets_round_up_to_whole_seconds_for_the_codex_timeout() {
+        let homes = crate::Homes::new("/h", "/h/.codex", "/h/.codexport");
+        let exe = Path::new("/b/codexport");
+        let hook = OurHook::for_homes(exe, std::time::Duration::from_millis(1500), &homes);
+        assert_eq!(hook.timeout, 5);
+        assert_eq!(hook.command, "/b/codexport sync --apply --hook");
+        let elsewhere = crate::Homes::new("/h", "/h/.codex", "/t");
+        let hook = OurHook::for_homes(exe, std::time::Duration::from_secs(2), &elsewhere);
+        assert_eq!(
+            hook.command,
+            "CODEXPORT_HOME=/t /b/codexport sync --apply --hook"
+        );
     }
 
     #[test]
