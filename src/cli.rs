@@ -34,6 +34,168 @@ pub(crate) enum Command {
         after_help = "Example:\n  codexport completions bash > ~/.local/share/bash-completion/completions/codexport"
     )]
     Completions(CompletionsArgs),
+    /// Master side: identity, revisions, the server, follower links.
+    #[command(subcommand)]
+    Master(MasterCommand),
+    /// Follower side: join a master, reset trust.
+    #[command(subcommand)]
+    Follower(FollowerCommand),
+    /// Pull the master's current revision (only missing objects) and stage it.
+    #[command(after_help = "Examples:\n  codexport sync --apply\n  codexport sync --timeout 3s")]
+    Sync(SyncArgs),
+    /// Write the staged revision into the Codex home (backups, atomic writes).
+    #[command(after_help = "Example:\n  codexport apply")]
+    Apply(ApplyArgs),
+    /// Show role, homes, master, applied and staged revisions, last sync, reachability.
+    #[command(
+        after_help = "Examples:\n  codexport status\n  codexport status --json | jq .applied.seq"
+    )]
+    Status(StatusArgs),
+}
+
+/// `codexport master ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum MasterCommand {
+    /// Make this machine a master: an Ed25519 identity and a default master.toml (idempotent).
+    #[command(after_help = "Example:\n  codexport master init")]
+    Init(MasterInitArgs),
+    /// Snapshot the Codex home now and publish a new signed revision if anything changed.
+    #[command(after_help = "Example:\n  codexport master rebuild")]
+    Rebuild(MasterRebuildArgs),
+    /// Serve revisions to followers over HTTP (protocol v1), publishing changes as they happen.
+    #[command(
+        after_help = "Examples:\n  codexport master serve\n  codexport master serve --listen 100.101.102.103:17342"
+    )]
+    Serve(MasterServeArgs),
+    /// Print a join link (with a new token) for one follower.
+    #[command(
+        after_help = "Example:\n  codexport master link --host 100.101.102.103 --name laptop"
+    )]
+    Link(MasterLinkArgs),
+    /// List followers that have a token.
+    #[command(after_help = "Example:\n  codexport master followers --json")]
+    Followers(MasterFollowersArgs),
+    /// Revoke a follower's token; its next sync is refused.
+    #[command(after_help = "Example:\n  codexport master revoke laptop")]
+    Revoke(MasterRevokeArgs),
+}
+
+/// `codexport master init`.
+#[derive(Debug, Args)]
+pub(crate) struct MasterInitArgs {}
+
+/// `codexport master rebuild`.
+#[derive(Debug, Args)]
+pub(crate) struct MasterRebuildArgs {}
+
+/// `codexport master serve`.
+#[derive(Debug, Args)]
+pub(crate) struct MasterServeArgs {
+    /// Address to listen on (default: `listen` in master.toml, else 0.0.0.0:17342).
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) listen: Option<String>,
+    /// Do not watch the Codex home; publish only at start (run `master rebuild` + restart).
+    #[arg(long)]
+    pub(crate) no_watch: bool,
+}
+
+/// `codexport master link`.
+#[derive(Debug, Args)]
+pub(crate) struct MasterLinkArgs {
+    /// Host name or address followers reach this master at (default: this machine's name).
+    #[arg(long)]
+    pub(crate) host: Option<String>,
+    /// Port (default: the port of `listen` in master.toml, else 17342).
+    #[arg(long)]
+    pub(crate) port: Option<u16>,
+    /// The follower's name; a new link for the same name replaces its token.
+    #[arg(long, default_value = "default")]
+    pub(crate) name: String,
+}
+
+/// `codexport master followers`.
+#[derive(Debug, Args)]
+pub(crate) struct MasterFollowersArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `codexport master revoke NAME`.
+#[derive(Debug, Args)]
+pub(crate) struct MasterRevokeArgs {
+    /// The follower's name (see `codexport master followers`).
+    pub(crate) name: String,
+}
+
+/// `codexport follower ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum FollowerCommand {
+    /// Join a master from a link (or --master/--fingerprint/--token), pin its key, stage a revision.
+    #[command(
+        after_help = "Examples:\n  codexport follower join 'codexport://join?host=...&version=1' --apply\n  codexport follower join --master http://100.101.102.103:17342 --fingerprint SHA256:... --token ..."
+    )]
+    Join(FollowerJoinArgs),
+    /// Forget the pinned master key (after the master was reinstalled on purpose).
+    #[command(after_help = "Example:\n  codexport follower trust-reset --yes")]
+    TrustReset(FollowerTrustResetArgs),
+}
+
+/// `codexport follower join`.
+#[derive(Debug, Args)]
+pub(crate) struct FollowerJoinArgs {
+    /// The link printed by `codexport master link`.
+    #[arg(required_unless_present = "master", conflicts_with_all = ["master", "fingerprint", "token"])]
+    pub(crate) link: Option<String>,
+    /// The master's URL, instead of a link.
+    #[arg(long, value_name = "URL", requires_all = ["fingerprint", "token"])]
+    pub(crate) master: Option<String>,
+    /// The master's fingerprint (`SHA256:...`), with --master.
+    #[arg(long)]
+    pub(crate) fingerprint: Option<String>,
+    /// This follower's token, with --master.
+    #[arg(long)]
+    pub(crate) token: Option<String>,
+    /// Apply the revision right away.
+    #[arg(long)]
+    pub(crate) apply: bool,
+    /// Give up on the master after this long (`500ms`, `5s`, `1m`).
+    #[arg(long, default_value = "30s", value_parser = codexport_core::duration::parse_duration)]
+    pub(crate) timeout: std::time::Duration,
+}
+
+/// `codexport follower trust-reset`.
+#[derive(Debug, Args)]
+pub(crate) struct FollowerTrustResetArgs {
+    /// Confirm: without it nothing is changed.
+    #[arg(long)]
+    pub(crate) yes: bool,
+}
+
+/// `codexport sync`.
+#[derive(Debug, Args)]
+pub(crate) struct SyncArgs {
+    /// Apply the revision after staging it.
+    #[arg(long)]
+    pub(crate) apply: bool,
+    /// Give up on the master after this long (`500ms`, `5s`, `1m`).
+    #[arg(long, default_value = "30s", value_parser = codexport_core::duration::parse_duration)]
+    pub(crate) timeout: std::time::Duration,
+}
+
+/// `codexport apply`.
+#[derive(Debug, Args)]
+pub(crate) struct ApplyArgs {}
+
+/// `codexport status`.
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// Print JSON (for scripts).
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// How long to wait for the master's answer (`500ms`, `2s`).
+    #[arg(long, default_value = "1s", value_parser = codexport_core::duration::parse_duration)]
+    pub(crate) timeout: std::time::Duration,
 }
 
 /// `codexport completions SHELL`.

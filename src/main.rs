@@ -9,13 +9,26 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, FollowerCommand, MasterCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.global.verbose, cli.global.quiet);
     let result = match &cli.command {
         Command::Completions(args) => commands::completions::run(args),
+        Command::Master(MasterCommand::Init(args)) => commands::master::init::run(args),
+        Command::Master(MasterCommand::Rebuild(args)) => commands::master::rebuild::run(args),
+        Command::Master(MasterCommand::Serve(args)) => commands::master::serve::run(args),
+        Command::Master(MasterCommand::Link(args)) => commands::master::link::run(args),
+        Command::Master(MasterCommand::Followers(args)) => commands::master::followers::run(args),
+        Command::Master(MasterCommand::Revoke(args)) => commands::master::revoke::run(args),
+        Command::Follower(FollowerCommand::Join(args)) => commands::follower::join::run(args),
+        Command::Follower(FollowerCommand::TrustReset(args)) => {
+            commands::follower::trust_reset::run(args)
+        }
+        Command::Sync(args) => commands::sync::run(args),
+        Command::Apply(args) => commands::apply::run(args),
+        Command::Status(args) => commands::status::run(args),
     };
     match result {
         Ok(status) => status.into(),

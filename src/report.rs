@@ -16,7 +16,6 @@ pub(crate) struct CliError {
     pub(crate) hints: Vec<String>,
 }
 
-#[allow(dead_code)] // The first commands that fail with a status of their own use it.
 impl CliError {
     /// A new error with `status`, `message` and no hints.
     pub(crate) fn new(status: ExitStatus, message: impl Into<String>) -> Self {

@@ -96,6 +96,128 @@ pub enum Error {
     /// A committed apply journal is waiting to be replayed.
     #[error("an interrupted apply must be finished first (journal `{}`)", .0.display())]
     JournalPending(PathBuf),
+    /// A join link that cannot be parsed.
+    #[error("malformed join link: {0}")]
+    BadLink(String),
+    /// A join link of a version this build does not speak.
+    #[error("join link version `{0}` is not supported (this codexport speaks version 1)")]
+    LinkVersion(String),
+    /// `/v1/meta` announced another key than the link's fingerprint.
+    #[error("the master at `{url}` has fingerprint `{actual}`, not `{expected}`")]
+    FingerprintMismatch {
+        /// The master URL.
+        url: String,
+        /// The fingerprint the user gave.
+        expected: String,
+        /// The fingerprint the master announced.
+        actual: String,
+    },
+    /// The master signs with another key than the pinned one.
+    #[error("the master's key changed: pinned `{pinned}`, the master now presents `{actual}`")]
+    KeyChanged {
+        /// The pinned fingerprint.
+        pinned: String,
+        /// The fingerprint the master now presents.
+        actual: String,
+    },
+    /// The revision's signature does not verify with the pinned key.
+    #[error("the revision's signature does not verify with the pinned key `{0}`")]
+    BadSignature(String),
+    /// Bytes that do not hash to the name they came under.
+    #[error("object `{expected}` arrived with bytes that hash to `{actual}`")]
+    HashMismatch {
+        /// The name it was sent under.
+        expected: String,
+        /// What the bytes hash to.
+        actual: String,
+    },
+    /// A revision names a path that could land outside its root.
+    #[error("the revision lists an unsafe path `{path}`: {reason}")]
+    UnsafePath {
+        /// The path as listed.
+        path: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// A revision older than the one already applied or staged.
+    #[error("the master offers seq {offered}, older than seq {known} already applied (rollback)")]
+    Rollback {
+        /// The highest seq this follower has.
+        known: u64,
+        /// The seq the master offered.
+        offered: u64,
+    },
+    /// The master could not be reached.
+    #[error("cannot reach the master at `{url}`: {reason}")]
+    Unreachable {
+        /// The master URL.
+        url: String,
+        /// What failed.
+        reason: String,
+    },
+    /// The master did not answer in time.
+    #[error("the master at `{url}` did not answer within {seconds:.1}s")]
+    Timeout {
+        /// The master URL.
+        url: String,
+        /// The limit.
+        seconds: f64,
+    },
+    /// The master refused this peer's address.
+    #[error("the master at `{url}` refused this machine's address (not in its allow list)")]
+    PeerRefused {
+        /// The master URL.
+        url: String,
+    },
+    /// The master refused the token.
+    #[error("the master at `{url}` refused this follower's token (missing or revoked)")]
+    TokenRefused {
+        /// The master URL.
+        url: String,
+    },
+    /// The master answered something the protocol does not allow.
+    #[error("the master at `{url}` sent an invalid answer: {reason}")]
+    Protocol {
+        /// The master URL.
+        url: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A file codexport owns holds something it cannot read.
+    #[error("`{}` is corrupt: {reason}", .path.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+        /// The repair.
+        hint: String,
+    },
+    /// A settings file (`master.toml`, `local.toml`, `config.toml`) is invalid.
+    #[error("`{}` is invalid: {reason}", .path.display())]
+    InvalidConfig {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A command that needs a role this machine does not have.
+    #[error("{0}")]
+    WrongRole(String, String),
+    /// Another process holds the lock.
+    #[error("another codexport sync or apply is running (`{}` is locked)", .0.display())]
+    Busy(PathBuf),
+    /// A follower name that `master followers` does not list.
+    #[error("no follower called `{name}` (known: {known})")]
+    UnknownFollower {
+        /// The name given.
+        name: String,
+        /// The known names.
+        known: String,
+    },
+    /// A bad argument value.
+    #[error("{0}")]
+    Usage(String),
 }
 
 impl Error {
@@ -109,6 +231,18 @@ impl Error {
     }
 }
 
+impl From<crate::lock::LockError> for Error {
+    fn from(e: crate::lock::LockError) -> Self {
+        match e {
+            crate::lock::LockError::Busy(path) => Self::Busy(path),
+            crate::lock::LockError::Io { path, source } => Self::io("lock", path, source),
+        }
+    }
+}
+
+/// A `Result` with the core's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
 impl Diagnose for Error {
     fn exit_status(&self) -> ExitStatus {
         match self {
@@ -120,6 +254,24 @@ impl Diagnose for Error {
             Error::OverlayClash { .. } => ExitStatus::Conflict,
             Error::NoBackup { .. } => ExitStatus::Usage,
             Error::Io { .. } | Error::JournalPending(_) => ExitStatus::Unexpected,
+            Self::BadLink(_)
+            | Self::LinkVersion(_)
+            | Self::UnsafePath { .. }
+            | Self::Protocol { .. }
+            | Self::Corrupt { .. }
+            | Self::InvalidConfig { .. } => ExitStatus::InvalidInput,
+            Self::FingerprintMismatch { .. }
+            | Self::KeyChanged { .. }
+            | Self::BadSignature(_)
+            | Self::HashMismatch { .. }
+            | Self::Rollback { .. }
+            | Self::PeerRefused { .. }
+            | Self::TokenRefused { .. } => ExitStatus::Trust,
+            Self::Unreachable { .. } | Self::Timeout { .. } => ExitStatus::Unreachable,
+            Self::Busy(_) => ExitStatus::Busy,
+            Self::WrongRole(..) | Self::UnknownFollower { .. } | Self::Usage(_) => {
+                ExitStatus::Usage
+            }
         }
     }
 
@@ -153,7 +305,56 @@ impl Diagnose for Error {
                 "fix or move away `{}`, then run the command again",
                 path.display()
             )],
-            Error::Io { .. } | Error::InvalidLayer { .. } => Vec::new(),
+            Error::Io { .. } | Error::InvalidLayer { .. } | Error::Usage(_) => Vec::new(),
+            other => other
+                .sync_hint()
+                .map(|h| vec![h.to_owned()])
+                .unwrap_or_default(),
         }
+    }
+}
+
+impl Error {
+    /// The repair of a sync, trust or master error.
+    fn sync_hint(&self) -> Option<&str> {
+        let hint = match self {
+            Self::BadLink(_) => {
+                "copy the whole link printed by `codexport master link` on the master (quote it in the shell)"
+            }
+            Self::LinkVersion(_) => {
+                "upgrade codexport on this machine, or make a link with this machine's version on the master"
+            }
+            Self::FingerprintMismatch { .. } => {
+                "check the host and port, then make a fresh link with `codexport master link` on the master"
+            }
+            Self::KeyChanged { .. } => {
+                "if the master was reinstalled on purpose, run `codexport follower trust-reset --yes`, then join again"
+            }
+            Self::BadSignature(_) | Self::HashMismatch { .. } | Self::UnsafePath { .. } => {
+                "nothing was applied; check the master (`codexport master rebuild`) and the network path to it"
+            }
+            Self::Rollback { .. } => {
+                "if the master was restored on purpose, run `codexport follower trust-reset --yes`, then join again"
+            }
+            Self::Unreachable { .. } | Self::Timeout { .. } => {
+                "check that `codexport master serve` runs on the master and that this machine can reach it; `codexport status` shows the URL"
+            }
+            Self::PeerRefused { .. } => {
+                "add this machine's address to `allow` in the master's `~/.codexport/master.toml`, then restart `codexport master serve`"
+            }
+            Self::TokenRefused { .. } => {
+                "make a new link with `codexport master link --name NAME` on the master, then `codexport follower join LINK`"
+            }
+            Self::Protocol { .. } => "make sure master and follower run the same codexport version",
+            Self::Corrupt { hint, .. } => hint,
+            Self::InvalidConfig { .. } => "fix the file, or delete it to get the defaults back",
+            Self::WrongRole(_, hint) => hint,
+            Self::Busy(_) => {
+                "wait for the other codexport process to finish, then run the command again"
+            }
+            Self::UnknownFollower { .. } => "list them with `codexport master followers`",
+            _ => return None,
+        };
+        Some(hint)
     }
 }

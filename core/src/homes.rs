@@ -141,6 +141,22 @@ impl Homes {
     pub fn generated(&self) -> PathBuf {
         self.in_tool("generated")
     }
+    /// `followers.json`: the master's follower tokens, hashed (0600).
+    pub fn followers(&self) -> PathBuf {
+        self.in_tool("followers.json")
+    }
+    /// `revision.json`: the master's last signed revision (0600: MCP env values).
+    pub fn published_revision(&self) -> PathBuf {
+        self.in_tool("revision.json")
+    }
+    /// `staged.json`: the follower's verified, fetched, not necessarily applied revision.
+    pub fn staged_revision(&self) -> PathBuf {
+        self.in_tool("staged.json")
+    }
+    /// `last-sync.json`: when the follower last synced and how it went.
+    pub fn last_sync(&self) -> PathBuf {
+        self.in_tool("last-sync.json")
+    }
     /// `lock`: held by sync and apply.
     pub fn lock(&self) -> PathBuf {
         self.in_tool("lock")

@@ -1,3 +1,21 @@
 //! One module per command group; each verb is one file with one documented entry function.
 
+pub(crate) mod apply;
 pub(crate) mod completions;
+pub(crate) mod follower;
+pub(crate) mod master;
+pub(crate) mod status;
+pub(crate) mod sync;
+
+use codexport_core::Homes;
+
+use crate::report::CliError;
+
+/// The homes from the environment, resolved once at the edge.
+pub(crate) fn homes() -> anyhow::Result<Homes> {
+    Homes::from_env().map_err(|e| {
+        CliError::new(codexport_core::ExitStatus::Usage, e.to_string())
+            .hint("set `HOME` to your home directory")
+            .into()
+    })
+}

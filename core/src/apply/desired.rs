@@ -1,0 +1,48 @@
+//! The set of files a revision asks for, before any follower-side transformation.
+
+use crate::revision::Revision;
+use crate::selection::{FileClass, Root};
+
+/// Where a desired file's content comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// An object in the store, by sha256.
+    Object(String),
+    /// Bytes computed on the follower (a layered `config.toml`).
+    Bytes(Vec<u8>),
+    /// A symlink with this relative target.
+    Link(String),
+}
+
+/// One file apply should make exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredFile {
+    /// Its root on this machine.
+    pub root: Root,
+    /// Path relative to the root, `/`-separated, already checked to stay inside it.
+    pub path: String,
+    /// The content.
+    pub source: Source,
+    /// Permission bits (secrets are forced to 0600 at write time).
+    pub mode: u32,
+    /// Its class.
+    pub class: FileClass,
+}
+
+/// Every file of `revision`, in its order.
+pub fn desired_files(revision: &Revision) -> Vec<DesiredFile> {
+    revision
+        .files
+        .iter()
+        .map(|f| DesiredFile {
+            root: f.root,
+            path: f.path.clone(),
+            source: match &f.link {
+                Some(target) => Source::Link(target.clone()),
+                None => Source::Object(f.sha256.clone()),
+            },
+            mode: f.mode,
+            class: f.class,
+        })
+        .collect()
+}

@@ -1,0 +1,309 @@
+//! The follower: join a master, pull (verify, fetch what is missing, stage), apply.
+
+pub mod stage;
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::Homes;
+use crate::apply::{self, ApplyReport};
+use crate::client::{Client, Fetched};
+use crate::config::LocalConfig;
+use crate::error::{Error, Result};
+use crate::identity::{Identity, Trust, fingerprint, now_rfc3339};
+use crate::lock::{LockGuard, Wait};
+use crate::revision::{Revision, SignedRevision};
+use crate::state::{LastSync, State};
+use crate::store::ObjectStore;
+
+/// How a sync runs.
+#[derive(Debug, Clone, Copy)]
+pub struct SyncOptions {
+    /// Bounds the whole exchange with the master (connect included).
+    pub timeout: Duration,
+    /// Apply the staged revision afterwards.
+    pub apply: bool,
+    /// How long to wait for another sync/apply to release the lock.
+    pub lock_wait: Wait,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(30),
+            apply: false,
+            lock_wait: Wait::For(Duration::from_secs(60)),
+        }
+    }
+}
+
+/// What a pull found.
+#[derive(Debug, Clone)]
+pub struct SyncOutcome {
+    /// The master's seq and revision now staged (the old one when unchanged).
+    pub staged: Option<(u64, String)>,
+    /// Whether a new revision was staged.
+    pub new_revision: bool,
+    /// Objects fetched and their bytes on the wire.
+    pub fetched_objects: usize,
+    /// Bytes of the object stream.
+    pub fetched_bytes: u64,
+    /// What apply did, when it ran and there was something to apply.
+    pub applied: Option<ApplyReport>,
+}
+
+/// Where and how to join.
+#[derive(Debug, Clone)]
+pub struct JoinRequest {
+    /// The master's base URL.
+    pub url: String,
+    /// The expected fingerprint.
+    pub fingerprint: String,
+    /// The bearer token.
+    pub token: String,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("start the runtime for", ".", e))
+}
+
+fn bounded<T>(url: &str, timeout: Duration, fut: impl Future<Output = Result<T>>) -> Result<T> {
+    runtime()?.block_on(async {
+        tokio::time::timeout(timeout, fut)
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::Timeout {
+                    url: url.to_owned(),
+                    seconds: timeout.as_secs_f64(),
+                })
+            })
+    })
+}
+
+/// Joins a master: checks its key against the fingerprint, pulls a first revision with it,
+/// then pins the key, stores the token and the URL, and optionally applies.
+pub fn join(homes: &Homes, request: &JoinRequest, options: SyncOptions) -> Result<SyncOutcome> {
+    let _lock = LockGuard::acquire(&homes.lock(), options.lock_wait)?;
+    match Identity::load(homes)? {
+        Some(Identity::Master(_)) => {
+            return Err(Error::WrongRole(
+                "this machine is a master; a master cannot follow another one".into(),
+                "join from another machine, or move `~/.codexport/identity.json` away".into(),
+            ));
+        }
+        Some(Identity::Follower(pinned)) if pinned.fingerprint != request.fingerprint => {
+            return Err(Error::KeyChanged {
+                pinned: pinned.fingerprint,
+                actual: request.fingerprint.clone(),
+            });
+        }
+        _ => {}
+    }
+    let client = Client::new(&request.url, Some(&request.token), options.timeout)?;
+    let url = request.url.clone();
+    let (trust, pulled) = bounded(&url, options.timeout, async {
+        let meta = client.meta().await?;
+        let key_fp =
+            crate::identity::decode_public_key(&meta.public_key).map(|k| fingerprint(k.as_bytes()));
+        if meta.fingerprint != request.fingerprint
+            || key_fp.as_deref() != Some(&request.fingerprint)
+        {
+            return Err(Error::FingerprintMismatch {
+                url: request.url.clone(),
+                expected: request.fingerprint.clone(),
+                actual: key_fp.unwrap_or(meta.fingerprint),
+            });
+        }
+        let trust = Trust {
+            master_public_key: meta.public_key,
+            fingerprint: request.fingerprint.clone(),
+            token: request.token.clone(),
+            pinned_at: now_rfc3339(),
+        };
+        let pulled = pull(homes, &client, &trust, None).await?;
+        Ok((trust, pulled))
+    })?;
+    Identity::Follower(trust.clone()).save(homes)?;
+    LocalConfig::set_master(homes, &request.url)?;
+    finish(homes, pulled, options)
+}
+
+/// Pulls from the pinned master and stages what is new; applies when asked.
+pub fn sync(homes: &Homes, options: SyncOptions) -> Result<SyncOutcome> {
+    let result = sync_inner(homes, options);
+    LastSync::record(homes, result.as_ref().err().map(ToString::to_string));
+    result
+}
+
+fn sync_inner(homes: &Homes, options: SyncOptions) -> Result<SyncOutcome> {
+    let _lock = LockGuard::acquire(&homes.lock(), options.lock_wait)?;
+    let trust = Identity::load_follower(homes)?;
+    let url = master_url(homes)?;
+    let client = Client::new(&url, Some(&trust.token), options.timeout)?;
+    let staged = stage::load(homes, &trust)?;
+    let pulled = bounded(&url, options.timeout, pull(homes, &client, &trust, staged))?;
+    finish(homes, pulled, options)
+}
+
+/// The master URL from `local.toml`.
+pub fn master_url(homes: &Homes) -> Result<String> {
+    LocalConfig::load(homes)?.master.ok_or_else(|| {
+        Error::WrongRole(
+            format!("`{}` names no master", homes.local_toml().display()),
+            "run `codexport follower join LINK`, or set `master = \"http://HOST:17342\"` there"
+                .into(),
+        )
+    })
+}
+
+/// A pulled revision: the verified document, its envelope when new, and fetch counts.
+struct Pulled {
+    revision: Option<Revision>,
+    envelope: Option<Vec<u8>>,
+    objects: usize,
+    bytes: u64,
+}
+
+async fn pull(
+    homes: &Homes,
+    client: &Client,
+    trust: &Trust,
+    staged: Option<Revision>,
+) -> Result<Pulled> {
+    let state = State::load(homes)?;
+    let known = staged
+        .as_ref()
+        .map(|r| r.revision.clone())
+        .or_else(|| state.applied.as_ref().map(|a| a.revision.clone()));
+    let known_seq = [
+        state.max_seq,
+        state.applied.as_ref().map_or(0, |a| a.seq),
+        staged.as_ref().map_or(0, |r| r.seq),
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(0);
+    let envelope = match client.revision(known.as_deref()).await? {
+        Fetched::NotModified => {
+            return Ok(Pulled {
+                revision: staged,
+                envelope: None,
+                objects: 0,
+                bytes: 0,
+            });
+        }
+        Fetched::Revision(bytes) => bytes,
+    };
+    let signed = SignedRevision::parse(&envelope).map_err(|reason| Error::Protocol {
+        url: client.base().to_owned(),
+        reason: format!("revision: {reason}"),
+    })?;
+    let revision = signed.verify(trust, client.base())?;
+    if known.as_deref() == Some(revision.revision.as_str()) && revision.seq >= known_seq {
+        return Ok(Pulled {
+            revision: staged.or(Some(revision)),
+            envelope: None,
+            objects: 0,
+            bytes: 0,
+        });
+    }
+    if revision.seq <= known_seq && known_seq > 0 {
+        return Err(Error::Rollback {
+            known: known_seq,
+            offered: revision.seq,
+        });
+    }
+    let store = ObjectStore::new(homes.objects());
+    let missing: Vec<String> = revision
+        .objects()
+        .into_iter()
+        .filter(|h| !store.contains(h))
+        .collect();
+    let bytes = client.fetch_objects(&missing, &store).await?;
+    Ok(Pulled {
+        revision: Some(revision),
+        envelope: Some(envelope),
+        objects: missing.len(),
+        bytes,
+    })
+}
+
+/// Stages a new revision (and records its seq), then applies when asked and needed.
+fn finish(homes: &Homes, pulled: Pulled, options: SyncOptions) -> Result<SyncOutcome> {
+    let new_revision = pulled.envelope.is_some();
+    if let (Some(envelope), Some(revision)) = (&pulled.envelope, &pulled.revision) {
+        stage::save(homes, envelope)?;
+        let mut state = State::load(homes)?;
+        state.max_seq = state.max_seq.max(revision.seq);
+        state.save(homes)?;
+    }
+    let mut outcome = SyncOutcome {
+        staged: pulled
+            .revision
+            .as_ref()
+            .map(|r| (r.seq, r.revision.clone())),
+        new_revision,
+        fetched_objects: pulled.objects,
+        fetched_bytes: pulled.bytes,
+        applied: None,
+    };
+    if options.apply
+        && let Some(revision) = &pulled.revision
+    {
+        let state = State::load(homes)?;
+        if state.applied.as_ref().map(|a| &a.revision) != Some(&revision.revision) {
+            outcome.applied = Some(apply::apply(homes, revision)?);
+        }
+    }
+    Ok(outcome)
+}
+
+/// Applies the staged revision (`codexport apply`). `Ok(None)` when it is already applied.
+pub fn apply_staged(homes: &Homes, lock_wait: Wait) -> Result<Option<ApplyReport>> {
+    let _lock = LockGuard::acquire(&homes.lock(), lock_wait)?;
+    let trust = Identity::load_follower(homes)?;
+    let revision = stage::load(homes, &trust)?.ok_or_else(|| {
+        Error::WrongRole(
+            "nothing is staged yet".into(),
+            "run `codexport sync` first (or `codexport sync --apply`)".into(),
+        )
+    })?;
+    let state = State::load(homes)?;
+    if state.applied.as_ref().map(|a| &a.revision) == Some(&revision.revision) {
+        return Ok(None);
+    }
+    apply::apply(homes, &revision).map(Some)
+}
+
+/// Drops the pinned key, the staged revision and the rollback floor (`follower trust-reset`).
+/// Managed files stay managed, so the next apply still cleans up after the old master.
+pub fn trust_reset(homes: &Homes) -> Result<bool> {
+    let _lock = LockGuard::acquire(&homes.lock(), Wait::For(Duration::from_secs(10)))?;
+    let had = match Identity::load(homes) {
+        Ok(Some(Identity::Master(_))) => {
+            return Err(Error::WrongRole(
+                "this machine is a master; trust-reset is for followers".into(),
+                "run it on the follower".into(),
+            ));
+        }
+        Ok(Some(Identity::Follower(_))) | Err(Error::Corrupt { .. }) => true,
+        Ok(None) => false,
+        Err(e) => return Err(e),
+    };
+    let path = homes.identity();
+    if had {
+        std::fs::remove_file(&path).map_err(|e| Error::io("delete", &path, e))?;
+    }
+    stage::clear(homes)?;
+    if let Ok(mut state) = State::load(homes) {
+        state.max_seq = 0;
+        if let Some(applied) = &mut state.applied {
+            applied.seq = 0;
+        }
+        state.save(homes)?;
+    }
+    Ok(had)
+}

@@ -1,0 +1,352 @@
+//! Protocol v1 server (axum): meta, signed revision with ETag, objects single and batched.
+//!
+//! Every route checks the peer address against the allow list; every route but `/v1/meta`
+//! needs a follower's bearer token. Objects are served only when the current revision
+//! references them, never arbitrary store contents.
+
+mod watch;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use crate::Homes;
+use crate::config::MasterConfig;
+use crate::error::{Error, Result};
+use crate::followers::Followers;
+use crate::identity::Identity;
+use crate::master::{Published, Publisher};
+use crate::mcp_export::McpExport;
+use crate::revision::PROTOCOL;
+use crate::store::ObjectStore;
+
+/// Content type of the batch objects stream.
+pub const OBJECTS_STREAM_TYPE: &str = "application/x-codexport-objects";
+
+/// `GET /v1/meta`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meta {
+    /// [`PROTOCOL`].
+    pub protocol: u32,
+    /// The master's fingerprint.
+    pub fingerprint: String,
+    /// The master's public key (base64url).
+    pub public_key: String,
+    /// The current seq.
+    pub seq: u64,
+    /// The current revision hash.
+    pub revision: String,
+}
+
+/// `POST /v1/objects` body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ObjectsRequest {
+    /// Object names to stream, in order.
+    pub objects: Vec<String>,
+}
+
+/// `GET /v1/stats`: what the server sent so far (diagnostics and benchmarks).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Body bytes of `/v1/revision` answers.
+    pub revision_bytes: u64,
+    /// Body bytes of object answers (single and batched, frame headers included).
+    pub object_bytes: u64,
+    /// Revision requests answered `304 Not Modified`.
+    pub not_modified: u64,
+}
+
+/// The current revision, swapped atomically when the watcher publishes a new one.
+pub type Current = Arc<RwLock<Arc<Published>>>;
+
+struct AppState {
+    homes: Homes,
+    current: Current,
+    store: ObjectStore,
+    allow: Vec<ipnet::IpNet>,
+    public_key: String,
+    fingerprint: String,
+    revision_bytes: AtomicU64,
+    object_bytes: AtomicU64,
+    not_modified: AtomicU64,
+}
+
+type Shared = Arc<AppState>;
+
+/// How `master serve` runs.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Whether to watch the selected paths and publish new revisions.
+    pub watch: bool,
+}
+
+/// The listen address: the flag, else `master.toml`, else `0.0.0.0:17342`.
+pub fn listen_addr(flag: Option<&str>, config: &MasterConfig) -> Result<SocketAddr> {
+    let text = flag
+        .map(str::to_owned)
+        .or_else(|| config.listen.clone())
+        .unwrap_or_else(|| format!("0.0.0.0:{}", crate::config::DEFAULT_PORT));
+    text.parse()
+        .map_err(|_| Error::Usage(format!("`{text}` is not an address like `0.0.0.0:17342`")))
+}
+
+/// Rebuilds, then serves until SIGTERM or Ctrl-C. Blocks.
+pub fn serve(homes: &Homes, export: Arc<dyn McpExport>, options: &ServeOptions) -> Result<()> {
+    let key = Identity::load_master(homes)?;
+    let config = MasterConfig::load(homes)?;
+    let allow = config.allow_nets()?;
+    let mut publisher = Publisher::new(homes, export)?;
+    let rebuilt = publisher.rebuild()?;
+    for w in &rebuilt.warnings {
+        tracing::warn!("{w}");
+    }
+    let current: Current = Arc::new(RwLock::new(rebuilt.published));
+    let state = Arc::new(AppState {
+        homes: homes.clone(),
+        current: current.clone(),
+        store: ObjectStore::new(homes.objects()),
+        allow,
+        public_key: key.public_key.clone(),
+        fingerprint: key.fingerprint.clone(),
+        revision_bytes: AtomicU64::new(0),
+        object_bytes: AtomicU64::new(0),
+        not_modified: AtomicU64::new(0),
+    });
+    let _watcher = if options.watch {
+        Some(watch::start(homes, publisher, current)?)
+    } else {
+        None
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("start the runtime for", &homes.tool, e))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(options.listen)
+            .await
+            .map_err(|e| Error::Usage(format!("cannot listen on `{}`: {e}", options.listen)))?;
+        let seq = state.current.read().expect("not poisoned").revision.seq;
+        tracing::warn!(
+            "serving seq {seq} on http://{} (fingerprint {})",
+            options.listen,
+            state.fingerprint
+        );
+        axum::serve(
+            listener,
+            router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| Error::io("serve on", &homes.tool, e))
+    })
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::warn!("shutting down");
+}
+
+fn router(state: Shared) -> Router {
+    let authed = Router::new()
+        .route("/v1/revision", get(revision))
+        .route("/v1/objects/{sha256}", get(object))
+        .route("/v1/objects", post(objects))
+        .route("/v1/stats", get(stats))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    Router::new()
+        .route("/v1/meta", get(meta))
+        .merge(authed)
+        .layer(middleware::from_fn_with_state(state.clone(), allow_list))
+        .with_state(state)
+}
+
+fn normalise(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+async fn allow_list(
+    State(state): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let ip = normalise(peer.ip());
+    if state.allow.iter().any(|net| net.contains(&ip)) {
+        next.run(request).await
+    } else {
+        tracing::warn!("refused {ip}: not in the allow list");
+        (
+            StatusCode::FORBIDDEN,
+            "peer address not in the allow list\n",
+        )
+            .into_response()
+    }
+}
+
+async fn require_token(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    // Read per request so `master revoke` takes effect at once, without a restart.
+    let known = match (token, Followers::load(&state.homes)) {
+        (Some(token), Ok(followers)) => followers.check(token).is_some(),
+        (_, Err(e)) => {
+            tracing::error!("{e}");
+            false
+        }
+        (None, _) => false,
+    };
+    if known {
+        next.run(request).await
+    } else {
+        (StatusCode::UNAUTHORIZED, "missing or revoked token\n").into_response()
+    }
+}
+
+fn current(state: &AppState) -> Arc<Published> {
+    state.current.read().expect("not poisoned").clone()
+}
+
+async fn meta(State(state): State<Shared>) -> Response {
+    let published = current(&state);
+    axum::Json(Meta {
+        protocol: PROTOCOL,
+        fingerprint: state.fingerprint.clone(),
+        public_key: state.public_key.clone(),
+        seq: published.revision.seq,
+        revision: published.revision.revision.clone(),
+    })
+    .into_response()
+}
+
+async fn revision(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    let published = current(&state);
+    let etag = format!("\"{}\"", published.revision.revision);
+    let etag_value = HeaderValue::from_str(&etag).expect("hex is a valid header");
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+    {
+        state.not_modified.fetch_add(1, Ordering::Relaxed);
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag_value)]).into_response();
+    }
+    state
+        .revision_bytes
+        .fetch_add(published.signed.len() as u64, Ordering::Relaxed);
+    (
+        [
+            (header::ETAG, etag_value),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+        ],
+        published.signed.clone(),
+    )
+        .into_response()
+}
+
+async fn object(State(state): State<Shared>, Path(sha256): Path<String>) -> Response {
+    if !current(&state).objects.contains(&sha256) {
+        return (
+            StatusCode::NOT_FOUND,
+            "no such object in the current revision\n",
+        )
+            .into_response();
+    }
+    let Ok(path) = state.store.path(&sha256) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => {
+            state
+                .object_bytes
+                .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            bytes.into_response()
+        }
+        Err(e) => {
+            tracing::error!("cannot read object `{sha256}`: {e}");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// Streams `<sha256> <length>\n<bytes>` frames, one per requested object, in request order.
+async fn objects(
+    State(state): State<Shared>,
+    axum::Json(request): axum::Json<ObjectsRequest>,
+) -> Response {
+    let published = current(&state);
+    let unknown: Vec<&str> = request
+        .objects
+        .iter()
+        .filter(|o| !published.objects.contains(*o))
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        return (
+            StatusCode::NOT_FOUND,
+            format!("not in the current revision: {}\n", unknown.join(" ")),
+        )
+            .into_response();
+    }
+    let stream = futures_util::stream::iter(request.objects).then(move |hash| {
+        let state = state.clone();
+        async move {
+            let path = state
+                .store
+                .path(&hash)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+            let bytes = tokio::fs::read(&path).await?;
+            let mut frame = format!("{hash} {}\n", bytes.len()).into_bytes();
+            frame.extend_from_slice(&bytes);
+            state
+                .object_bytes
+                .fetch_add(frame.len() as u64, Ordering::Relaxed);
+            Ok::<_, std::io::Error>(bytes::Bytes::from(frame))
+        }
+    });
+    (
+        [(header::CONTENT_TYPE, OBJECTS_STREAM_TYPE)],
+        Body::from_stream(stream),
+    )
+        .into_response()
+}
+
+async fn stats(State(state): State<Shared>) -> Response {
+    axum::Json(Stats {
+        revision_bytes: state.revision_bytes.load(Ordering::Relaxed),
+        object_bytes: state.object_bytes.load(Ordering::Relaxed),
+        not_modified: state.not_modified.load(Ordering::Relaxed),
+    })
+    .into_response()
+}

@@ -1,0 +1,95 @@
+//! Watches the selected paths and publishes a new revision after changes settle.
+//!
+//! Debounced events only mark the tree dirty (a channel message); one thread rebuilds while
+//! messages are pending, so an event that arrives during a rebuild causes another one.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use notify::RecursiveMode;
+use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
+
+use crate::Homes;
+use crate::error::{Error, Result};
+use crate::master::Publisher;
+use crate::selection::Root;
+
+use super::Current;
+
+/// How long changes must settle before a rebuild.
+const DEBOUNCE: Duration = Duration::from_millis(250);
+
+/// A running watcher; dropping it stops the notifications.
+pub(super) struct Watcher {
+    _debouncer: Debouncer<notify::RecommendedWatcher, RecommendedCache>,
+}
+
+/// Starts watching and the rebuild thread.
+pub(super) fn start(homes: &Homes, mut publisher: Publisher, current: Current) -> Result<Watcher> {
+    let (tx, rx) = mpsc::channel::<()>();
+    let filter_homes = homes.clone();
+    let selection = publisher.selection().clone();
+    let mut debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
+        let relevant = match result {
+            Ok(events) => events
+                .iter()
+                .flat_map(|e| e.paths.iter())
+                .any(|p| selection.affects(&filter_homes, p)),
+            // A lost event queue or watch error: rebuild to be safe.
+            Err(_) => true,
+        };
+        if relevant {
+            let _ = tx.send(());
+        }
+    })
+    .map_err(|e| Error::io("watch", &homes.codex, std::io::Error::other(e)))?;
+
+    for (dir, mode) in [
+        (Root::Codex.dir(homes), RecursiveMode::Recursive),
+        (
+            Root::Agents.dir(homes).join("skills"),
+            RecursiveMode::Recursive,
+        ),
+        (homes.resolvers(), RecursiveMode::NonRecursive),
+    ] {
+        if dir.is_dir() {
+            debouncer
+                .watch(&dir, mode)
+                .map_err(|e| Error::io("watch", &dir, std::io::Error::other(e)))?;
+        }
+    }
+
+    std::thread::Builder::new()
+        .name("rebuild".into())
+        .spawn(move || {
+            while rx.recv().is_ok() {
+                // Everything queued so far is covered by this rebuild; later messages
+                // (events during the rebuild) trigger the next loop.
+                while rx.try_recv().is_ok() {}
+                match publisher.rebuild() {
+                    Ok(rebuilt) => {
+                        for w in &rebuilt.warnings {
+                            tracing::warn!("{w}");
+                        }
+                        if rebuilt.changed {
+                            tracing::warn!(
+                                "published seq {} ({} files re-read)",
+                                rebuilt.published.revision.seq,
+                                rebuilt.rehashed
+                            );
+                            *current.write().expect("not poisoned") =
+                                Arc::clone(&rebuilt.published);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!("rebuild failed, still serving the last revision: {e}")
+                    }
+                }
+            }
+        })
+        .map_err(|e| Error::io("start the rebuild thread for", &homes.codex, e))?;
+    Ok(Watcher {
+        _debouncer: debouncer,
+    })
+}

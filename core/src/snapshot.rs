@@ -1,0 +1,232 @@
+//! Snapshots: hash every selected file into the object store, re-reading only what changed.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::identity::read_optional;
+use crate::manifest::McpManifest;
+use crate::mcp_export::McpExport;
+use crate::revision::FileEntry;
+use crate::selection::{Root, Selection};
+use crate::store::{ObjectStore, sha256_hex};
+use crate::{Homes, fsx};
+
+/// What a file looked like when it was last hashed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Stamp {
+    size: u64,
+    mtime_ns: i128,
+    inode: u64,
+    sha256: String,
+}
+
+/// Remembers (size, mtime, inode) → sha256 per file, so an unchanged file is not re-read.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct HashCache {
+    entries: HashMap<String, Stamp>,
+    #[serde(skip)]
+    path: Option<PathBuf>,
+}
+
+impl HashCache {
+    /// Loads the cache file of the master (`hash-cache.json`); an unreadable one starts empty.
+    pub fn load(homes: &Homes) -> Self {
+        let path = homes.tool.join("hash-cache.json");
+        let mut cache: Self = read_optional(&path)
+            .ok()
+            .flatten()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        cache.path = Some(path);
+        cache
+    }
+
+    /// Writes the cache back (best effort: a lost cache only costs re-hashing).
+    pub fn save(&self) {
+        if let Some(path) = &self.path
+            && let Ok(bytes) = serde_json::to_vec(self)
+            && let Err(e) = fsx::write_atomic(path, &bytes, None)
+        {
+            tracing::warn!("cannot write `{}`: {e}", path.display());
+        }
+    }
+}
+
+fn stamp_of(meta: &fs::Metadata) -> (u64, i128, u64) {
+    let mtime = filetime::FileTime::from_last_modification_time(meta);
+    let mtime_ns =
+        i128::from(mtime.unix_seconds()) * 1_000_000_000 + i128::from(mtime.nanoseconds());
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(meta);
+    #[cfg(not(unix))]
+    let inode = 0;
+    (meta.len(), mtime_ns, inode)
+}
+
+/// The selected files of a master, hashed, and its MCP manifest.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Every file, sorted by root then path.
+    pub files: Vec<FileEntry>,
+    /// The MCP manifest built from `config.toml`.
+    pub mcp: McpManifest,
+    /// What was skipped or could not be exported, for the log.
+    pub warnings: Vec<String>,
+    /// How many files had to be read (the rest came from the hash cache).
+    pub rehashed: usize,
+}
+
+/// Hashes every selected file into `store` and builds the MCP manifest through `export`.
+pub fn snapshot(
+    homes: &Homes,
+    selection: &Selection,
+    cache: &mut HashCache,
+    store: &ObjectStore,
+    export: &dyn McpExport,
+) -> Result<Snapshot> {
+    let (selected, mut warnings) = selection.select(homes);
+    let mut files = Vec::with_capacity(selected.len());
+    let mut rehashed = 0;
+    let mut seen = HashMap::with_capacity(selected.len());
+    for sel in selected {
+        let key = format!("{}:{}", sel.root.name(), sel.path);
+        let meta = match fs::symlink_metadata(&sel.abs) {
+            Ok(m) => m,
+            // Deleted between listing and hashing: the next rebuild sees it gone.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io("read", &sel.abs, e)),
+        };
+        if let Some(target) = &sel.link {
+            files.push(FileEntry {
+                root: sel.root,
+                path: sel.path,
+                sha256: sha256_hex(target.as_bytes()),
+                size: target.len() as u64,
+                mode: 0o777,
+                class: sel.class,
+                link: Some(target.clone()),
+            });
+            continue;
+        }
+        let (size, mtime_ns, inode) = stamp_of(&meta);
+        let cached = cache.entries.get(&key).filter(|s| {
+            s.size == size
+                && s.mtime_ns == mtime_ns
+                && s.inode == inode
+                && store.contains(&s.sha256)
+        });
+        let sha256 = match cached {
+            Some(s) => s.sha256.clone(),
+            None => {
+                rehashed += 1;
+                let (hash, _) = store
+                    .put_file(&sel.abs)
+                    .map_err(|e| Error::io("read", &sel.abs, e))?;
+                hash
+            }
+        };
+        seen.insert(
+            key,
+            Stamp {
+                size,
+                mtime_ns,
+                inode,
+                sha256: sha256.clone(),
+            },
+        );
+        files.push(FileEntry {
+            root: sel.root,
+            path: sel.path,
+            sha256,
+            size,
+            mode: fsx::mode_of(&meta),
+            class: sel.class,
+            link: None,
+        });
+    }
+    cache.entries = seen;
+
+    let config_path = Root::Codex.dir(homes).join("config.toml");
+    let config = match read_optional(&config_path)? {
+        None => None,
+        Some(bytes) => {
+            let text = String::from_utf8(bytes).map_err(|_| Error::InvalidConfig {
+                path: config_path.clone(),
+                reason: "not UTF-8".into(),
+            })?;
+            Some(
+                text.parse::<toml_edit::DocumentMut>()
+                    .map_err(|e| Error::InvalidConfig {
+                        path: config_path.clone(),
+                        reason: e.message().to_owned(),
+                    })?,
+            )
+        }
+    };
+    let outcome = export.export(homes, config.as_ref(), store);
+    warnings.extend(outcome.problems.iter().map(ToString::to_string));
+    Ok(Snapshot {
+        files,
+        mcp: outcome.manifest,
+        warnings,
+        rehashed,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::MasterConfig;
+    use crate::mcp_export::PlainExport;
+
+    #[test]
+    fn second_snapshot_reads_only_the_changed_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let homes = Homes::new(
+            dir.path(),
+            dir.path().join(".codex"),
+            dir.path().join(".codexport"),
+        );
+        fs::create_dir_all(homes.codex.join("rules")).unwrap();
+        for i in 0..5 {
+            fs::write(
+                homes.codex.join(format!("rules/{i}.rules")),
+                format!("r{i}"),
+            )
+            .unwrap();
+        }
+        fs::write(
+            homes.codex.join("config.toml"),
+            "model = \"x\"\n[mcp_servers.t]\ncommand = \"node\"\n",
+        )
+        .unwrap();
+        let store = ObjectStore::new(homes.objects());
+        let sel = Selection::new(&MasterConfig::default());
+        let mut cache = HashCache::load(&homes);
+        let first = snapshot(&homes, &sel, &mut cache, &store, &PlainExport).unwrap();
+        assert_eq!(first.rehashed, 6);
+        assert_eq!(first.mcp.names(), ["t"]);
+        cache.save();
+
+        let mut cache = HashCache::load(&homes);
+        fs::write(homes.codex.join("rules/3.rules"), "changed, longer").unwrap();
+        let second = snapshot(&homes, &sel, &mut cache, &store, &PlainExport).unwrap();
+        assert_eq!(second.rehashed, 1);
+        let changed = second
+            .files
+            .iter()
+            .find(|f| f.path == "rules/3.rules")
+            .unwrap();
+        assert_eq!(changed.sha256, sha256_hex(b"changed, longer"));
+
+        fs::write(homes.codex.join("config.toml"), "model = [").unwrap();
+        assert!(matches!(
+            snapshot(&homes, &sel, &mut cache, &store, &PlainExport),
+            Err(Error::InvalidConfig { .. })
+        ));
+    }
+}

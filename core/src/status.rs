@@ -1,0 +1,133 @@
+//! `codexport status`: what this machine is, what it applied and staged, and whether the
+//! master answers.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::Homes;
+use crate::client::Client;
+use crate::error::Result;
+use crate::follower::{master_url, stage};
+use crate::identity::Identity;
+use crate::master::load_published;
+use crate::state::{LastSync, State};
+
+/// A revision by seq and hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RevisionRef {
+    /// Its seq.
+    pub seq: u64,
+    /// Its hash.
+    pub revision: String,
+}
+
+/// Everything `status` reports (the `--json` shape).
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    /// `master`, `follower` or `none`.
+    pub role: &'static str,
+    /// The Codex home.
+    pub codex_home: String,
+    /// The tool home.
+    pub tool_home: String,
+    /// Master: its own fingerprint; follower: the pinned one.
+    pub fingerprint: Option<String>,
+    /// Follower: the master's URL.
+    pub master_url: Option<String>,
+    /// Master: the last published revision; follower: the applied one.
+    pub applied: Option<RevisionRef>,
+    /// When it was applied (follower).
+    pub applied_at: Option<String>,
+    /// Follower: the staged revision.
+    pub staged: Option<RevisionRef>,
+    /// Follower: files apply manages.
+    pub managed_files: usize,
+    /// Follower: the last sync.
+    pub last_sync: Option<LastSync>,
+    /// Follower: whether `/v1/meta` answered within the probe timeout.
+    pub reachable: Option<bool>,
+    /// Follower: the master's current revision, when it answered.
+    pub master_revision: Option<RevisionRef>,
+    /// Why the master did not answer.
+    pub reach_error: Option<String>,
+}
+
+/// Gathers the status; probes the master for at most `probe` (none when `None`).
+pub fn status(homes: &Homes, probe: Option<Duration>) -> Result<Status> {
+    let mut status = Status {
+        role: "none",
+        codex_home: homes.codex.display().to_string(),
+        tool_home: homes.tool.display().to_string(),
+        fingerprint: None,
+        master_url: None,
+        applied: None,
+        applied_at: None,
+        staged: None,
+        managed_files: 0,
+        last_sync: None,
+        reachable: None,
+        master_revision: None,
+        reach_error: None,
+    };
+    match Identity::load(homes)? {
+        None => {}
+        Some(Identity::Master(key)) => {
+            status.role = "master";
+            status.fingerprint = Some(key.fingerprint);
+            status.applied = load_published(homes)?.map(|p| RevisionRef {
+                seq: p.revision.seq,
+                revision: p.revision.revision,
+            });
+        }
+        Some(Identity::Follower(trust)) => {
+            status.role = "follower";
+            status.fingerprint = Some(trust.fingerprint.clone());
+            let state = State::load(homes)?;
+            status.managed_files = state.managed.values().map(|m| m.len()).sum();
+            if let Some(a) = state.applied {
+                status.applied = Some(RevisionRef {
+                    seq: a.seq,
+                    revision: a.revision,
+                });
+                status.applied_at = Some(a.applied_at);
+            }
+            status.staged = stage::load(homes, &trust)?.map(|r| RevisionRef {
+                seq: r.seq,
+                revision: r.revision,
+            });
+            status.last_sync = LastSync::load(homes);
+            let url = master_url(homes).ok();
+            if let (Some(url), Some(probe)) = (&url, probe) {
+                let answer = probe_meta(url, probe);
+                status.reachable = Some(answer.is_ok());
+                match answer {
+                    Ok(r) => status.master_revision = Some(r),
+                    Err(e) => status.reach_error = Some(e.to_string()),
+                }
+            }
+            status.master_url = url;
+        }
+    }
+    Ok(status)
+}
+
+fn probe_meta(url: &str, timeout: Duration) -> Result<RevisionRef> {
+    let client = Client::new(url, None, timeout)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| crate::error::Error::io("start the runtime for", ".", e))?;
+    runtime.block_on(async {
+        match tokio::time::timeout(timeout, client.meta()).await {
+            Ok(meta) => meta.map(|m| RevisionRef {
+                seq: m.seq,
+                revision: m.revision,
+            }),
+            Err(_) => Err(crate::error::Error::Timeout {
+                url: url.to_owned(),
+                seconds: timeout.as_secs_f64(),
+            }),
+        }
+    })
+}

@@ -1,0 +1,4 @@
+//! `codexport follower ...`: join a master, reset trust.
+
+pub(crate) mod join;
+pub(crate) mod trust_reset;

@@ -1,0 +1,82 @@
+//! `codexport master link`: a join link with a fresh token for one follower.
+
+use std::io::Write;
+
+use codexport_core::config::{DEFAULT_PORT, MasterConfig};
+use codexport_core::followers::Followers;
+use codexport_core::identity::Identity;
+use codexport_core::link::JoinLink;
+use codexport_core::{Error, ExitStatus};
+
+use crate::cli::MasterLinkArgs;
+
+/// Issues a token for `--name` and prints the link and the equivalent explicit command.
+pub(crate) fn run(args: &MasterLinkArgs) -> anyhow::Result<ExitStatus> {
+    let homes = super::super::homes()?;
+    let key = Identity::load_master(&homes)?;
+    let config = MasterConfig::load(&homes)?;
+    if args.name.is_empty()
+        || args
+            .name
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(Error::Usage(format!(
+            "`{}` is not a follower name: use letters, digits, `-`, `_`, `.`",
+            args.name
+        ))
+        .into());
+    }
+    let configured: Option<std::net::SocketAddr> =
+        config.listen.as_deref().and_then(|l| l.parse().ok());
+    let port = args
+        .port
+        .or(configured.map(|a| a.port()))
+        .unwrap_or(DEFAULT_PORT);
+    let host = args
+        .host
+        .clone()
+        .or_else(|| {
+            configured
+                .filter(|a| !a.ip().is_unspecified())
+                .map(|a| a.ip().to_string())
+        })
+        .unwrap_or_else(hostname);
+    let mut followers = Followers::load(&homes)?;
+    let token = followers.issue(&args.name);
+    followers.save(&homes)?;
+    let link = JoinLink {
+        host,
+        port,
+        fingerprint: key.fingerprint.clone(),
+        token,
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", link.to_link())?;
+    writeln!(out)?;
+    writeln!(out, "On the follower:")?;
+    writeln!(
+        out,
+        "  codexport follower join '{}' --apply",
+        link.to_link()
+    )?;
+    writeln!(out, "or, without the link:")?;
+    writeln!(
+        out,
+        "  codexport follower join --master {} --fingerprint {} --token {} --apply",
+        link.master_url(),
+        link.fingerprint,
+        link.token
+    )?;
+    Ok(ExitStatus::Success)
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "127.0.0.1".to_owned())
+}

@@ -1,0 +1,32 @@
+//! `codexport master rebuild`: snapshot now and publish when anything changed.
+
+use std::io::Write;
+
+use codexport_core::ExitStatus;
+use codexport_core::master::Publisher;
+
+use crate::cli::MasterRebuildArgs;
+
+/// Rebuilds and prints `seq revision` of the current revision on stdout.
+pub(crate) fn run(_args: &MasterRebuildArgs) -> anyhow::Result<ExitStatus> {
+    let homes = super::super::homes()?;
+    let mut publisher = Publisher::new(&homes, super::mcp_export())?;
+    let rebuilt = publisher.rebuild()?;
+    for w in &rebuilt.warnings {
+        eprintln!("warning: {w}");
+    }
+    let rev = &rebuilt.published.revision;
+    eprintln!(
+        "{} seq {} ({} files, {} re-read)",
+        if rebuilt.changed {
+            "published"
+        } else {
+            "unchanged:"
+        },
+        rev.seq,
+        rev.files.len(),
+        rebuilt.rehashed
+    );
+    writeln!(std::io::stdout(), "{} {}", rev.seq, rev.revision)?;
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,19 @@
+//! `codexport master serve`: the protocol v1 server, with the watcher.
+
+use codexport_core::ExitStatus;
+use codexport_core::config::MasterConfig;
+use codexport_core::server::{ServeOptions, listen_addr, serve};
+
+use crate::cli::MasterServeArgs;
+
+/// Serves until SIGTERM or Ctrl-C.
+pub(crate) fn run(args: &MasterServeArgs) -> anyhow::Result<ExitStatus> {
+    let homes = super::super::homes()?;
+    let config = MasterConfig::load(&homes)?;
+    let options = ServeOptions {
+        listen: listen_addr(args.listen.as_deref(), &config)?,
+        watch: !args.no_watch,
+    };
+    serve(&homes, super::mcp_export(), &options)?;
+    Ok(ExitStatus::Success)
+}

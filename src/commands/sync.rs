@@ -1,0 +1,43 @@
+//! `codexport sync`: pull the master's revision and stage it (and apply with `--apply`).
+
+use std::time::Duration;
+
+use codexport_core::ExitStatus;
+use codexport_core::follower::{self, SyncOptions, SyncOutcome};
+use codexport_core::lock::Wait;
+
+use crate::cli::SyncArgs;
+
+/// Syncs once; a summary goes to stderr.
+pub(crate) fn run(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
+    let homes = super::homes()?;
+    let outcome = follower::sync(
+        &homes,
+        SyncOptions {
+            timeout: args.timeout,
+            apply: args.apply,
+            lock_wait: Wait::For(Duration::from_secs(60)),
+        },
+    )?;
+    print_outcome(&outcome);
+    Ok(ExitStatus::Success)
+}
+
+/// One line per fact on stderr: staged revision, fetched objects, what apply did.
+pub(crate) fn print_outcome(outcome: &SyncOutcome) {
+    if let Some((seq, rev)) = &outcome.staged {
+        if outcome.new_revision {
+            eprintln!(
+                "staged seq {seq} ({}) : {} objects, {} bytes fetched",
+                &rev[..12.min(rev.len())],
+                outcome.fetched_objects,
+                outcome.fetched_bytes
+            );
+        } else {
+            eprintln!("up to date at seq {seq}");
+        }
+    }
+    if let Some(report) = &outcome.applied {
+        super::apply::print_report(report);
+    }
+}

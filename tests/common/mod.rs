@@ -1,0 +1,369 @@
+//! Shared helper of every end-to-end test: temporary master and follower homes, a free loopback
+//! port, the built binaries, and a `master serve` process that is stopped when the test ends.
+//!
+//! Each test binary includes it with `mod common;`, and not every binary uses every helper.
+#![allow(dead_code, unreachable_pub)]
+
+use std::fs;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The three roots of one simulated machine (all inside the test's temp dir).
+#[derive(Debug, Clone)]
+pub struct Home {
+    /// `HOME` (and `USERPROFILE`).
+    pub user: PathBuf,
+    /// `CODEX_HOME`.
+    pub codex: PathBuf,
+    /// `CODEXPORT_HOME`.
+    pub tool: PathBuf,
+}
+
+impl Home {
+    fn create(root: &Path) -> Self {
+        let user = root.to_path_buf();
+        let home = Self {
+            codex: user.join(".codex"),
+            tool: user.join(".codexport"),
+            user,
+        };
+        fs::create_dir_all(&home.codex).unwrap();
+        home
+    }
+
+    /// Writes a file (creating parents) under the Codex home.
+    pub fn write_codex(&self, rel: &str, content: impl AsRef<[u8]>) -> PathBuf {
+        write(&self.codex.join(rel), content)
+    }
+
+    /// Reads a file under the Codex home as text.
+    pub fn read_codex(&self, rel: &str) -> String {
+        fs::read_to_string(self.codex.join(rel)).unwrap()
+    }
+
+    /// A `codexport` command with this machine's environment.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::new(codexport_bin());
+        self.apply_env(&mut cmd);
+        cmd
+    }
+
+    /// Sets this machine's environment on any command (the launcher, a script).
+    pub fn apply_env(&self, cmd: &mut Command) {
+        cmd.env("HOME", &self.user)
+            .env("USERPROFILE", &self.user)
+            .env("CODEX_HOME", &self.codex)
+            .env("CODEXPORT_HOME", &self.tool)
+            .env("NO_COLOR", "1")
+            .env_remove("CODEXPORT_LOG")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null());
+    }
+}
+
+/// Writes `content` to `path`, creating parent directories.
+pub fn write(path: &Path, content: impl AsRef<[u8]>) -> PathBuf {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, content).unwrap();
+    path.to_path_buf()
+}
+
+/// Temp master and follower homes, a free loopback port, and the master server when started.
+pub struct TestContext {
+    /// Keeps the temp dir alive for the test.
+    pub dir: tempfile::TempDir,
+    /// The master machine.
+    pub master: Home,
+    /// The follower machine.
+    pub follower: Home,
+    /// A loopback port that was free when the context was made.
+    pub port: u16,
+    server: Option<Child>,
+}
+
+impl Default for TestContext {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestContext {
+    /// Fresh, empty homes (each Codex home exists and is empty).
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let master = Home::create(&dir.path().join("master"));
+        let follower = Home::create(&dir.path().join("follower"));
+        Self {
+            port: free_port(),
+            dir,
+            master,
+            follower,
+            server: None,
+        }
+    }
+
+    /// A `codexport` command run as the master machine.
+    pub fn master_cmd(&self) -> Command {
+        self.master.cmd()
+    }
+
+    /// A `codexport` command run as the follower machine.
+    pub fn follower_cmd(&self) -> Command {
+        self.follower.cmd()
+    }
+
+    /// The master's base URL on loopback.
+    pub fn master_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The `--listen` address tests use (always loopback).
+    pub fn listen_addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// `master init` (idempotent), then `master serve` on loopback; waits for `/v1/meta`.
+    pub fn start_master(&mut self) {
+        self.start_master_with(&[]);
+    }
+
+    /// Like [`Self::start_master`] with extra `master serve` arguments (`--no-watch`).
+    pub fn start_master_with(&mut self, extra: &[&str]) {
+        assert!(self.server.is_none(), "master already running");
+        output(self.master_cmd().args(["master", "init"]), 0);
+        let log = fs::File::create(self.dir.path().join("master-serve.log")).unwrap();
+        let child = self
+            .master_cmd()
+            .args(["master", "serve", "--listen", &self.listen_addr()])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.server = Some(child);
+        self.wait_for_meta();
+    }
+
+    /// Starts `master serve` without waiting for `/v1/meta` to answer 200 (a master whose
+    /// allow list refuses loopback answers 403); waits until the port accepts connections.
+    pub fn start_master_with_unchecked(&mut self) {
+        assert!(self.server.is_none(), "master already running");
+        let log = fs::File::create(self.dir.path().join("master-serve.log")).unwrap();
+        let child = self
+            .master_cmd()
+            .args(["master", "serve", "--listen", &self.listen_addr()])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.server = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !port_open(self.port) {
+            assert!(
+                Instant::now() < deadline,
+                "master never listened:\n{}",
+                self.master_log()
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// What `master serve` wrote to stderr so far.
+    pub fn master_log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("master-serve.log")).unwrap_or_default()
+    }
+
+    fn wait_for_meta(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let url = format!("{}/v1/meta", self.master_url());
+        let client = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .unwrap();
+        while Instant::now() < deadline {
+            if let Some(status) = self.server.as_mut().unwrap().try_wait().unwrap() {
+                panic!("master serve exited with {status}:\n{}", self.master_log());
+            }
+            if client
+                .get(&url)
+                .send()
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("master never answered {url}:\n{}", self.master_log());
+    }
+
+    /// Stops the master (SIGTERM, so it shuts down cleanly) and waits for it.
+    pub fn stop_master(&mut self) {
+        if let Some(mut child) = self.server.take() {
+            terminate(&mut child);
+        }
+    }
+
+    /// `master link` output's link line for follower `name`.
+    pub fn link(&self, name: &str) -> String {
+        let out = output(
+            self.master_cmd().args([
+                "master",
+                "link",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &self.port.to_string(),
+                "--name",
+                name,
+            ]),
+            0,
+        );
+        out.stdout
+            .lines()
+            .find(|l| l.starts_with("codexport://"))
+            .unwrap_or_else(|| panic!("no link in:\n{}", out.stdout))
+            .to_owned()
+    }
+
+    /// Starts the master, makes a link and joins the follower with it (`extra`: `--apply`).
+    pub fn join(&mut self, extra: &[&str]) -> Ran {
+        if self.server.is_none() {
+            self.start_master();
+        }
+        let link = self.link("follower");
+        output(
+            self.follower_cmd()
+                .args(["follower", "join", &link])
+                .args(extra),
+            0,
+        )
+    }
+}
+
+impl Drop for TestContext {
+    fn drop(&mut self) {
+        self.stop_master();
+    }
+}
+
+fn terminate(child: &mut Child) {
+    #[cfg(unix)]
+    {
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// A loopback port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Whether something accepts connections on `port` (loopback).
+pub fn port_open(port: u16) -> bool {
+    TcpStream::connect(("127.0.0.1", port)).is_ok()
+}
+
+/// A finished process with its output as text.
+#[derive(Debug)]
+pub struct Ran {
+    /// Exit code (`-1` when killed by a signal).
+    pub code: i32,
+    /// Everything on stdout.
+    pub stdout: String,
+    /// Everything on stderr.
+    pub stderr: String,
+}
+
+/// Runs `cmd` to completion, asserts its exit code is `expected`, and returns its output.
+pub fn output(cmd: &mut Command, expected: i32) -> Ran {
+    let ran = run(cmd);
+    assert_eq!(
+        ran.code, expected,
+        "{cmd:?} exited {} (expected {expected})\n--- stdout\n{}\n--- stderr\n{}",
+        ran.code, ran.stdout, ran.stderr
+    );
+    ran
+}
+
+/// Runs `cmd` to completion whatever its exit code.
+pub fn run(cmd: &mut Command) -> Ran {
+    let out: Output = cmd.output().unwrap();
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The `codexport` binary under test.
+pub fn codexport_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_codexport"))
+}
+
+/// The `codexport-mcp-run` launcher, built next to `codexport`.
+///
+/// `CARGO_BIN_EXE_*` only names binaries of the root package, and the launcher lives in the
+/// `codexport-launcher` package. `cargo nextest run --workspace` (the README's test command)
+/// builds it into the same directory as `codexport`; when a narrower run (`cargo test -p
+/// codexport`) did not, the first call builds it with the same cargo and target dir. Verified
+/// both ways: with the binary present it is used as is; with it deleted, it is rebuilt.
+pub fn launcher_bin() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let dir = codexport_bin().parent().unwrap().to_path_buf();
+            let path = dir.join(format!("codexport-mcp-run{}", std::env::consts::EXE_SUFFIX));
+            if !path.is_file() {
+                build_launcher(&dir);
+            }
+            assert!(path.is_file(), "no launcher at {}", path.display());
+            path
+        })
+        .clone()
+}
+
+fn build_launcher(bin_dir: &Path) {
+    let profile_dir = bin_dir.file_name().unwrap().to_string_lossy().into_owned();
+    let target_dir = bin_dir.parent().unwrap();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args([
+        "build",
+        "-p",
+        "codexport-launcher",
+        "--bin",
+        "codexport-mcp-run",
+    ])
+    .arg("--target-dir")
+    .arg(target_dir)
+    .current_dir(env!("CARGO_MANIFEST_DIR"));
+    match profile_dir.as_str() {
+        "debug" => {}
+        "release" => {
+            cmd.arg("--release");
+        }
+        other => {
+            cmd.args(["--profile", other]);
+        }
+    }
+    let status = cmd.status().unwrap();
+    assert!(status.success(), "building codexport-mcp-run failed");
+}

@@ -1,0 +1,627 @@
+//! End-to-end sync: a master and a follower in temp homes, on loopback, through the binary.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use codexport_core::identity::MasterKey;
+use codexport_core::manifest::McpManifest;
+use codexport_core::revision::{FileEntry, MasterInfo, PROTOCOL, Revision, content_hash};
+use codexport_core::selection::{FileClass, Root};
+use common::{TestContext, output, run};
+
+/// Every file under `dir` with its bytes (links as `-> target`), to prove nothing changed.
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    if !dir.exists() {
+        return out;
+    }
+    for entry in walk(dir) {
+        let rel = entry
+            .strip_prefix(dir)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let meta = fs::symlink_metadata(&entry).unwrap();
+        let bytes = if meta.file_type().is_symlink() {
+            format!("-> {}", fs::read_link(&entry).unwrap().display()).into_bytes()
+        } else {
+            fs::read(&entry).unwrap()
+        };
+        out.insert(rel, bytes);
+    }
+    out
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let meta = fs::symlink_metadata(&path).unwrap();
+        if meta.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// The follower's Codex home plus the tool-home files a failed command must not touch.
+fn follower_snapshot(ctx: &TestContext) -> BTreeMap<String, Vec<u8>> {
+    let mut all = tree(&ctx.follower.codex);
+    for name in [
+        "identity.json",
+        "state.json",
+        "staged.json",
+        "local.toml",
+        "mcp-manifest.json",
+    ] {
+        if let Ok(bytes) = fs::read(ctx.follower.tool.join(name)) {
+            all.insert(format!("tool/{name}"), bytes);
+        }
+    }
+    all
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+fn seed_master(ctx: &TestContext) {
+    ctx.master.write_codex("AGENTS.md", "be kind\n");
+    ctx.master.write_codex(
+        "auth.json",
+        r#"{"auth_mode":"apikey","OPENAI_API_KEY":"sk-test"}"#,
+    );
+    ctx.master.write_codex(
+        "config.toml",
+        "model = \"gpt-5\"\n\n[mcp_servers.echo]\ncommand = \"node\"\nargs = [\"/srv/echo.js\"]\n",
+    );
+    ctx.master
+        .write_codex("rules/default.rules", "prefix_rule(pattern=[\"ls\"])\n");
+    ctx.master
+        .write_codex("rules/old.rules", "prefix_rule(pattern=[\"cat\"])\n");
+    ctx.master
+        .write_codex("skills/greet/SKILL.md", "---\nname: greet\n---\n");
+    ctx.master
+        .write_codex("sessions/2026/01/01/rollout.jsonl", "{}");
+    ctx.master.write_codex("history.jsonl", "{}");
+    common::write(
+        &ctx.master.user.join(".agents/skills/a/SKILL.md"),
+        "agents skill\n",
+    );
+    common::write(&ctx.master.tool.join("resolvers/p.wasm"), b"\0asm plugin");
+}
+
+/// Runs `sync --apply` until `check` holds (the watcher publishes asynchronously).
+fn sync_until(ctx: &TestContext, what: &str, check: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        output(ctx.follower_cmd().args(["sync", "--apply"]), 0);
+        if check() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} never arrived:\n{}",
+            ctx.master_log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn join_apply_watch_change_and_delete() {
+    let mut ctx = TestContext::new();
+    seed_master(&ctx);
+    ctx.follower.write_codex("rules/local.rules", "mine\n");
+    ctx.follower.write_codex("AGENTS.md", "follower's own\n");
+    ctx.join(&["--apply"]);
+
+    let f = &ctx.follower;
+    assert_eq!(f.read_codex("AGENTS.md"), "be kind\n");
+    assert_eq!(mode(&f.codex.join("auth.json")), 0o600);
+    assert!(f.read_codex("config.toml").contains("[mcp_servers.echo]"));
+    assert_eq!(
+        f.read_codex("skills/greet/SKILL.md"),
+        "---\nname: greet\n---\n"
+    );
+    assert!(!f.codex.join("sessions").exists());
+    assert!(!f.codex.join("history.jsonl").exists());
+    assert_eq!(
+        fs::read_to_string(f.user.join(".agents/skills/a/SKILL.md")).unwrap(),
+        "agents skill\n"
+    );
+    assert_eq!(
+        fs::read(f.tool.join("resolvers/p.wasm")).unwrap(),
+        b"\0asm plugin"
+    );
+    let manifest = f.tool.join("mcp-manifest.json");
+    assert_eq!(mode(&manifest), 0o600);
+    let manifest: McpManifest = serde_json::from_slice(&fs::read(manifest).unwrap()).unwrap();
+    assert_eq!(manifest.names(), ["echo"]);
+    // The replaced file was backed up.
+    let backups: Vec<_> = walk(&f.tool.join("backups"));
+    assert!(
+        backups
+            .iter()
+            .any(|p| fs::read_to_string(p).is_ok_and(|s| s == "follower's own\n")),
+        "{backups:?}"
+    );
+
+    // A change on the master is published by the watcher and pulled.
+    ctx.master.write_codex("AGENTS.md", "be very kind\n");
+    sync_until(&ctx, "the AGENTS.md change", || {
+        ctx.follower.read_codex("AGENTS.md") == "be very kind\n"
+    });
+
+    // A file deleted on the master is deleted on the follower; its own files stay.
+    fs::remove_file(ctx.master.codex.join("rules/old.rules")).unwrap();
+    sync_until(&ctx, "the deletion", || {
+        !ctx.follower.codex.join("rules/old.rules").exists()
+    });
+    assert_eq!(ctx.follower.read_codex("rules/local.rules"), "mine\n");
+    assert!(ctx.follower.codex.join("rules/default.rules").exists());
+
+    // Nothing changed: the next sync says so and the status reports it.
+    let ran = output(ctx.follower_cmd().args(["sync", "--apply"]), 0);
+    assert!(ran.stderr.contains("up to date"), "{}", ran.stderr);
+    let status = output(ctx.follower_cmd().args(["status", "--json"]), 0);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(status["role"], "follower");
+    assert_eq!(status["reachable"], true);
+    assert_eq!(status["applied"], status["master_revision"]);
+    assert_eq!(status["last_sync"]["outcome"], "ok");
+}
+
+#[test]
+fn apply_is_separate_from_sync_and_only_missing_objects_travel() {
+    let mut ctx = TestContext::new();
+    seed_master(&ctx);
+    ctx.start_master_with(&["--no-watch"]);
+    ctx.join(&[]);
+    assert!(
+        !ctx.follower.codex.join("AGENTS.md").exists(),
+        "join without --apply"
+    );
+    output(ctx.follower_cmd().arg("apply"), 0);
+    assert_eq!(ctx.follower.read_codex("AGENTS.md"), "be kind\n");
+    let again = output(ctx.follower_cmd().arg("apply"), 0);
+    assert!(again.stderr.contains("already applied"), "{}", again.stderr);
+
+    // One changed file: only its object travels.
+    ctx.stop_master();
+    ctx.master.write_codex("AGENTS.md", "v2\n");
+    ctx.start_master_with(&["--no-watch"]);
+    let ran = output(ctx.follower_cmd().args(["sync", "--apply"]), 0);
+    assert!(ran.stderr.contains(": 1 objects"), "{}", ran.stderr);
+    assert_eq!(ctx.follower.read_codex("AGENTS.md"), "v2\n");
+}
+
+#[test]
+fn master_commands() {
+    let ctx = TestContext::new();
+    let fp1 = output(ctx.master_cmd().args(["master", "init"]), 0).stdout;
+    let fp2 = output(ctx.master_cmd().args(["master", "init"]), 0).stdout;
+    assert_eq!(fp1, fp2, "init is idempotent");
+    assert!(fp1.starts_with("SHA256:"));
+    assert_eq!(mode(&ctx.master.tool.join("identity.json")), 0o600);
+    assert!(ctx.master.tool.join("master.toml").is_file());
+
+    let link = ctx.link("laptop");
+    assert!(link.contains("version=1"), "{link}");
+    let listed = output(ctx.master_cmd().args(["master", "followers"]), 0);
+    assert!(listed.stdout.starts_with("laptop\t"), "{}", listed.stdout);
+    let token = link
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    let stored = fs::read_to_string(ctx.master.tool.join("followers.json")).unwrap();
+    assert!(!stored.contains(token), "tokens are stored hashed");
+    assert_eq!(mode(&ctx.master.tool.join("followers.json")), 0o600);
+
+    output(ctx.master_cmd().args(["master", "revoke", "laptop"]), 0);
+    let ran = output(ctx.master_cmd().args(["master", "revoke", "laptop"]), 2);
+    assert!(
+        ran.stderr.contains("no follower called `laptop`"),
+        "{}",
+        ran.stderr
+    );
+
+    let ran = output(ctx.master_cmd().args(["master", "rebuild"]), 0);
+    assert!(ran.stdout.starts_with("1 "), "{}", ran.stdout);
+}
+
+// ---- bad input: one error line, the documented exit code, nothing written ----
+
+/// Runs a follower command expected to fail with `code` and `message`, and checks that no
+/// file of the follower changed.
+fn refused(ctx: &TestContext, args: &[&str], code: i32, message: &str) -> common::Ran {
+    let before = follower_snapshot(ctx);
+    let ran = output(ctx.follower_cmd().args(args), code);
+    assert!(ran.stderr.starts_with("error: "), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains(message),
+        "want {message:?} in:\n{}",
+        ran.stderr
+    );
+    assert!(ran.stderr.contains("\nhint: "), "no hint:\n{}", ran.stderr);
+    assert_eq!(
+        follower_snapshot(ctx),
+        before,
+        "files changed after {args:?}"
+    );
+    ran
+}
+
+#[test]
+fn malformed_truncated_and_future_links() {
+    let mut ctx = TestContext::new();
+    ctx.start_master();
+    let link = ctx.link("f");
+    refused(
+        &ctx,
+        &["follower", "join", "codexport://nope"],
+        7,
+        "malformed join link",
+    );
+    let truncated = &link[..link.find("&token").unwrap()];
+    refused(
+        &ctx,
+        &["follower", "join", truncated],
+        7,
+        "missing (truncated?)",
+    );
+    let future = link.replace("version=1", "version=2");
+    refused(
+        &ctx,
+        &["follower", "join", &future],
+        7,
+        "version `2` is not supported",
+    );
+    let bad_fp = link.replace("fingerprint=SHA256", "fingerprint=MD5");
+    refused(&ctx, &["follower", "join", &bad_fp], 7, "fingerprint");
+}
+
+#[test]
+fn wrong_fingerprint_is_refused() {
+    let mut ctx = TestContext::new();
+    ctx.start_master();
+    let link = ctx.link("f");
+    let other = MasterKey::generate().fingerprint.replace(':', "%3A");
+    let start = link.find("fingerprint=").unwrap() + "fingerprint=".len();
+    let end = start + link[start..].find('&').unwrap();
+    let wrong = format!("{}{other}{}", &link[..start], &link[end..]);
+    refused(&ctx, &["follower", "join", &wrong], 3, "has fingerprint");
+    assert!(!ctx.follower.tool.join("identity.json").exists());
+}
+
+#[test]
+fn changed_master_key_is_refused_until_trust_reset() {
+    let mut ctx = TestContext::new();
+    seed_master(&ctx);
+    ctx.join(&["--apply"]);
+    ctx.stop_master();
+    fs::remove_file(ctx.master.tool.join("identity.json")).unwrap();
+    // Same content under a new key answers 304 (nothing to verify); new content is refused.
+    ctx.master
+        .write_codex("AGENTS.md", "signed by someone else\n");
+    ctx.start_master();
+    let ran = refused(&ctx, &["sync", "--apply"], 3, "the master's key changed");
+    assert!(
+        ran.stderr.contains("codexport follower trust-reset"),
+        "{}",
+        ran.stderr
+    );
+
+    output(ctx.follower_cmd().args(["follower", "trust-reset"]), 2);
+    output(
+        ctx.follower_cmd()
+            .args(["follower", "trust-reset", "--yes"]),
+        0,
+    );
+    // The master still knows the follower's token; a new link gives a new one anyway.
+    ctx.join(&["--apply"]);
+}
+
+#[test]
+fn object_whose_bytes_do_not_match_is_refused() {
+    let mut ctx = TestContext::new();
+    seed_master(&ctx);
+    ctx.start_master_with(&["--no-watch"]);
+    let hash = codexport_core::store::sha256_hex(b"be kind\n");
+    let object = ctx
+        .master
+        .tool
+        .join("objects")
+        .join(&hash[..2])
+        .join(&hash[2..]);
+    fs::write(&object, b"evil bytes").unwrap();
+    let link = ctx.link("f");
+    refused(&ctx, &["follower", "join", &link, "--apply"], 3, "hash to");
+    assert!(
+        !ctx.follower
+            .tool
+            .join("objects")
+            .join(&hash[..2])
+            .join(&hash[2..])
+            .exists()
+    );
+}
+
+#[test]
+fn rollback_to_a_lower_seq_is_refused() {
+    let mut ctx = TestContext::new();
+    seed_master(&ctx);
+    ctx.start_master_with(&["--no-watch"]);
+    ctx.join(&["--apply"]);
+    ctx.stop_master();
+    ctx.master.write_codex("AGENTS.md", "seq 2\n");
+    output(ctx.master_cmd().args(["master", "rebuild"]), 0);
+    ctx.start_master_with(&["--no-watch"]);
+    output(ctx.follower_cmd().args(["sync", "--apply"]), 0);
+    ctx.stop_master();
+    // The master forgets its history: its next revision has seq 1 again.
+    fs::remove_file(ctx.master.tool.join("revision.json")).unwrap();
+    ctx.master.write_codex("AGENTS.md", "old state\n");
+    ctx.start_master_with(&["--no-watch"]);
+    refused(&ctx, &["sync", "--apply"], 3, "rollback");
+}
+
+#[test]
+fn unreachable_masters_are_bounded_by_the_timeout() {
+    let mut ctx = TestContext::new();
+    ctx.join(&[]);
+    ctx.stop_master();
+    // Refused: nothing listens any more.
+    refused(
+        &ctx,
+        &["sync", "--timeout", "2s"],
+        5,
+        "cannot reach the master",
+    );
+    let status = output(ctx.follower_cmd().args(["status", "--json"]), 0);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(status["reachable"], false);
+    assert_eq!(status["last_sync"]["outcome"], "error");
+
+    // A listener that accepts and never answers.
+    let listener = TcpListener::bind(("127.0.0.1", ctx.port)).unwrap();
+    let hold = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().take(2) {
+            held.push(stream);
+        }
+        std::thread::sleep(Duration::from_secs(15));
+    });
+    let start = Instant::now();
+    refused(
+        &ctx,
+        &["sync", "--timeout", "700ms"],
+        5,
+        "did not answer within 0.7s",
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+    drop(hold);
+}
+
+#[test]
+fn peers_outside_the_allow_list_are_refused() {
+    let mut ctx = TestContext::new();
+    output(ctx.master_cmd().args(["master", "init"]), 0);
+    fs::write(
+        ctx.master.tool.join("master.toml"),
+        "allow = [\"10.0.0.0/8\"]\n",
+    )
+    .unwrap();
+    ctx.start_master_with_unchecked();
+    let link = ctx.link("f");
+    refused(
+        &ctx,
+        &["follower", "join", &link],
+        3,
+        "not in its allow list",
+    );
+}
+
+#[test]
+fn missing_and_revoked_tokens_are_refused() {
+    let mut ctx = TestContext::new();
+    ctx.start_master();
+    let link = ctx.link("f");
+    let start = link.find("token=").unwrap() + "token=".len();
+    let end = start + link[start..].find('&').unwrap();
+    let forged = format!("{}forged{}", &link[..start], &link[end..]);
+    refused(
+        &ctx,
+        &["follower", "join", &forged],
+        3,
+        "refused this follower's token",
+    );
+
+    output(ctx.follower_cmd().args(["follower", "join", &link]), 0);
+    output(ctx.master_cmd().args(["master", "revoke", "f"]), 0);
+    refused(&ctx, &["sync"], 3, "refused this follower's token");
+}
+
+#[test]
+fn corrupt_identity_and_state_are_reported() {
+    let mut ctx = TestContext::new();
+    seed_master(&ctx);
+    ctx.join(&["--apply"]);
+    let state = ctx.follower.tool.join("state.json");
+    fs::write(&state, "{ truncated").unwrap();
+    refused(&ctx, &["sync", "--apply"], 7, "state.json` is corrupt");
+    let identity = ctx.follower.tool.join("identity.json");
+    fs::write(&identity, "not json").unwrap();
+    refused(&ctx, &["sync", "--apply"], 7, "identity.json` is corrupt");
+    fs::write(ctx.master.tool.join("identity.json"), "[]").unwrap();
+    let ran = output(ctx.master_cmd().args(["master", "rebuild"]), 7);
+    assert!(
+        ran.stderr.contains("identity.json` is corrupt"),
+        "{}",
+        ran.stderr
+    );
+}
+
+// ---- a hand-made master for what a real one never sends ----
+
+/// Serves `/v1/meta` and `/v1/revision` with fixed bodies on `port`; everything else is 404.
+fn fake_master(port: u16, meta: String, revision: Vec<u8>) {
+    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            let _ = reader.read_line(&mut request_line);
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let (status, payload) = if request_line.starts_with("GET /v1/meta ") {
+                ("200 OK", meta.clone().into_bytes())
+            } else if request_line.starts_with("GET /v1/revision ") {
+                ("200 OK", revision.clone())
+            } else {
+                ("404 Not Found", Vec::new())
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                payload.len()
+            );
+            let _ = stream.write_all(&payload);
+        }
+    });
+}
+
+fn forged_revision(key: &MasterKey, files: Vec<FileEntry>) -> Revision {
+    let mcp = McpManifest::default();
+    Revision {
+        protocol: PROTOCOL,
+        seq: 1,
+        revision: content_hash(&files, &mcp),
+        created_at: "2026-01-01T00:00:00Z".into(),
+        master: MasterInfo {
+            fingerprint: key.fingerprint.clone(),
+            os: "linux".into(),
+            home: "/home/m".into(),
+            codex_home: "/home/m/.codex".into(),
+        },
+        files,
+        mcp,
+    }
+}
+
+fn entry(path: &str, link: Option<&str>) -> FileEntry {
+    FileEntry {
+        root: Root::Codex,
+        path: path.into(),
+        sha256: codexport_core::store::sha256_hex(b"x"),
+        size: 1,
+        mode: 0o644,
+        class: FileClass::Regular,
+        link: link.map(str::to_owned),
+    }
+}
+
+fn join_fake(ctx: &TestContext, key: &MasterKey, signed: Vec<u8>) -> String {
+    let meta = serde_json::json!({
+        "protocol": 1,
+        "fingerprint": key.fingerprint,
+        "public_key": key.public_key,
+        "seq": 1,
+        "revision": "0".repeat(64),
+    });
+    fake_master(ctx.port, meta.to_string(), signed);
+    codexport_core::link::JoinLink {
+        host: "127.0.0.1".into(),
+        port: ctx.port,
+        fingerprint: key.fingerprint.clone(),
+        token: "t".into(),
+    }
+    .to_link()
+}
+
+#[test]
+fn bad_signature_is_refused() {
+    let ctx = TestContext::new();
+    let key = MasterKey::generate();
+    let mut signed = forged_revision(&key, vec![entry("AGENTS.md", None)]).sign(&key);
+    signed.document = signed.document.replace("AGENTS.md", "AGENTS.mx");
+    let link = join_fake(&ctx, &key, signed.to_bytes());
+    refused(
+        &ctx,
+        &["follower", "join", &link, "--apply"],
+        3,
+        "signature does not verify",
+    );
+}
+
+#[test]
+fn paths_and_links_that_escape_are_refused() {
+    for (path, link, why) in [
+        ("../outside", None, "`.` or `..` segment"),
+        ("/etc/passwd", None, "absolute path"),
+        ("C:/Windows/x", None, "drive letter"),
+        ("a\\b", None, "backslash"),
+        ("a\0b", None, "NUL"),
+        ("skills/x", Some("../../../etc"), "escapes its root"),
+    ] {
+        let ctx = TestContext::new();
+        let key = MasterKey::generate();
+        let signed = forged_revision(&key, vec![entry(path, link)]).sign(&key);
+        let link = join_fake(&ctx, &key, signed.to_bytes());
+        let ran = refused(
+            &ctx,
+            &["follower", "join", &link, "--apply"],
+            7,
+            "unsafe path",
+        );
+        assert!(ran.stderr.contains(why), "{why}: {}", ran.stderr);
+    }
+}
+
+#[test]
+fn commands_in_the_wrong_role_name_the_right_one() {
+    let ctx = TestContext::new();
+    let ran = run(ctx.follower_cmd().arg("sync"));
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("codexport follower join"),
+        "{}",
+        ran.stderr
+    );
+    let ran = run(ctx
+        .master_cmd()
+        .args(["master", "serve", "--listen", "127.0.0.1:1"]));
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("codexport master init"),
+        "{}",
+        ran.stderr
+    );
+}
