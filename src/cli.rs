@@ -51,6 +51,9 @@ pub(crate) enum Command {
         after_help = "Examples:\n  codexport status\n  codexport status --json | jq .applied.seq"
     )]
     Status(StatusArgs),
+    /// Codex's SessionStart hook on a follower: install, remove, inspect.
+    #[command(subcommand)]
+    Hook(HookCommand),
 }
 
 /// `codexport master ...`.
@@ -59,6 +62,9 @@ pub(crate) enum MasterCommand {
     /// Make this machine a master: an Ed25519 identity and a default master.toml (idempotent).
     #[command(after_help = "Example:\n  codexport master init")]
     Init(MasterInitArgs),
+    /// Run `master serve` as a per-user service: install, remove, inspect.
+    #[command(subcommand)]
+    Service(ServiceCommand),
     /// Snapshot the Codex home now and publish a new signed revision if anything changed.
     #[command(after_help = "Example:\n  codexport master rebuild")]
     Rebuild(MasterRebuildArgs),
@@ -181,6 +187,13 @@ pub(crate) struct SyncArgs {
     /// Give up on the master after this long (`500ms`, `5s`, `1m`).
     #[arg(long, default_value = "30s", value_parser = codexport_core::duration::parse_duration)]
     pub(crate) timeout: std::time::Duration,
+    /// Run as Codex's SessionStart hook: silent, never waits for a lock, gives up after the
+    /// budget, logs to `~/.codexport/logs/hook.log`, always exits 0.
+    #[arg(long)]
+    pub(crate) hook: bool,
+    /// With --hook: the time budget (default: `[hook] budget` in local.toml, else 2s).
+    #[arg(long, requires = "hook", value_parser = codexport_core::duration::parse_duration)]
+    pub(crate) budget: Option<std::time::Duration>,
 }
 
 /// `codexport apply`.
@@ -208,4 +221,85 @@ pub(crate) struct CompletionsArgs {
 
 fn after_help() -> String {
     codexport_core::ExitStatus::help_table()
+}
+
+/// `codexport hook ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum HookCommand {
+    /// Install (or refresh) codexport's SessionStart hook, trusted, so Codex syncs at every
+    /// session start.
+    #[command(
+        after_help = "Examples:\n  codexport hook install\n  codexport hook install --budget 3s"
+    )]
+    Install(HookInstallArgs),
+    /// Remove codexport's hook; every other hook stays.
+    #[command(after_help = "Example:\n  codexport hook uninstall")]
+    Uninstall(HookUninstallArgs),
+    /// Whether Codex runs codexport's hook, and every other hook with its trust.
+    #[command(after_help = "Example:\n  codexport hook status --json")]
+    Status(HookStatusArgs),
+}
+
+/// `codexport hook install`.
+#[derive(Debug, Args)]
+pub(crate) struct HookInstallArgs {
+    /// How long the hook's sync may take before it gives up (`1500ms`, `3s`; default 2s).
+    #[arg(long, value_parser = codexport_core::duration::parse_duration)]
+    pub(crate) budget: Option<std::time::Duration>,
+}
+
+/// `codexport hook uninstall`.
+#[derive(Debug, Args)]
+pub(crate) struct HookUninstallArgs {}
+
+/// `codexport hook status`.
+#[derive(Debug, Args)]
+pub(crate) struct HookStatusArgs {
+    /// Print JSON (for scripts).
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `codexport master service ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ServiceCommand {
+    /// Install and start `codexport master serve` as a per-user service (systemd user unit on
+    /// Linux, a scheduled task at logon on Windows).
+    #[command(
+        after_help = "Examples:\n  codexport master service install --dry-run\n  codexport master service install --listen 100.64.0.5:17342"
+    )]
+    Install(ServiceInstallArgs),
+    /// Stop and remove the service.
+    #[command(after_help = "Example:\n  codexport master service uninstall")]
+    Uninstall(ServiceUninstallArgs),
+    /// Whether the service is installed, current and running.
+    #[command(after_help = "Example:\n  codexport master service status --json")]
+    Status(ServiceStatusArgs),
+}
+
+/// `codexport master service install`.
+#[derive(Debug, Args)]
+pub(crate) struct ServiceInstallArgs {
+    /// Address the service listens on (passed to `master serve --listen`).
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) listen: Option<String>,
+    /// Print the files and commands instead of running them.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// `codexport master service uninstall`.
+#[derive(Debug, Args)]
+pub(crate) struct ServiceUninstallArgs {
+    /// Print the commands instead of running them.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// `codexport master service status`.
+#[derive(Debug, Args)]
+pub(crate) struct ServiceStatusArgs {
+    /// Print JSON (for scripts).
+    #[arg(long)]
+    pub(crate) json: bool,
 }

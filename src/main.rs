@@ -9,14 +9,19 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, FollowerCommand, MasterCommand};
+use crate::cli::{Cli, Command, FollowerCommand, HookCommand, MasterCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    logging::init(cli.global.verbose, cli.global.quiet);
+    match &cli.command {
+        // The SessionStart hook says nothing on stdout or stderr: its log line is its report.
+        Command::Sync(args) if args.hook => {}
+        _ => logging::init(cli.global.verbose, cli.global.quiet),
+    }
     let result = match &cli.command {
         Command::Completions(args) => commands::completions::run(args),
         Command::Master(MasterCommand::Init(args)) => commands::master::init::run(args),
+        Command::Master(MasterCommand::Service(command)) => commands::master::service::run(command),
         Command::Master(MasterCommand::Rebuild(args)) => commands::master::rebuild::run(args),
         Command::Master(MasterCommand::Serve(args)) => commands::master::serve::run(args),
         Command::Master(MasterCommand::Link(args)) => commands::master::link::run(args),
@@ -29,6 +34,9 @@ fn main() -> ExitCode {
         Command::Sync(args) => commands::sync::run(args),
         Command::Apply(args) => commands::apply::run(args),
         Command::Status(args) => commands::status::run(args),
+        Command::Hook(HookCommand::Install(args)) => commands::hook::install::run(args),
+        Command::Hook(HookCommand::Uninstall(args)) => commands::hook::uninstall::run(args),
+        Command::Hook(HookCommand::Status(args)) => commands::hook::status::run(args),
     };
     match result {
         Ok(status) => status.into(),

@@ -3,6 +3,7 @@
 pub(crate) mod apply;
 pub(crate) mod completions;
 pub(crate) mod follower;
+pub(crate) mod hook;
 pub(crate) mod master;
 pub(crate) mod status;
 pub(crate) mod sync;

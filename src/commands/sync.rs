@@ -10,6 +10,9 @@ use crate::cli::SyncArgs;
 
 /// Syncs once; a summary goes to stderr.
 pub(crate) fn run(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
+    if args.hook {
+        return super::hook::session::run(args);
+    }
     let homes = super::homes()?;
     let outcome = follower::sync(
         &homes,

@@ -6,6 +6,7 @@ pub(crate) mod link;
 pub(crate) mod rebuild;
 pub(crate) mod revoke;
 pub(crate) mod serve;
+pub(crate) mod service;
 
 use std::sync::Arc;
 

@@ -1,0 +1,26 @@
+//! `codexport hook uninstall`: take codexport's SessionStart hook out of the Codex home.
+
+use codexport_core::ExitStatus;
+use codexport_core::hooks::{self, HookSettings};
+
+use crate::cli::HookUninstallArgs;
+
+/// Removes the hook and its trust entry; other hooks stay as they are.
+pub(crate) fn run(_args: &HookUninstallArgs) -> anyhow::Result<ExitStatus> {
+    let homes = crate::commands::homes()?;
+    let _lock = super::lock(&homes)?;
+    let removed = hooks::uninstall(&homes)?;
+    let mut settings = HookSettings::load(&homes.local_toml())?;
+    if settings.installed {
+        settings.installed = false;
+        settings.save(&homes.local_toml())?;
+    }
+    match removed {
+        0 => eprintln!("codexport's hook was not installed; nothing to do"),
+        n => eprintln!(
+            "removed codexport's SessionStart hook ({n} {}) and its trust entry",
+            if n == 1 { "entry" } else { "entries" }
+        ),
+    }
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,272 @@
+//! Operations end to end: the follower's SessionStart hook (install next to master hooks,
+//! uninstall, the hook run itself: silent, bounded, never blocked by a lock) and the master
+//! service (`--dry-run` text, refusals that write nothing).
+
+mod common;
+
+use std::net::TcpListener;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{Home, TestContext, output, run};
+use serde_json::Value;
+
+/// Hooks a master left in the follower's Codex home, with a comment-bearing config.
+const MASTER_HOOKS: &str = r#"{
+  "hooks": {
+    "SessionStart": [
+      {"matcher": "startup", "hooks": [{"type": "command", "command": "echo from-master", "timeout": 5}]}
+    ],
+    "Stop": [{"hooks": [{"type": "command", "command": "echo bye"}]}]
+  }
+}"#;
+const CONFIG: &str = "# my config\nmodel = \"o3\"\n";
+
+fn hook_status(home: &Home) -> Value {
+    let out = output(home.cmd().args(["hook", "status", "--json"]), 0);
+    serde_json::from_str(&out.stdout).unwrap()
+}
+
+/// The hook's command exactly as Codex runs it: `$SHELL -lc <command>` in the follower's
+/// environment, with the SessionStart payload on stdin.
+fn run_hook_as_codex(home: &Home) -> (common::Ran, Duration) {
+    let status = hook_status(home);
+    let hooks = status["hooks"].as_array().unwrap();
+    let ours = hooks.iter().find(|h| h["ours"] == true).expect("our hook");
+    let command = ours["command"].as_str().unwrap();
+    let mut cmd = Command::new("sh");
+    cmd.args([
+        "-c",
+        &format!(
+            "echo '{{\"hook_event_name\":\"SessionStart\",\"source\":\"startup\"}}' | {command}"
+        ),
+    ]);
+    home.apply_env(&mut cmd);
+    let start = Instant::now();
+    let ran = run(&mut cmd);
+    (ran, start.elapsed())
+}
+
+fn hook_log(home: &Home) -> String {
+    std::fs::read_to_string(home.tool.join("logs/hook.log")).unwrap_or_default()
+}
+
+#[test]
+fn install_next_to_master_hooks_replaces_ours_and_uninstall_restores() {
+    let ctx = TestContext::new();
+    let home = &ctx.follower;
+    home.write_codex("hooks.json", MASTER_HOOKS);
+    home.write_codex("config.toml", CONFIG);
+
+    let first = output(home.cmd().args(["hook", "install"]), 0);
+    assert!(first.stdout.is_empty(), "{}", first.stdout);
+    assert!(
+        first
+            .stderr
+            .contains("installed codexport's SessionStart hook"),
+        "{}",
+        first.stderr
+    );
+    output(home.cmd().args(["hook", "install", "--budget", "3s"]), 0);
+
+    let status = hook_status(home);
+    assert_eq!(status["runs"], true, "{status}");
+    assert_eq!(status["budget_ms"], 3000);
+    let hooks = status["hooks"].as_array().unwrap();
+    assert_eq!(hooks.len(), 3, "master's two and ours once: {status}");
+    assert_eq!(hooks.iter().filter(|h| h["ours"] == true).count(), 1);
+    let master_start = hooks
+        .iter()
+        .find(|h| h["command"] == "echo from-master")
+        .unwrap();
+    assert_eq!(
+        master_start["trust"], "untrusted",
+        "trust is never invented"
+    );
+
+    let hooks_json: Value = serde_json::from_str(&home.read_codex("hooks.json")).unwrap();
+    let root_keys: Vec<&String> = hooks_json.as_object().unwrap().keys().collect();
+    assert_eq!(
+        root_keys,
+        ["hooks"],
+        "Codex drops files with other root keys"
+    );
+    assert!(home.read_codex("config.toml").starts_with(CONFIG));
+
+    let table = output(home.cmd().args(["hook", "status"]), 0).stdout;
+    assert!(table.contains("installed and trusted"), "{table}");
+
+    output(home.cmd().args(["hook", "uninstall"]), 0);
+    let after: Value = serde_json::from_str(&home.read_codex("hooks.json")).unwrap();
+    let before: Value = serde_json::from_str(MASTER_HOOKS).unwrap();
+    assert_eq!(after, before, "the master's hooks are as they were");
+    assert_eq!(home.read_codex("config.toml"), CONFIG);
+    assert_eq!(hook_status(home)["installed"], false);
+}
+
+#[test]
+fn install_refuses_a_broken_hooks_file_and_writes_nothing() {
+    let ctx = TestContext::new();
+    let home = &ctx.follower;
+    home.write_codex("hooks.json", "{\"hooks\": [");
+    home.write_codex("config.toml", CONFIG);
+    let out = output(home.cmd().args(["hook", "install"]), 7);
+    assert!(out.stderr.starts_with("error: `"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("hooks.json` is not valid JSON"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("hint: fix or move away"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(home.read_codex("hooks.json"), "{\"hooks\": [");
+    assert_eq!(home.read_codex("config.toml"), CONFIG);
+}
+
+#[test]
+fn the_hook_syncs_silently_and_exits_zero() {
+    let mut ctx = TestContext::new();
+    ctx.master.write_codex("AGENTS.md", "v1\n");
+    ctx.join(&["--apply"]);
+    output(ctx.follower_cmd().args(["hook", "install"]), 0);
+
+    ctx.master.write_codex("AGENTS.md", "v2\n");
+    // The running master publishes the change on its own (watch, debounced): run the hook as
+    // each new session would until it brings the change.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (ran, _) = run_hook_as_codex(&ctx.follower);
+        assert_eq!(ran.code, 0, "{}", ran.stderr);
+        assert_eq!(
+            ran.stdout, "",
+            "stdout becomes model context: it must stay empty"
+        );
+        assert_eq!(ran.stderr, "");
+        if ctx.follower.read_codex("AGENTS.md") == "v2\n" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}", hook_log(&ctx.follower));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = hook_log(&ctx.follower);
+    assert!(log.contains(" applied seq "), "{log}");
+
+    let (ran, _) = run_hook_as_codex(&ctx.follower);
+    assert_eq!((ran.code, ran.stdout.as_str()), (0, ""));
+    assert!(hook_log(&ctx.follower).contains(" up to date at seq "));
+}
+
+#[test]
+fn the_hook_skips_a_held_lock_and_gives_up_on_a_silent_master() {
+    let mut ctx = TestContext::new();
+    ctx.master.write_codex("AGENTS.md", "v1\n");
+    ctx.join(&["--apply"]);
+    output(
+        ctx.follower_cmd()
+            .args(["hook", "install", "--budget", "1s"]),
+        0,
+    );
+
+    // Another session holds the lock: the hook does not wait for it.
+    let lock = codexport_core::lock::LockGuard::acquire(
+        &ctx.follower.tool.join("lock"),
+        codexport_core::lock::Wait::No,
+    )
+    .unwrap();
+    let (ran, took) = run_hook_as_codex(&ctx.follower);
+    drop(lock);
+    assert_eq!((ran.code, ran.stdout.as_str()), (0, ""));
+    assert!(hook_log(&ctx.follower).contains("skipped: another sync or apply holds the lock"));
+    // A hang detector, not a speed check: the budget is 1 s.
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+
+    // A master that accepts connections and never answers: the budget ends the wait.
+    ctx.stop_master();
+    let silent = TcpListener::bind(("127.0.0.1", ctx.port)).unwrap();
+    let (ran, took) = run_hook_as_codex(&ctx.follower);
+    drop(silent);
+    assert_eq!((ran.code, ran.stdout.as_str()), (0, ""));
+    let log = hook_log(&ctx.follower);
+    let last = log.lines().last().unwrap();
+    assert!(
+        last.contains("gave up") || last.contains("failed: "),
+        "{log}"
+    );
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+}
+
+#[test]
+fn the_hook_on_a_machine_that_never_joined_logs_and_exits_zero() {
+    let ctx = TestContext::new();
+    output(ctx.follower_cmd().args(["hook", "install"]), 0);
+    let (ran, _) = run_hook_as_codex(&ctx.follower);
+    assert_eq!(
+        (ran.code, ran.stdout.as_str(), ran.stderr.as_str()),
+        (0, "", "")
+    );
+    assert!(hook_log(&ctx.follower).contains(" failed: "));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn service_dry_run_prints_the_unit_and_install_refuses_without_systemd() {
+    let ctx = TestContext::new();
+    let home = &ctx.master;
+    let refused = output(home.cmd().args(["master", "service", "install"]), 2);
+    assert!(
+        refused.stderr.contains("codexport master init"),
+        "{}",
+        refused.stderr
+    );
+
+    let dry = output(
+        home.cmd()
+            .args(["master", "service", "install", "--dry-run"]),
+        0,
+    );
+    let unit_path = home
+        .user
+        .join(".config/systemd/user/codexport-master.service");
+    let exe = std::fs::canonicalize(common::codexport_bin()).unwrap();
+    assert!(
+        dry.stdout
+            .starts_with(&format!("# would write {}\n", unit_path.display())),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout
+            .contains(&format!("\nExecStart={} master serve\n", exe.display()))
+    );
+    assert!(dry.stdout.contains("\nRestart=on-failure\n"));
+    assert!(dry.stdout.ends_with(
+        "# would run: systemctl --user daemon-reload\n\
+         # would run: systemctl --user enable --now codexport-master.service\n\
+         # would run: systemctl --user restart codexport-master.service\n"
+    ));
+
+    output(home.cmd().args(["master", "init"]), 0);
+    let mut cmd = home.cmd();
+    cmd.args(["master", "service", "install"])
+        .env_remove("XDG_RUNTIME_DIR");
+    let out = output(&mut cmd, 1);
+    assert!(
+        out.stderr
+            .starts_with("error: no systemd user manager is running for this user"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("hint: "), "{}", out.stderr);
+    assert!(!unit_path.exists(), "nothing written");
+
+    let status = output(
+        home.cmd().args(["master", "service", "status", "--json"]),
+        0,
+    );
+    let status: Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(status["installed"], false);
+    assert_eq!(status["manager"], "systemd");
+}
