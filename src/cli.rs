@@ -54,6 +54,9 @@ pub(crate) enum Command {
     /// Codex's SessionStart hook on a follower: install, remove, inspect.
     #[command(subcommand)]
     Hook(HookCommand),
+    /// MCP servers on this machine: run, hydrate, plan.
+    #[command(subcommand)]
+    Mcp(McpCommand),
 }
 
 /// `codexport master ...`.
@@ -209,6 +212,51 @@ pub(crate) struct StatusArgs {
     /// How long to wait for the master's answer (`500ms`, `2s`).
     #[arg(long, default_value = "1s", value_parser = codexport_core::duration::parse_duration)]
     pub(crate) timeout: std::time::Duration,
+}
+
+/// `codexport mcp ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum McpCommand {
+    /// Start a synced MCP server, exactly as Codex does through `codexport-mcp-run`
+    /// (stdout belongs to the server).
+    #[command(after_help = "Example:\n  codexport mcp run everything < requests.jsonl")]
+    Run(McpRunArgs),
+    /// Hydrate MCP artifacts now, so their servers start at once when Codex asks.
+    #[command(
+        after_help = "Examples:\n  codexport mcp hydrate --all\n  codexport mcp hydrate everything time"
+    )]
+    Hydrate(McpHydrateArgs),
+    /// Show the plan that would hydrate an MCP on this machine, without running it.
+    #[command(after_help = "Example:\n  codexport mcp plan everything --json")]
+    Plan(McpPlanArgs),
+}
+
+/// `codexport mcp run NAME`.
+#[derive(Debug, Args)]
+pub(crate) struct McpRunArgs {
+    /// The MCP's name (its `[mcp_servers.NAME]` key).
+    pub(crate) name: String,
+}
+
+/// `codexport mcp hydrate [NAME...|--all]`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("which").required(true).args(["names", "all"]))]
+pub(crate) struct McpHydrateArgs {
+    /// The MCPs to hydrate.
+    pub(crate) names: Vec<String>,
+    /// Hydrate every MCP in the manifest that has something to hydrate.
+    #[arg(long)]
+    pub(crate) all: bool,
+}
+
+/// `codexport mcp plan NAME`.
+#[derive(Debug, Args)]
+pub(crate) struct McpPlanArgs {
+    /// The MCP's name.
+    pub(crate) name: String,
+    /// Print the plan as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// `codexport completions SHELL`.

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, FollowerCommand, HookCommand, MasterCommand};
+use crate::cli::{Cli, Command, FollowerCommand, HookCommand, MasterCommand, McpCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -37,6 +37,9 @@ fn main() -> ExitCode {
         Command::Hook(HookCommand::Install(args)) => commands::hook::install::run(args),
         Command::Hook(HookCommand::Uninstall(args)) => commands::hook::uninstall::run(args),
         Command::Hook(HookCommand::Status(args)) => commands::hook::status::run(args),
+        Command::Mcp(McpCommand::Run(args)) => commands::mcp::run::run(args, &cli.global),
+        Command::Mcp(McpCommand::Hydrate(args)) => commands::mcp::hydrate::run(args, &cli.global),
+        Command::Mcp(McpCommand::Plan(args)) => commands::mcp::plan::run(args, &cli.global),
     };
     match result {
         Ok(status) => status.into(),

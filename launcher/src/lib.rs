@@ -3,8 +3,19 @@
 //! It finds the entry in `~/.codexport/mcp-manifest.json`, restores its env, rewrites master
 //! paths, and execs the hydrated server; when the artifact is not ready it hydrates it through
 //! `codexport-resolvers` first. Its stdout belongs to the MCP server: everything the launcher
-//! itself says goes to stderr. The hot path loads no async runtime and no wasm engine.
+//! itself says goes to stderr. The hot path ([`run`] with a ready artifact) reads the manifest
+//! and one `.ready` file and execs: no async runtime, no HTTP client, no wasm engine.
 //!
-//! [`probe`] is a small MCP stdio client that `mcp doctor`, tests and benchmarks reuse.
+//! Also here, for the CLI: [`hydrate`] (`mcp hydrate`, `mcp plan`), [`install`] (the launcher
+//! binary in `~/.codexport/bin` and the detached post-apply hydration), and [`probe`], a small
+//! MCP stdio client that `mcp doctor`, tests and benchmarks reuse.
 
+mod error;
+pub mod hydrate;
+pub mod install;
+pub mod manifest;
 pub mod probe;
+pub mod run;
+
+pub use error::{Error, report};
+pub use run::run;

@@ -1,6 +1,53 @@
-//! The `codexport-mcp-run` binary.
+//! The `codexport-mcp-run` binary: `codexport-mcp-run mcp run NAME`.
+//!
+//! Arguments are parsed by hand: this is the hot path of every MCP start, and it takes one
+//! fixed form. Nothing but the server writes to stdout.
 
-fn main() -> std::process::ExitCode {
-    eprintln!("error: codexport-mcp-run is not built yet");
-    std::process::ExitCode::from(1)
+use std::process::ExitCode;
+
+use codexport_core::{ExitStatus, Homes};
+use codexport_launcher::{Error, report};
+use codexport_resolvers::executor::Reporter;
+
+const USAGE: &str = "usage: codexport-mcp-run mcp run NAME";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let name = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["mcp", "run", name] => (*name).to_owned(),
+        ["--version" | "-V"] => {
+            eprintln!("codexport-mcp-run {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        ["--help" | "-h"] => {
+            eprintln!(
+                "Starts a synced MCP server on this follower (Codex runs it).\n\n{USAGE}\n\n{}",
+                ExitStatus::help_table()
+            );
+            return ExitCode::SUCCESS;
+        }
+        _ => {
+            return report(&Error::Usage(format!(
+                "expected `mcp run NAME`, got `{}`",
+                args.join(" ")
+            )))
+            .into();
+        }
+    };
+    let homes = match Homes::from_env() {
+        Ok(homes) => homes,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitStatus::Unexpected.into();
+        }
+    };
+    match codexport_launcher::run(&homes, &name, Reporter::stderr(false)) {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(err) => report(&err).into(),
+    }
 }

@@ -124,6 +124,20 @@ pub enum Error {
         /// What happened.
         reason: String,
     },
+    /// The entry is a URL server: Codex connects to it, nothing runs locally.
+    #[error("MCP `{entry}` is a streamable-HTTP server at `{url}`: there is nothing to launch")]
+    NothingToRun {
+        /// The entry.
+        entry: String,
+        /// Its URL.
+        url: String,
+    },
+    /// A download that no published checksum covers.
+    #[error("no checksum is published for `{what}`, so it cannot be verified")]
+    Unverifiable {
+        /// The asset.
+        what: String,
+    },
     /// A file operation failed.
     #[error("{action} `{}`", .path.display())]
     Io {
@@ -154,7 +168,8 @@ impl Diagnose for Error {
             Error::UnknownResolver { .. }
             | Error::BadSpec { .. }
             | Error::Plugin { .. }
-            | Error::Inference { .. } => ExitStatus::InvalidInput,
+            | Error::Inference { .. }
+            | Error::NothingToRun { .. } => ExitStatus::InvalidInput,
             Error::Integrity { .. } => ExitStatus::Trust,
             Error::Io { .. } => ExitStatus::Unexpected,
             Error::Unresolved { .. }
@@ -163,7 +178,8 @@ impl Diagnose for Error {
             | Error::PathEscape { .. }
             | Error::Network { .. }
             | Error::RateLimited { .. }
-            | Error::StepFailed { .. } => ExitStatus::Hydration,
+            | Error::StepFailed { .. }
+            | Error::Unverifiable { .. } => ExitStatus::Hydration,
         }
     }
 
@@ -175,6 +191,18 @@ impl Diagnose for Error {
             Error::Unresolved { hint, .. } | Error::Inference { hint, .. } => vec![hint.clone()],
             Error::ToolMissing { install, .. } => vec![install.clone()],
             Error::StepFailed { log, .. } => vec![format!("full log: {}", log.display())],
+            Error::NothingToRun { .. } => vec![
+                "Codex connects to URL servers itself; remove the `command` routing for this entry or run `codexport apply`".to_owned(),
+            ],
+            Error::Unverifiable { .. } => vec![
+                "ask the publisher for a `.sha256` or `checksums.txt` asset, or pin `sha256` in the `[mcp.NAME]` hint of `master.toml`".to_owned(),
+            ],
+            Error::NoMatchingAsset { .. } => vec![
+                "set an explicit `asset` template for this MCP in the master's `master.toml` (`[mcp.NAME]`)".to_owned(),
+            ],
+            Error::PathEscape { .. } => vec![
+                "the artifact is malformed or malicious; report it to its publisher".to_owned(),
+            ],
             Error::RateLimited { .. } => {
                 vec!["set `GITHUB_TOKEN` (or `GH_TOKEN`) to raise the rate limit".to_owned()]
             }

@@ -7,8 +7,11 @@
 
 pub mod builtin;
 mod error;
+pub mod executor;
 pub mod export;
+pub mod github;
 pub mod hints;
+mod http;
 mod infer;
 pub mod plan;
 pub mod platform;

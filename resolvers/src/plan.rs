@@ -62,6 +62,9 @@ pub enum Step {
         from: String,
         /// The package name uv installs (`uv tool install --from FROM PACKAGE`).
         package: String,
+        /// Extra requirements installed into the same tool environment (`--with`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        with: Vec<String>,
     },
     /// `cargo install --root DIR --locked`.
     CargoInstall {

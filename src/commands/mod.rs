@@ -5,6 +5,7 @@ pub(crate) mod completions;
 pub(crate) mod follower;
 pub(crate) mod hook;
 pub(crate) mod master;
+pub(crate) mod mcp;
 pub(crate) mod status;
 pub(crate) mod sync;
 

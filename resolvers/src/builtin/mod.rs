@@ -4,6 +4,7 @@ pub mod cargo;
 pub mod github_release;
 pub mod npm;
 pub mod path;
+mod resolve_common;
 pub mod source;
 pub mod url;
 pub mod uv;

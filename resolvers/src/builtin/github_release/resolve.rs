@@ -1,19 +1,114 @@
-//! Follower side of `github-release`: turning a spec into a plan for this platform.
+//! Follower side of `github-release`: pick this platform's asset, pin its published checksum,
+//! download, unpack and mark the binary executable.
 
 use codexport_core::manifest::{ArtifactSpec, McpEntry};
 
+use super::super::resolve_common::{bad_spec, check_relative};
+use crate::executor::Reporter;
+use crate::github::{GithubClient, archive_kind, match_asset, match_template};
+use crate::plan::{ArchiveKind, Launch, Plan, Step};
+use crate::spec::{BuiltinSpec, GithubReleaseSpec};
 use crate::{Error, Resolution, ResolveContext};
 
 /// The plan that hydrates `spec`.
 pub(super) fn resolve(
-    _cx: &ResolveContext,
+    cx: &ResolveContext,
     entry: &McpEntry,
     spec: &ArtifactSpec,
 ) -> Result<Resolution, Error> {
-    // Resolution lands with the launcher work (issue 5).
-    Err(Error::BadSpec {
-        entry: entry.name.clone(),
-        resolver: spec.resolver.clone(),
-        reason: "this build cannot resolve `github-release` artifacts yet".to_owned(),
+    let gh = GithubReleaseSpec::from_artifact(&entry.name, spec)?;
+    let valid_repo = gh.repo.split_once('/').is_some_and(|(owner, name)| {
+        let part = |s: &str| {
+            !s.is_empty()
+                && !s.starts_with('.')
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        };
+        part(owner) && part(name)
+    });
+    if !valid_repo {
+        return Err(bad_spec(
+            entry,
+            spec,
+            format!("`{}` is not `owner/name`", gh.repo),
+        ));
+    }
+    if let Some(tag) = &gh.tag
+        && (tag.is_empty() || tag.contains(['/', '?', '#', ' ']))
+    {
+        return Err(bad_spec(
+            entry,
+            spec,
+            format!("`{tag}` is not a release tag"),
+        ));
+    }
+    let client = GithubClient::new(
+        &cx.github,
+        cx.artifacts.join("github-release").join(".api-cache"),
+        cx.mode,
+        Reporter::hidden(),
+    )?;
+    let release = client.release(&gh.repo, gh.tag.as_deref())?;
+    let tag = release.tag_name.clone();
+    let chosen = match &gh.asset {
+        Some(template) => match_template(&release.assets, template, &cx.platform, &tag),
+        None => match_asset(&release.assets, &cx.platform),
+    }
+    .map_err(|none| Error::NoMatchingAsset {
+        repo: gh.repo.clone(),
+        platform: cx.platform.label(),
+        candidates: if none.candidates.is_empty() {
+            "none".to_owned()
+        } else {
+            none.candidates.join(", ")
+        },
+    })?;
+    let sha256 = client.checksum(&release, chosen)?;
+    let triple = cx
+        .platform
+        .triples
+        .iter()
+        .find(|t| chosen.name.contains(t.as_str()))
+        .or(cx.platform.triples.first())
+        .cloned()
+        .unwrap_or_default();
+    let bin = gh
+        .bin
+        .replace("{triple}", &triple)
+        .replace("{tag}", &tag)
+        .replace("{version}", tag.strip_prefix('v').unwrap_or(&tag))
+        .replace("{os}", &cx.platform.os)
+        .replace("{arch}", &cx.platform.arch);
+    check_relative(entry, spec, "bin", &bin)?;
+    let archive = archive_kind(&chosen.name);
+    let (dest, exe_path) = match archive {
+        ArchiveKind::Raw | ArchiveKind::Gz => {
+            let file = bin.rsplit(['/', '\\']).next().unwrap_or(&bin).to_owned();
+            (format!("bin/{file}"), format!("bin/{file}"))
+        }
+        _ => ("asset".to_owned(), format!("asset/{bin}")),
+    };
+    Ok(Resolution {
+        version: tag.clone(),
+        cache_key: format!("{}@{tag}/{}", gh.repo, chosen.name),
+        plan: Plan {
+            steps: vec![
+                Step::Download {
+                    url: chosen.browser_download_url.clone(),
+                    sha256: Some(sha256),
+                    archive,
+                    strip: 0,
+                    dest,
+                },
+                Step::MakeExecutable {
+                    path: exe_path.clone(),
+                },
+            ],
+            launch: Launch {
+                program: format!("${{artifact}}/{exe_path}"),
+                args: gh.args,
+                ..Launch::default()
+            },
+        },
     })
 }

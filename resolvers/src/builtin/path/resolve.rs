@@ -1,19 +1,36 @@
-//! Follower side of `path`: turning a spec into a plan for this platform.
+//! Follower side of `path`: the program must be on this machine's PATH; nothing to hydrate.
 
 use codexport_core::manifest::{ArtifactSpec, McpEntry};
 
+use crate::plan::{Launch, Plan};
+use crate::spec::{BuiltinSpec, PathSpec};
 use crate::{Error, Resolution, ResolveContext};
 
-/// The plan that hydrates `spec`.
+/// The plan that hydrates `spec`: no steps, the program as found on PATH.
 pub(super) fn resolve(
     _cx: &ResolveContext,
     entry: &McpEntry,
     spec: &ArtifactSpec,
 ) -> Result<Resolution, Error> {
-    // Resolution lands with the launcher work (issue 5).
-    Err(Error::BadSpec {
+    let path = PathSpec::from_artifact(&entry.name, spec)?;
+    let found = which::which(&path.program).map_err(|_| Error::ToolMissing {
         entry: entry.name.clone(),
-        resolver: spec.resolver.clone(),
-        reason: "this build cannot resolve `path` artifacts yet".to_owned(),
+        tool: path.program.clone(),
+        install: format!(
+            "install `{}` on this machine and put it on PATH (the master runs it from its PATH)",
+            path.program
+        ),
+    })?;
+    Ok(Resolution {
+        version: "path".to_owned(),
+        cache_key: path.program.clone(),
+        plan: Plan {
+            steps: Vec::new(),
+            launch: Launch {
+                program: found.to_string_lossy().into_owned(),
+                args: path.args,
+                ..Launch::default()
+            },
+        },
     })
 }

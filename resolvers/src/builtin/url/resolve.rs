@@ -1,19 +1,19 @@
-//! Follower side of `url`: turning a spec into a plan for this platform.
+//! Follower side of `url`: Codex connects to the URL itself, so there is nothing to run.
 
 use codexport_core::manifest::{ArtifactSpec, McpEntry};
 
+use crate::spec::{BuiltinSpec, UrlSpec};
 use crate::{Error, Resolution, ResolveContext};
 
-/// The plan that hydrates `spec`.
+/// Always [`Error::NothingToRun`]: the explanation `mcp run` gives for a URL entry.
 pub(super) fn resolve(
     _cx: &ResolveContext,
     entry: &McpEntry,
     spec: &ArtifactSpec,
 ) -> Result<Resolution, Error> {
-    // Resolution lands with the launcher work (issue 5).
-    Err(Error::BadSpec {
+    let url = UrlSpec::from_artifact(&entry.name, spec)?;
+    Err(Error::NothingToRun {
         entry: entry.name.clone(),
-        resolver: spec.resolver.clone(),
-        reason: "this build cannot resolve `url` artifacts yet".to_owned(),
+        url: url.url,
     })
 }

@@ -1,0 +1,113 @@
+//! The launcher crate's one error type, with exit statuses and repair hints.
+
+use std::path::PathBuf;
+
+use codexport_core::{Diagnose, ExitStatus};
+
+/// Everything `mcp run`, `mcp hydrate` and `mcp plan` can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Bad command-line arguments of `codexport-mcp-run`.
+    #[error("{0}")]
+    Usage(String),
+    /// This machine has no manifest yet.
+    #[error("no MCP manifest at `{}`: this machine has not synced from a master yet", .path.display())]
+    ManifestMissing {
+        /// Where it should be.
+        path: PathBuf,
+    },
+    /// The manifest is not valid JSON of the expected shape.
+    #[error("the MCP manifest `{}` is corrupt: {reason}", .path.display())]
+    ManifestCorrupt {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said.
+        reason: String,
+    },
+    /// The manifest cannot be read.
+    #[error("cannot read `{}`", .path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No entry with that name.
+    #[error("no MCP named `{name}` in the manifest (known: {known})")]
+    UnknownMcp {
+        /// The name asked for.
+        name: String,
+        /// The names the manifest has, closest first.
+        known: String,
+    },
+    /// The server could not be started.
+    #[error("cannot start `{program}` for MCP `{entry}`")]
+    Exec {
+        /// The entry.
+        entry: String,
+        /// The program.
+        program: String,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Resolution or hydration failed.
+    #[error(transparent)]
+    Resolve(#[from] codexport_resolvers::Error),
+    /// Path rewriting or settings failed.
+    #[error(transparent)]
+    Core(#[from] codexport_core::Error),
+}
+
+impl Diagnose for Error {
+    fn exit_status(&self) -> ExitStatus {
+        match self {
+            Error::Usage(_) | Error::UnknownMcp { .. } => ExitStatus::Usage,
+            Error::ManifestMissing { .. } | Error::ManifestCorrupt { .. } => {
+                ExitStatus::InvalidInput
+            }
+            Error::Read { .. } => ExitStatus::Unexpected,
+            Error::Exec { .. } => ExitStatus::Hydration,
+            Error::Resolve(e) => e.exit_status(),
+            Error::Core(e) => e.exit_status(),
+        }
+    }
+
+    fn hints(&self) -> Vec<String> {
+        match self {
+            Error::Usage(_) => vec!["usage: codexport-mcp-run mcp run NAME".to_owned()],
+            Error::ManifestMissing { .. } => vec![
+                "join a master with `codexport join LINK`, then run `codexport sync`".to_owned(),
+            ],
+            Error::ManifestCorrupt { .. } => {
+                vec!["run `codexport sync` to write it again".to_owned()]
+            }
+            Error::UnknownMcp { .. } => vec![
+                "run `codexport mcp list` to see the synced MCPs, or `codexport sync` if it was added on the master".to_owned(),
+            ],
+            Error::Exec { entry, .. } => {
+                vec![format!("run `codexport mcp hydrate {entry}` to hydrate it again")]
+            }
+            Error::Resolve(e) => e.hints(),
+            Error::Core(e) => e.hints(),
+            Error::Read { .. } => Vec::new(),
+        }
+    }
+}
+
+/// Prints `err` as `error:`, its causes and `hint:` lines on stderr; returns its status.
+pub fn report(err: &Error) -> ExitStatus {
+    eprintln!("error: {err}");
+    // Transparent variants forward `source` to their inner error, so nothing repeats.
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        eprintln!("  caused by: {cause}");
+        source = cause.source();
+    }
+    for hint in err.hints() {
+        eprintln!("hint: {hint}");
+    }
+    err.exit_status()
+}

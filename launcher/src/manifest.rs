@@ -1,0 +1,104 @@
+//! Reading the follower's MCP manifest and finding one entry in it.
+
+use std::path::Path;
+
+use codexport_core::Homes;
+use codexport_core::manifest::{McpEntry, McpManifest};
+
+use crate::Error;
+
+/// Reads `mcp-manifest.json` of `homes`.
+pub fn load(homes: &Homes) -> Result<McpManifest, Error> {
+    load_from(&homes.mcp_manifest())
+}
+
+fn load_from(path: &Path) -> Result<McpManifest, Error> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::ManifestMissing {
+                path: path.to_path_buf(),
+            });
+        }
+        Err(source) => {
+            return Err(Error::Read {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    serde_json::from_slice(&bytes).map_err(|e| Error::ManifestCorrupt {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
+/// The entry called `name`, or [`Error::UnknownMcp`] listing the known names, closest first.
+pub fn entry<'m>(manifest: &'m McpManifest, name: &str) -> Result<&'m McpEntry, Error> {
+    manifest.get(name).ok_or_else(|| {
+        let mut names = manifest.names();
+        names.sort_by_key(|known| (distance(known, name), known.to_string()));
+        Error::UnknownMcp {
+            name: name.to_owned(),
+            known: if names.is_empty() {
+                "none".to_owned()
+            } else {
+                names.join(", ")
+            },
+        }
+    })
+}
+
+/// Levenshtein distance, for "did you mean" ordering.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_names_list_the_closest_first() {
+        let manifest: McpManifest = serde_json::from_value(serde_json::json!({
+            "version": 1,
+            "master": {"os": "linux", "home": "/h", "codex_home": "/h/.codex"},
+            "entries": [
+                {"name": "zeta", "transport": "stdio", "artifact": {"state": "unresolved", "reason": "r", "hint": "h"}},
+                {"name": "time", "transport": "stdio", "artifact": {"state": "unresolved", "reason": "r", "hint": "h"}}
+            ]
+        }))
+        .unwrap();
+        let err = entry(&manifest, "tme").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no MCP named `tme` in the manifest (known: time, zeta)"
+        );
+    }
+
+    #[test]
+    fn missing_and_corrupt_manifests_are_told_apart() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("m.json");
+        assert!(matches!(
+            load_from(&path),
+            Err(Error::ManifestMissing { .. })
+        ));
+        std::fs::write(&path, "{not json").unwrap();
+        assert!(matches!(
+            load_from(&path),
+            Err(Error::ManifestCorrupt { .. })
+        ));
+    }
+}
