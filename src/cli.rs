@@ -229,6 +229,38 @@ pub(crate) enum McpCommand {
     /// Show the plan that would hydrate an MCP on this machine, without running it.
     #[command(after_help = "Example:\n  codexport mcp plan everything --json")]
     Plan(McpPlanArgs),
+    /// List every MCP entry: name, transport, resolver, spec summary, state.
+    ///
+    /// On a follower this reads `~/.codexport/mcp-manifest.json`; on the master it shows the
+    /// published revision's manifest, or builds it from the Codex `config.toml` and the
+    /// `[mcp.NAME]` hints in `master.toml`.
+    #[command(
+        after_help = "Examples:\n  codexport mcp list\n  codexport mcp list --json | jq '.[].name'"
+    )]
+    List(McpListArgs),
+    /// Show one MCP entry in full: command, args, env (values masked), artifact spec.
+    #[command(
+        after_help = "Examples:\n  codexport mcp inspect everything\n  codexport mcp inspect everything --json"
+    )]
+    Inspect(McpInspectArgs),
+}
+
+/// `codexport mcp list`.
+#[derive(Debug, Args)]
+pub(crate) struct McpListArgs {
+    /// Print JSON (an array of entries) instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `codexport mcp inspect NAME`.
+#[derive(Debug, Args)]
+pub(crate) struct McpInspectArgs {
+    /// The `[mcp_servers.NAME]` entry.
+    pub(crate) name: String,
+    /// Print the entry as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// `codexport mcp run NAME`.

@@ -40,6 +40,8 @@ fn main() -> ExitCode {
         Command::Mcp(McpCommand::Run(args)) => commands::mcp::run::run(args, &cli.global),
         Command::Mcp(McpCommand::Hydrate(args)) => commands::mcp::hydrate::run(args, &cli.global),
         Command::Mcp(McpCommand::Plan(args)) => commands::mcp::plan::run(args, &cli.global),
+        Command::Mcp(McpCommand::List(args)) => commands::mcp::list::run(args),
+        Command::Mcp(McpCommand::Inspect(args)) => commands::mcp::inspect::run(args),
     };
     match result {
         Ok(status) => status.into(),

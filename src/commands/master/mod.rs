@@ -10,10 +10,11 @@ pub(crate) mod service;
 
 use std::sync::Arc;
 
-use codexport_core::mcp_export::{McpExport, PlainExport};
+use codexport_core::Homes;
+use codexport_core::mcp_export::McpExport;
 
-/// How master snapshots build the MCP manifest. Resolver-backed inference replaces
-/// [`PlainExport`] here once `codexport_resolvers` provides it.
-pub(crate) fn mcp_export() -> Arc<dyn McpExport> {
-    Arc::new(PlainExport)
+/// How master snapshots build the MCP manifest: resolver inference steered by the hints in
+/// `master.toml` (read once, when the command starts).
+pub(crate) fn mcp_export(homes: &Homes) -> anyhow::Result<Arc<dyn McpExport>> {
+    Ok(Arc::new(crate::commands::mcp::registry_export(homes)?))
 }

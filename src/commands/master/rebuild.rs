@@ -10,7 +10,7 @@ use crate::cli::MasterRebuildArgs;
 /// Rebuilds and prints `seq revision` of the current revision on stdout.
 pub(crate) fn run(_args: &MasterRebuildArgs) -> anyhow::Result<ExitStatus> {
     let homes = super::super::homes()?;
-    let mut publisher = Publisher::new(&homes, super::mcp_export())?;
+    let mut publisher = Publisher::new(&homes, super::mcp_export(&homes)?)?;
     let rebuilt = publisher.rebuild()?;
     for w in &rebuilt.warnings {
         eprintln!("warning: {w}");

@@ -14,6 +14,6 @@ pub(crate) fn run(args: &MasterServeArgs) -> anyhow::Result<ExitStatus> {
         listen: listen_addr(args.listen.as_deref(), &config)?,
         watch: !args.no_watch,
     };
-    serve(&homes, super::mcp_export(), &options)?;
+    serve(&homes, super::mcp_export(&homes)?, &options)?;
     Ok(ExitStatus::Success)
 }

@@ -1,5 +1,105 @@
-//! `codexport mcp ...`: the MCP servers on this machine.
+//! `codexport mcp ...`: the MCP servers on this machine, and the manifest as it sees it.
 
 pub(crate) mod hydrate;
+pub(crate) mod inspect;
+pub(crate) mod list;
 pub(crate) mod plan;
 pub(crate) mod run;
+
+use codexport_core::manifest::McpManifest;
+use codexport_core::master::load_published;
+use codexport_core::mcp_export::McpExport;
+use codexport_core::store::ObjectStore;
+use codexport_core::{ExitStatus, Homes};
+use codexport_resolvers::{InferSettings, RegistryExport};
+
+use crate::report::CliError;
+
+/// Which side the manifest was read on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// Built from the Codex config of this master.
+    Master,
+    /// Received from the master (`mcp-manifest.json`).
+    Follower,
+}
+
+/// The manifest: the follower's `mcp-manifest.json` when there is one, else the master's
+/// published revision's, else the one this master would export now (inference problems are
+/// logged to stderr as warnings).
+pub(crate) fn load(homes: &Homes) -> anyhow::Result<(McpManifest, Role)> {
+    let received = homes.mcp_manifest();
+    if received.is_file() {
+        let text = std::fs::read_to_string(&received).map_err(|e| {
+            anyhow::anyhow!(e).context(format!("cannot read `{}`", received.display()))
+        })?;
+        let manifest = serde_json::from_str(&text).map_err(|e| {
+            CliError::new(
+                ExitStatus::InvalidInput,
+                format!("`{}` is not an MCP manifest: {e}", received.display()),
+            )
+            .hint("run `codexport sync` to fetch it again from the master")
+        })?;
+        return Ok((manifest, Role::Follower));
+    }
+    if let Some(published) = load_published(homes)? {
+        return Ok((published.revision.mcp, Role::Master));
+    }
+    Ok((export(homes)?, Role::Master))
+}
+
+/// The master's MCP export: the built-in resolvers over this process's environment, steered
+/// by the `[mcp.NAME]` hints and `[source]` limits of `master.toml`.
+pub(crate) fn registry_export(homes: &Homes) -> anyhow::Result<RegistryExport> {
+    Ok(RegistryExport::from_process(read_settings(homes)?))
+}
+
+/// Builds this master's manifest from `config.toml` and `master.toml`.
+fn export(homes: &Homes) -> anyhow::Result<McpManifest> {
+    let export = registry_export(homes)?;
+    let config_path = homes.codex.join("config.toml");
+    let config = match std::fs::read_to_string(&config_path) {
+        Ok(text) => Some(text.parse::<toml_edit::DocumentMut>().map_err(|e| {
+            CliError::new(
+                ExitStatus::InvalidInput,
+                format!("`{}` is not valid TOML: {e}", config_path.display()),
+            )
+            .hint(format!(
+                "fix `{}` (Codex refuses it too)",
+                config_path.display()
+            ))
+        })?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(
+                anyhow::anyhow!(e).context(format!("cannot read `{}`", config_path.display()))
+            );
+        }
+    };
+    let store = ObjectStore::new(homes.objects());
+    let outcome = export.export(homes, config.as_ref(), &store);
+    for problem in &outcome.problems {
+        tracing::warn!("{problem}");
+    }
+    Ok(outcome.manifest)
+}
+
+/// The inference settings of `master.toml` (defaults when it does not exist).
+fn read_settings(homes: &Homes) -> anyhow::Result<InferSettings> {
+    let path = homes.master_toml();
+    match std::fs::read_to_string(&path) {
+        Ok(text) => InferSettings::from_toml(&text).map_err(|e| {
+            CliError::new(
+                ExitStatus::InvalidInput,
+                format!("{e} ({})", path.display()),
+            )
+            .hint(format!(
+                "fix `{}`; `docs/mcp.md` shows the `[mcp.NAME]` hint format",
+                path.display()
+            ))
+            .into()
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(InferSettings::default()),
+        Err(e) => Err(anyhow::anyhow!(e).context(format!("cannot read `{}`", path.display()))),
+    }
+}

@@ -3,8 +3,9 @@
 //!
 //! It runs last among the built-ins. It takes a command when (1) the program resolves on the
 //! master's PATH (or is an absolute path) to a file outside the user's home, and (2) no
-//! argument names an existing file in the user's home outside the Codex home: such a file
-//! (a script, a config) does not travel, so the entry stays unresolved with a hint instead.
+//! argument names an existing file in the user's home outside the Codex home, or a script
+//! (`.js`, `.py`, ...) that does not exist on the master: such files do not travel (or are
+//! not there), so the entry stays unresolved with a hint instead.
 
 use std::path::Path;
 
@@ -13,6 +14,9 @@ use codexport_core::manifest::{ArtifactSpec, McpEntry};
 use crate::infer as facts;
 use crate::spec::{BuiltinSpec, PathSpec};
 use crate::{Error, InferContext};
+
+/// Extensions of scripts an interpreter runs: a missing one means the command cannot work.
+const SCRIPT_EXTENSIONS: &[&str] = &["js", "mjs", "cjs", "ts", "py", "rb", "pl", "sh", "php"];
 
 /// The spec for `entry`, or `None` when it is not a `path` artifact.
 pub(super) fn infer(
@@ -38,6 +42,11 @@ pub(super) fn infer(
     let names_home_file = entry.args.iter().any(|arg| {
         let candidate = arg.split_once('=').map_or(arg.as_str(), |(_, v)| v);
         let path = base.join(candidate);
+        if !path.exists() {
+            return path
+                .extension()
+                .is_some_and(|ext| SCRIPT_EXTENSIONS.contains(&&*ext.to_string_lossy()));
+        }
         path.is_file() && {
             let path = real(&path);
             path.starts_with(&home) && !path.starts_with(&codex)
@@ -117,5 +126,7 @@ mod tests {
         std::fs::write(&config, "").unwrap();
         let codex_file = stdio_entry("e", "docker", &[config.to_str().unwrap()]);
         assert!(infer(&master.cx(), &codex_file).unwrap().is_some());
+        let missing_script = stdio_entry("e", "docker", &["/srv/echo.js"]);
+        assert_eq!(infer(&master.cx(), &missing_script).unwrap(), None);
     }
 }

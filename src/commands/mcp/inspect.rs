@@ -1,0 +1,100 @@
+//! `codexport mcp inspect NAME`: one entry in full, secrets masked.
+
+use std::io::Write;
+
+use codexport_core::ExitStatus;
+use codexport_core::manifest::{Artifact, McpEntry};
+use codexport_resolvers::registry::by_similarity;
+
+use crate::cli::McpInspectArgs;
+use crate::report::CliError;
+
+/// What replaces every secret value.
+const MASK: &str = "****";
+
+/// `extra` fields whose values are secrets (header values may carry tokens).
+const SECRET_MAPS: &[&str] = &["http_headers"];
+
+/// Prints the entry called `args.name` to stdout; an unknown name lists the known ones.
+pub(crate) fn run(args: &McpInspectArgs) -> anyhow::Result<ExitStatus> {
+    let homes = crate::commands::homes()?;
+    let (manifest, _) = super::load(&homes)?;
+    let Some(entry) = manifest.get(&args.name) else {
+        let known = by_similarity(&args.name, manifest.names());
+        let mut err = CliError::new(
+            ExitStatus::Usage,
+            format!("no MCP server named `{}`", args.name),
+        );
+        err = match known.first() {
+            Some(closest) => err
+                .hint(format!("did you mean `codexport mcp inspect {closest}`?"))
+                .hint(format!("known: {}", known.join(", "))),
+            None => err.hint(
+                "there are no MCP servers; add `[mcp_servers.NAME]` to the Codex config.toml",
+            ),
+        };
+        return Err(err.into());
+    };
+    let entry = masked(entry);
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &entry)?;
+        writeln!(out)?;
+        return Ok(ExitStatus::Success);
+    }
+    writeln!(out, "name: {}", entry.name)?;
+    writeln!(
+        out,
+        "origin: {}",
+        serde_json::to_value(entry.origin)?.as_str().unwrap_or("?")
+    )?;
+    if let Some(command) = &entry.command {
+        writeln!(out, "command: {command}")?;
+    }
+    if !entry.args.is_empty() {
+        writeln!(out, "args: {}", serde_json::to_string(&entry.args)?)?;
+    }
+    if let Some(url) = &entry.url {
+        writeln!(out, "url: {url}")?;
+    }
+    if let Some(cwd) = &entry.cwd {
+        writeln!(out, "cwd: {cwd}")?;
+    }
+    for (key, value) in &entry.env {
+        writeln!(out, "env.{key}: {value}")?;
+    }
+    for (key, value) in &entry.extra {
+        writeln!(out, "{key}: {value}")?;
+    }
+    match &entry.artifact {
+        Artifact::Resolved(spec) => {
+            writeln!(out, "resolver: {}", spec.resolver)?;
+            writeln!(out, "spec: {}", serde_json::to_string_pretty(&spec.spec)?)?;
+            for object in &spec.objects {
+                writeln!(out, "object: {object}")?;
+            }
+        }
+        Artifact::Unresolved { reason, hint } => {
+            writeln!(out, "resolver: unresolved")?;
+            writeln!(out, "reason: {reason}")?;
+            writeln!(out, "repair: {hint}")?;
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// A copy of `entry` with env values and secret header values replaced by [`MASK`].
+fn masked(entry: &McpEntry) -> McpEntry {
+    let mut entry = entry.clone();
+    for value in entry.env.values_mut() {
+        *value = MASK.to_owned();
+    }
+    for key in SECRET_MAPS {
+        if let Some(serde_json::Value::Object(map)) = entry.extra.get_mut(*key) {
+            for value in map.values_mut() {
+                *value = MASK.into();
+            }
+        }
+    }
+    entry
+}

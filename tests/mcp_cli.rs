@@ -1,0 +1,203 @@
+//! `codexport mcp list` and `codexport mcp inspect` on a master (manifest built from the
+//! Codex config and master.toml hints) and on a follower (`mcp-manifest.json`), run as the
+//! built binary in temp homes. No package registry needed.
+
+mod common;
+
+use std::process::Output;
+
+use common::{Home, TestContext, write};
+
+/// Runs `codexport ARGS` as `home`.
+fn run(home: &Home, args: &[&str]) -> Output {
+    home.cmd().args(args).output().unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+const CONFIG: &str = r#"
+[mcp_servers.remote]
+url = "http://127.0.0.1:8931/mcp"
+http_headers = { Authorization = "Bearer abc" }
+[mcp_servers.fff]
+command = "/opt/fff/fff-mcp"
+args = ["--stdio"]
+env = { FFF_TOKEN = "s3cret" }
+[mcp_servers.mystery]
+command = "/opt/nowhere/mystery"
+[mcp_servers.both]
+command = "x"
+url = "http://127.0.0.1:1/mcp"
+"#;
+
+const MASTER_TOML: &str = r#"
+[mcp.fff]
+resolver = "github-release"
+repo = "dmtrKovalenko/fff.nvim"
+tag = "v0.5.0"
+asset = "fff-mcp-{triple}"
+bin = "fff-mcp"
+"#;
+
+fn master() -> TestContext {
+    let ctx = TestContext::new();
+    ctx.master.write_codex("config.toml", CONFIG);
+    write(&ctx.master.tool.join("master.toml"), MASTER_TOML);
+    ctx
+}
+
+#[test]
+fn master_list_shows_every_entry_and_warns_about_the_broken_ones() {
+    let ctx = master();
+    let out = run(&ctx.master, &["mcp", "list"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "NAME     TRANSPORT  RESOLVER        STATE       SPEC\n\
+         fff      stdio      github-release  resolved    dmtrKovalenko/fff.nvim@v0.5.0 fff-mcp-{triple} (fff-mcp)\n\
+         mystery  stdio      unresolved      unresolved  no resolver recognised the command `/opt/nowhere/mystery`\n\
+         remote   http       url             resolved    http://127.0.0.1:8931/mcp\n"
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("MCP `both`: has both `command` and `url`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("MCP `mystery`: exported without an artifact"),
+        "{err}"
+    );
+    assert!(!err.contains("s3cret"), "{err}");
+}
+
+#[test]
+fn list_json_is_one_object_per_entry() {
+    let ctx = master();
+    let out = run(&ctx.master, &["mcp", "list", "--json", "-q"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        rows[0],
+        serde_json::json!({
+            "name": "fff",
+            "transport": "stdio",
+            "resolver": "github-release",
+            "state": "resolved",
+            "summary": "dmtrKovalenko/fff.nvim@v0.5.0 fff-mcp-{triple} (fff-mcp)",
+            "origin": "canonical"
+        })
+    );
+    assert_eq!(rows.as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn inspect_masks_env_and_header_values() {
+    let ctx = master();
+    let out = run(&ctx.master, &["mcp", "inspect", "fff", "-q"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        r#"name: fff
+origin: canonical
+command: /opt/fff/fff-mcp
+args: ["--stdio"]
+env.FFF_TOKEN: ****
+resolver: github-release
+spec: {
+  "args": [
+    "--stdio"
+  ],
+  "asset": "fff-mcp-{triple}",
+  "bin": "fff-mcp",
+  "repo": "dmtrKovalenko/fff.nvim",
+  "tag": "v0.5.0"
+}
+"#
+    );
+    let out = run(&ctx.master, &["mcp", "inspect", "remote", "--json", "-q"]);
+    let entry: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        entry["extra"]["http_headers"],
+        serde_json::json!({"Authorization": "****"})
+    );
+    let out = run(&ctx.master, &["mcp", "inspect", "mystery", "-q"]);
+    assert!(
+        stdout(&out).contains("repair: add `[mcp.mystery]` to `"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn inspect_of_an_unknown_name_lists_the_known_ones() {
+    let ctx = master();
+    let out = run(&ctx.master, &["mcp", "inspect", "ff", "-q"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stdout(&out), "");
+    assert_eq!(
+        stderr(&out),
+        "error: no MCP server named `ff`\n\
+         hint: did you mean `codexport mcp inspect fff`?\n\
+         hint: known: fff, mystery, remote\n"
+    );
+}
+
+#[test]
+fn a_bad_hint_table_is_invalid_input() {
+    let ctx = master();
+    write(
+        &ctx.master.tool.join("master.toml"),
+        "[mcp.fff]\nrepo = \"o/r\"\n",
+    );
+    let out = run(&ctx.master, &["mcp", "list"]);
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: `master.toml`: `[mcp.fff]`: missing field `resolver`"),
+        "{err}"
+    );
+    assert!(err.contains("hint: fix `"), "{err}");
+}
+
+#[test]
+fn a_follower_lists_the_manifest_it_received() {
+    let ctx = TestContext::new();
+    let manifest = serde_json::json!({
+        "version": 1,
+        "master": {"os": "linux", "home": "/home/al", "codex_home": "/home/al/.codex"},
+        "entries": [{
+            "name": "everything",
+            "transport": "stdio",
+            "command": "node",
+            "args": ["/home/al/lib/node_modules/x/index.js"],
+            "env": {"KEY": "v"},
+            "artifact": {"state": "resolved", "resolver": "npm",
+                         "spec": {"package": "x", "version": "1.0.0", "bin": "x"}},
+            "origin": "canonical"
+        }]
+    });
+    let path = ctx.follower.tool.join("mcp-manifest.json");
+    write(&path, manifest.to_string());
+    let out = run(&ctx.follower, &["mcp", "list"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "NAME        TRANSPORT  RESOLVER  STATE     SPEC\n\
+         everything  stdio      npm       resolved  x@1.0.0 (x)\n"
+    );
+    write(&path, "{broken");
+    let out = run(&ctx.follower, &["mcp", "list"]);
+    assert_eq!(out.status.code(), Some(7));
+    let err = stderr(&out);
+    assert!(
+        err.contains("mcp-manifest.json` is not an MCP manifest"),
+        "{err}"
+    );
+    assert!(err.contains("hint: run `codexport sync`"), "{err}");
+}
