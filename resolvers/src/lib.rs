@@ -18,6 +18,7 @@ pub mod platform;
 pub mod registry;
 pub mod resolver;
 pub mod spec;
+pub mod wasm;
 
 pub use error::Error;
 pub use export::RegistryExport;
