@@ -201,3 +201,24 @@ fn a_follower_lists_the_manifest_it_received() {
     );
     assert!(err.contains("hint: run `codexport sync`"), "{err}");
 }
+
+#[test]
+fn the_documented_master_toml_examples_parse() {
+    for (doc, text) in [
+        ("README.md", include_str!("../README.md")),
+        ("docs/mcp.md", include_str!("../docs/mcp.md")),
+    ] {
+        let blocks: Vec<&str> = text
+            .split("```toml\n")
+            .skip(1)
+            .filter_map(|rest| rest.split("```").next())
+            .filter(|block| block.contains("[mcp."))
+            .collect();
+        assert!(!blocks.is_empty(), "{doc} shows a hint");
+        for block in blocks {
+            let settings = codexport_resolvers::InferSettings::from_toml(block)
+                .unwrap_or_else(|e| panic!("{doc}: {e}\n{block}"));
+            assert_eq!(settings.hints["fff"].resolver, "github-release", "{doc}");
+        }
+    }
+}

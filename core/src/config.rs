@@ -60,6 +60,19 @@ pub const DEFAULT_MASTER_TOML: &str = r#"# codexport master settings. Restart `c
 # Extra patterns never synced: a path segment or glob matched against every segment
 # (`*.bak`), or a relative path (`skills/private`).
 # exclude = ["*.bak"]
+
+# Limits for local MCP source trees packed into revisions (MiB).
+# [source]
+# max_file_mib = 10
+# max_total_mib = 75
+
+# Replace MCP inference for one `[mcp_servers.NAME]` (see docs/mcp.md), e.g.:
+# [mcp.fff]
+# resolver = "github-release"
+# repo = "dmtrKovalenko/fff.nvim"
+# tag = "v0.5.0"
+# asset = "fff-mcp-{triple}"
+# bin = "fff-mcp"
 "#;
 
 fn load<T: DeserializeOwned + Default>(path: &Path) -> Result<T> {
