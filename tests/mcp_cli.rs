@@ -188,9 +188,20 @@ fn a_follower_lists_the_manifest_it_received() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "NAME        TRANSPORT  RESOLVER  STATE     SPEC\n\
-         everything  stdio      npm       resolved  x@1.0.0 (x)\n"
+        "NAME        TRANSPORT  RESOLVER  STATE    SPEC\n\
+         everything  stdio      npm       pending  x@1.0.0 (x)\n"
     );
+    // A hydrated artifact shows as such (a `path` artifact hydrates without a registry).
+    let mut hydrated = manifest.clone();
+    hydrated["entries"][0]["artifact"] = serde_json::json!(
+        {"state": "resolved", "resolver": "path", "spec": {"program": "sh"}}
+    );
+    write(&path, hydrated.to_string());
+    let out = run(&ctx.follower, &["mcp", "hydrate", "everything", "-q"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(&ctx.follower, &["mcp", "list", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows[0]["state"], "hydrated", "{rows}");
     write(&path, "{broken");
     let out = run(&ctx.follower, &["mcp", "list"]);
     assert_eq!(out.status.code(), Some(7));

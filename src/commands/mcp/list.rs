@@ -2,18 +2,26 @@
 
 use std::io::Write;
 
-use codexport_core::ExitStatus;
 use codexport_core::manifest::{Artifact, McpEntry, Transport};
+use codexport_core::{ExitStatus, Homes};
+use codexport_launcher::hydrate::ready_now;
+use codexport_resolvers::Platform;
 use codexport_resolvers::spec::summary;
 use serde::Serialize;
 
+use super::Role;
 use crate::cli::McpListArgs;
 
 /// Prints every entry of the manifest (a table, or JSON with `--json`) to stdout.
 pub(crate) fn run(args: &McpListArgs) -> anyhow::Result<ExitStatus> {
     let homes = crate::commands::homes()?;
-    let (manifest, _) = super::load(&homes)?;
-    let rows: Vec<Row<'_>> = manifest.entries.iter().map(Row::of).collect();
+    let (manifest, role) = super::load(&homes)?;
+    let platform = (role == Role::Follower).then(Platform::detect);
+    let rows: Vec<Row<'_>> = manifest
+        .entries
+        .iter()
+        .map(|entry| Row::of(entry, &homes, platform.as_ref()))
+        .collect();
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &rows)?;
@@ -52,7 +60,8 @@ struct Row<'a> {
     name: &'a str,
     transport: &'a str,
     resolver: &'a str,
-    /// `resolved` or `unresolved`.
+    /// Master: `resolved` or `unresolved`. Follower: `hydrated`, `pending` (not hydrated
+    /// yet), `remote` (a url server: nothing to hydrate) or `unresolved`.
     state: &'a str,
     /// The spec in one line, or why there is none.
     summary: String,
@@ -61,10 +70,17 @@ struct Row<'a> {
 }
 
 impl<'a> Row<'a> {
-    fn of(entry: &'a McpEntry) -> Self {
-        let (state, summary) = match &entry.artifact {
-            Artifact::Resolved(spec) => ("resolved", summary(spec)),
-            Artifact::Unresolved { reason, .. } => ("unresolved", reason.clone()),
+    fn of(entry: &'a McpEntry, homes: &Homes, follower: Option<&Platform>) -> Self {
+        let (state, summary) = match (&entry.artifact, follower) {
+            (Artifact::Unresolved { reason, .. }, _) => ("unresolved", reason.clone()),
+            (Artifact::Resolved(spec), None) => ("resolved", summary(spec)),
+            (Artifact::Resolved(spec), Some(_)) if entry.transport == Transport::Http => {
+                ("remote", summary(spec))
+            }
+            (Artifact::Resolved(spec), Some(platform)) => {
+                let hydrated = ready_now(homes, spec, platform).is_some();
+                (if hydrated { "hydrated" } else { "pending" }, summary(spec))
+            }
         };
         Row {
             name: &entry.name,
