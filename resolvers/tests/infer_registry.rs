@@ -1,6 +1,7 @@
 //! Master-side inference against real installs: npm (`@modelcontextprotocol/server-everything`
-//! installed globally into a temp prefix), uv (`uv tool install mcp-server-time` with
-//! `UV_TOOL_DIR`/`UV_TOOL_BIN_DIR` in a temp dir), `cargo install --path` of a tiny crate,
+//! installed globally into a temp prefix), uv (`uv tool install mcp-server-time`, and an
+//! editable local project, with `UV_TOOL_DIR`/`UV_TOOL_BIN_DIR` in a temp dir),
+//! `cargo install --path` of a tiny crate,
 //! local node and python projects, and a URL server. Needs the npm registry and PyPI (or
 //! their caches) the first time; installs are cached under the target dir between runs.
 
@@ -32,6 +33,8 @@ struct Installs {
     cargo_root: PathBuf,
     /// The tiny crate that was installed.
     crate_dir: PathBuf,
+    /// A python project installed as an editable uv tool.
+    py_project: PathBuf,
 }
 
 fn run(cmd: &mut Command) {
@@ -53,6 +56,7 @@ fn installs() -> &'static Installs {
             uv_bin: cache.join("uv/bin"),
             cargo_root: cache.join("cargo-root"),
             crate_dir: cache.join("tiny-mcp"),
+            py_project: cache.join("py-srv"),
         };
         if !i.npm_prefix.join("bin/mcp-server-everything").exists() {
             run(Command::new("npm")
@@ -63,6 +67,24 @@ fn installs() -> &'static Installs {
         if !i.uv_bin.join("mcp-server-time").exists() {
             run(Command::new("uv")
                 .args(["tool", "install", "mcp-server-time"])
+                .env("UV_TOOL_DIR", &i.uv_tools)
+                .env("UV_TOOL_BIN_DIR", &i.uv_bin));
+        }
+        if !i.uv_bin.join("py-srv").exists() {
+            std::fs::create_dir_all(i.py_project.join("src/py_srv")).unwrap();
+            std::fs::write(
+                i.py_project.join("pyproject.toml"),
+                "[project]\nname = \"py-srv\"\nversion = \"0.3.0\"\n\n[project.scripts]\npy-srv = \"py_srv:main\"\n\n[build-system]\nrequires = [\"uv_build>=0.8,<1\"]\nbuild-backend = \"uv_build\"\n",
+            )
+            .unwrap();
+            std::fs::write(
+                i.py_project.join("src/py_srv/__init__.py"),
+                "def main():\n    print('py-srv')\n",
+            )
+            .unwrap();
+            run(Command::new("uv")
+                .args(["tool", "install", "--editable"])
+                .arg(&i.py_project)
                 .env("UV_TOOL_DIR", &i.uv_tools)
                 .env("UV_TOOL_BIN_DIR", &i.uv_bin));
         }
@@ -247,6 +269,9 @@ args = ["-m", "mcp_server_time"]
 [mcp_servers.uvx]
 command = "uvx"
 args = ["mcp-server-fetch@2025.4.7"]
+[mcp_servers.editable]
+command = "py-srv"
+args = ["--stdio"]
 "#,
         toml_str(&tool.join("bin/python"))
     );
@@ -271,6 +296,18 @@ args = ["mcp-server-fetch@2025.4.7"]
             vec!["-m".to_owned(), "mcp_server_time".to_owned()]
         )
     );
+    let editable = artifact(&manifest, "editable");
+    let spec = SourceSpec::from_artifact("editable", editable).unwrap();
+    assert_eq!(
+        (spec.kind, spec.entry.as_str(), spec.args.as_slice()),
+        (
+            SourceKind::Python,
+            "py-srv",
+            ["--stdio".to_owned()].as_slice()
+        )
+    );
+    assert_eq!(Path::new(&spec.root), installs().py_project);
+    assert_eq!(editable.objects, [spec.object.as_str()]);
     assert_eq!(
         UvSpec::from_artifact("uvx", artifact(&manifest, "uvx")).unwrap(),
         UvSpec {
