@@ -142,7 +142,10 @@ impl Registry {
                     fields.entry("url").or_insert_with(|| url.clone().into());
                 }
             }
-            SourceSpec::RESOLVER if !fields.contains_key("object") => {
+            SourceSpec::RESOLVER if fields.contains_key("object") => {
+                objects.extend(fields["object"].as_str().map(str::to_owned));
+            }
+            SourceSpec::RESOLVER => {
                 fields.entry("args").or_insert_with(args_default);
                 let root = fields.get("root").and_then(|r| r.as_str()).ok_or_else(|| {
                     bad("a `source` hint needs `root`, the project directory".into())

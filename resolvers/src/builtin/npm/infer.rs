@@ -339,4 +339,39 @@ mod tests {
                 .is_none()
         );
     }
+
+    #[cfg(unix)]
+    #[test]
+    fn volta_shims_lead_to_the_package_volta_installed() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let mut master = Master::new(tmp.path());
+        let volta = master.homes.user.join(".volta");
+        write(&volta.join("bin/volta-shim"), "ELF");
+        std::fs::set_permissions(
+            volta.join("bin/volta-shim"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(volta.join("bin/volta-shim"), volta.join("bin/srv")).unwrap();
+        write(
+            &volta.join("tools/user/bins/srv.json"),
+            r#"{"name":"srv","package":"@s/srv","version":"1.0.0"}"#,
+        );
+        let pkg = volta.join("tools/image/packages/@s/srv/lib/node_modules/@s/srv");
+        write(
+            &pkg.join("package.json"),
+            r#"{"name":"@s/srv","version":"1.4.2","bin":{"srv":"dist/cli.js"}}"#,
+        );
+        write(&pkg.join("dist/cli.js"), "");
+        master.env.insert(
+            "PATH".into(),
+            volta.join("bin").to_string_lossy().into_owned(),
+        );
+        let got = spec(infer(&master.cx(), &stdio_entry("e", "srv", &[])).unwrap());
+        assert_eq!(
+            (got.package.as_str(), got.version.as_str(), got.bin.as_str()),
+            ("@s/srv", "1.4.2", "srv")
+        );
+    }
 }
