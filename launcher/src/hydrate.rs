@@ -85,6 +85,11 @@ impl<'h> Hydrator<'h> {
         }
     }
 
+    /// The host platform artifacts are resolved for.
+    pub fn platform(&self) -> &Platform {
+        &self.platform
+    }
+
     fn context(&self, mode: Mode) -> ResolveContext {
         ResolveContext {
             homes: self.homes.clone(),

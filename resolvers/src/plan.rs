@@ -147,6 +147,36 @@ pub struct Launch {
     pub cwd: Option<String>,
 }
 
+impl Plan {
+    /// Programs the plan looks up on PATH (`npm`, `uv`, `cargo`, build programs, a launch
+    /// program given by name such as `node`), first use first: what `mcp doctor` checks
+    /// before anything runs.
+    pub fn tools(&self) -> Vec<String> {
+        let on_path = |program: &str| {
+            !program.contains(['/', '\\']) && !program.contains(ARTIFACT_PLACEHOLDER)
+        };
+        let mut tools: Vec<String> = Vec::new();
+        let mut add = |tool: &str| {
+            if !tools.iter().any(|t| t == tool) {
+                tools.push(tool.to_owned());
+            }
+        };
+        for step in &self.steps {
+            match step {
+                Step::NpmInstall { .. } => add("npm"),
+                Step::UvTool { .. } => add("uv"),
+                Step::CargoInstall { .. } => add("cargo"),
+                Step::Run { program, .. } if on_path(program) => add(program),
+                _ => {}
+            }
+        }
+        if !self.launch.program.is_empty() && on_path(&self.launch.program) {
+            add(&self.launch.program);
+        }
+        tools
+    }
+}
+
 impl Step {
     /// The step's kebab-case name (`download`, `npm-install`, ...).
     pub fn kind(&self) -> &'static str {
@@ -165,6 +195,44 @@ impl Step {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tools_are_what_the_plan_finds_on_path() {
+        let plan = Plan {
+            steps: vec![
+                Step::CopySource {
+                    object: "a".repeat(64),
+                    dest: "src".into(),
+                },
+                Step::NpmInstall {
+                    spec: "a@1.0.0".into(),
+                },
+                Step::Run {
+                    program: "npm".into(),
+                    args: vec!["ci".into()],
+                    cwd: None,
+                },
+                Step::Run {
+                    program: "${artifact}/build.sh".into(),
+                    args: vec![],
+                    cwd: None,
+                },
+            ],
+            launch: Launch {
+                program: "node".into(),
+                ..Launch::default()
+            },
+        };
+        assert_eq!(plan.tools(), ["npm", "node"]);
+        let direct = Plan {
+            steps: vec![],
+            launch: Launch {
+                program: "${artifact}/bin/x".into(),
+                ..Launch::default()
+            },
+        };
+        assert!(direct.tools().is_empty());
+    }
 
     #[test]
     fn steps_serialise_with_kebab_case_tags() {

@@ -28,7 +28,7 @@ use crate::plan::{ARTIFACT_PLACEHOLDER, Launch, Resolution};
 use crate::platform::Platform;
 
 pub use progress::Reporter;
-pub(crate) use steps::find_tool;
+pub use steps::find_tool;
 
 /// The marker file inside a hydrated artifact directory.
 pub const READY_FILE: &str = ".ready";

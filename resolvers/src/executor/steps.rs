@@ -244,7 +244,7 @@ impl<'a> StepRunner<'a> {
 }
 
 /// The path of `name` on PATH, or [`Error::ToolMissing`] saying how to install it.
-pub(crate) fn find_tool(entry: &str, name: &str) -> Result<PathBuf, Error> {
+pub fn find_tool(entry: &str, name: &str) -> Result<PathBuf, Error> {
     which::which(name).map_err(|_| Error::ToolMissing {
         entry: entry.to_owned(),
         tool: name.to_owned(),
