@@ -243,6 +243,14 @@ pub(crate) enum McpCommand {
         after_help = "Examples:\n  codexport mcp inspect everything\n  codexport mcp inspect everything --json"
     )]
     Inspect(McpInspectArgs),
+    /// Check every MCP (or the named ones): spec, plan, tools, hydration, then a live start
+    /// through the launcher (`initialize` + `tools/list`); URL servers get a reachability check.
+    /// Prints the repair of each failure; exits 8 when a command server fails, 5 when only URL
+    /// servers do.
+    #[command(
+        after_help = "Examples:\n  codexport mcp doctor\n  codexport mcp doctor everything --json\n  codexport mcp doctor --no-start"
+    )]
+    Doctor(McpDoctorArgs),
 }
 
 /// `codexport mcp list`.
@@ -289,6 +297,22 @@ pub(crate) struct McpPlanArgs {
     /// Print the plan as JSON.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+/// `codexport mcp doctor [NAME...]`.
+#[derive(Debug, Args)]
+pub(crate) struct McpDoctorArgs {
+    /// MCPs to check (default: every one in the manifest).
+    pub(crate) names: Vec<String>,
+    /// Print JSON (for scripts).
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Check specs, plans, tools and hydration only; start no server.
+    #[arg(long)]
+    pub(crate) no_start: bool,
+    /// How long one server start (or URL check) may take (`10s`, `1m`).
+    #[arg(long, default_value = "60s", value_parser = codexport_core::duration::parse_duration)]
+    pub(crate) timeout: std::time::Duration,
 }
 
 /// `codexport completions SHELL`.

@@ -42,6 +42,7 @@ fn main() -> ExitCode {
         Command::Mcp(McpCommand::Plan(args)) => commands::mcp::plan::run(args, &cli.global),
         Command::Mcp(McpCommand::List(args)) => commands::mcp::list::run(args),
         Command::Mcp(McpCommand::Inspect(args)) => commands::mcp::inspect::run(args),
+        Command::Mcp(McpCommand::Doctor(args)) => commands::mcp::doctor::run(args, &cli.global),
     };
     match result {
         Ok(status) => status.into(),

@@ -7,9 +7,11 @@
 //! and one `.ready` file and execs: no async runtime, no HTTP client, no wasm engine.
 //!
 //! Also here, for the CLI: [`hydrate`] (`mcp hydrate`, `mcp plan`), [`install`] (the launcher
-//! binary in `~/.codexport/bin` and the detached post-apply hydration), and [`probe`], a small
-//! MCP stdio client that `mcp doctor`, tests and benchmarks reuse.
+//! binary in `~/.codexport/bin` and the detached post-apply hydration), [`doctor`] (`mcp
+//! doctor`), and [`probe`], a small MCP stdio client that `mcp doctor`, tests and benchmarks
+//! reuse.
 
+pub mod doctor;
 mod error;
 pub mod hydrate;
 pub mod install;

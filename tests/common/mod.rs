@@ -367,3 +367,61 @@ fn build_launcher(bin_dir: &Path) {
     let status = cmd.status().unwrap();
     assert!(status.success(), "building codexport-mcp-run failed");
 }
+
+impl Home {
+    /// Writes `mcp-manifest.json` (0600, as apply does) with `entries`, as if a master at
+    /// `/home/master` had sent them.
+    pub fn write_manifest(&self, entries: Vec<codexport_core::manifest::McpEntry>) {
+        let manifest = codexport_core::manifest::McpManifest {
+            version: codexport_core::manifest::MANIFEST_VERSION,
+            master: codexport_core::manifest::MasterPaths {
+                os: std::env::consts::OS.into(),
+                home: "/home/master".into(),
+                codex_home: "/home/master/.codex".into(),
+            },
+            entries,
+        };
+        let path = self.tool.join("mcp-manifest.json");
+        codexport_core::fsx::write_secret(&path, &serde_json::to_vec_pretty(&manifest).unwrap())
+            .unwrap();
+    }
+
+    /// Puts the launcher where generated `config.toml` files point (`~/.codexport/bin`).
+    pub fn install_launcher(&self) -> PathBuf {
+        let target = self
+            .tool
+            .join("bin")
+            .join(format!("codexport-mcp-run{}", std::env::consts::EXE_SUFFIX));
+        fs::create_dir_all(target.parent().unwrap()).unwrap();
+        fs::copy(launcher_bin(), &target).unwrap();
+        target
+    }
+}
+
+/// A stdio MCP entry with `artifact` (what a master's inference would have written).
+pub fn mcp_entry(
+    name: &str,
+    artifact: codexport_core::manifest::Artifact,
+) -> codexport_core::manifest::McpEntry {
+    codexport_core::manifest::McpEntry {
+        name: name.into(),
+        transport: codexport_core::manifest::Transport::Stdio,
+        command: Some("unused-on-followers".into()),
+        args: Vec::new(),
+        env: Default::default(),
+        cwd: None,
+        url: None,
+        extra: Default::default(),
+        artifact,
+        origin: codexport_core::manifest::Origin::Canonical,
+    }
+}
+
+/// A resolved artifact of `resolver` with `spec`.
+pub fn resolved(resolver: &str, spec: serde_json::Value) -> codexport_core::manifest::Artifact {
+    codexport_core::manifest::Artifact::Resolved(codexport_core::manifest::ArtifactSpec {
+        resolver: resolver.into(),
+        spec,
+        objects: Vec::new(),
+    })
+}

@@ -1,5 +1,6 @@
 //! `codexport mcp ...`: the MCP servers on this machine, and the manifest as it sees it.
 
+pub(crate) mod doctor;
 pub(crate) mod hydrate;
 pub(crate) mod inspect;
 pub(crate) mod list;
