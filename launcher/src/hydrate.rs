@@ -81,7 +81,8 @@ impl<'h> Hydrator<'h> {
             homes,
             platform,
             reporter,
-            registry: Registry::builtin(),
+            // Installed plugins by file name; wasmtime starts only if a spec names one.
+            registry: codexport_resolvers::wasm::follower_registry(homes, github_config()),
         }
     }
 
@@ -224,7 +225,7 @@ struct LastGood {
 }
 
 /// GitHub's API base and token from the environment.
-fn github_config() -> GithubConfig {
+pub fn github_config() -> GithubConfig {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     GithubConfig {
         api_base: var(env::GITHUB_API_URL).unwrap_or_else(|| GithubConfig::default().api_base),

@@ -50,7 +50,9 @@ mod component {
         fn info() -> w::PluginInfo {
             let plugin = __codexport_resolver_plugin();
             w::PluginInfo {
-                name: plugin.name.to_owned(),
+                // Cargo names the component after the crate with `_` for `-`; the plugin's
+                // name is that file name, so installing it is a plain copy.
+                name: plugin.name.replace('-', "_"),
                 version: plugin.version.to_owned(),
                 priority: plugin.resolver.priority(),
             }
@@ -141,7 +143,6 @@ impl From<w::Release> for Release {
                 .map(|a| ReleaseAsset {
                     name: a.name,
                     url: a.url,
-                    size: a.size,
                     sha256: a.sha256,
                 })
                 .collect(),
@@ -212,7 +213,15 @@ impl From<Step> for w::Step {
                 dest,
             }),
             Step::NpmInstall { spec } => Self::NpmInstall(spec),
-            Step::UvTool { from, package } => Self::UvTool(w::UvTool { from, package }),
+            Step::UvTool {
+                from,
+                package,
+                with,
+            } => Self::UvTool(w::UvTool {
+                from,
+                package,
+                with,
+            }),
             Step::CargoInstall {
                 crate_name,
                 version,

@@ -236,7 +236,6 @@ mod tests {
                 .map(|n| ReleaseAsset {
                     name: (*n).into(),
                     url: format!("https://example.invalid/{n}"),
-                    size: 1,
                     sha256: None,
                 })
                 .collect(),

@@ -47,8 +47,8 @@ pub const API_VERSION: &str = "0.1.0";
 
 /// What a plugin implements. Every method has a default, so a plugin writes only what it does.
 ///
-/// The plugin's name and version are its crate's (`CARGO_PKG_NAME`, `CARGO_PKG_VERSION`);
-/// install the component as `<name>.wasm`.
+/// The plugin's name is its crate's name with `_` for `-` (the file name cargo gives the
+/// component, `my_plugin.wasm` for `my-plugin`), its version the crate's version.
 pub trait Resolver {
     /// Order among plugins in master-side inference, higher first. Every plugin runs before
     /// the built-in resolvers, so a plugin can claim entries a built-in would also recognise.

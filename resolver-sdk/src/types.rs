@@ -192,6 +192,8 @@ pub enum Step {
         from: String,
         /// The package uv installs.
         package: String,
+        /// Extra requirements in the same environment (`--with`).
+        with: Vec<String>,
     },
     /// `cargo install --locked` from the registry (`version`) or git (`git` + `rev`).
     CargoInstall {
@@ -328,8 +330,6 @@ pub struct ReleaseAsset {
     pub name: String,
     /// Download URL.
     pub url: String,
-    /// Size in bytes.
-    pub size: u64,
     /// Lowercase hex SHA-256, when GitHub or the release's checksum files give one.
     pub sha256: Option<String>,
 }

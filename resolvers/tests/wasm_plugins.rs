@@ -12,9 +12,7 @@ use codexport_core::manifest::{Artifact, ArtifactSpec, McpEntry, Origin, Transpo
 use codexport_core::store::ObjectStore;
 use codexport_resolvers::plan::{ArchiveKind, Step};
 use codexport_resolvers::platform::Libc;
-use codexport_resolvers::wasm::{
-    HostConfig, HttpFetcher, Limits, PluginHost, RegistryUrls, WasmResolver,
-};
+use codexport_resolvers::wasm::{HostConfig, Limits, PluginHost, WasmResolver};
 use codexport_resolvers::{
     Error, GithubConfig, InferContext, Mode, Platform, ResolveContext, Resolver, SourceLimits,
 };
@@ -152,13 +150,6 @@ fn setup(plugins: &[(&Path, &str)], limits: Limits) -> Setup {
         },
     );
     config.limits = limits;
-    config.fetcher = Arc::new(HttpFetcher::new(
-        GithubConfig {
-            api_base: github.base.clone(),
-            token: None,
-        },
-        RegistryUrls::default(),
-    ));
     Setup {
         host: Arc::new(PluginHost::new(config)),
         homes,
@@ -243,7 +234,9 @@ impl Setup {
     }
 
     fn find(&self, name: &str) -> WasmResolver {
-        self.host.find(name).expect("installed").expect("loads")
+        let resolver = self.host.find(name).expect("installed");
+        resolver.info().expect("loads");
+        resolver
     }
 }
 
@@ -258,16 +251,16 @@ fn spec(resolver: &str, spec: serde_json::Value) -> ArtifactSpec {
 #[test]
 fn github_binaries_pins_the_latest_release_and_plans_a_verified_download() {
     let s = setup(
-        &[(&plugin("github_binaries"), "github-binaries")],
+        &[(&plugin("github_binaries"), "github_binaries")],
         Limits::default(),
     );
-    let resolver = s.find("github-binaries");
-    assert_eq!(resolver.name(), "github-binaries");
-    assert_eq!(resolver.info().api, "0.1.0");
+    let resolver = s.find("github_binaries");
+    assert_eq!(resolver.name(), "github_binaries");
+    assert_eq!(resolver.info().unwrap().api, "0.1.0");
 
     let fff = entry("fff", "/opt/fff/bin/fff-mcp");
     let inferred = s.infer(&resolver, &fff).unwrap().expect("fff-mcp is known");
-    assert_eq!(inferred.resolver, "github-binaries");
+    assert_eq!(inferred.resolver, "github_binaries");
     assert_eq!(
         inferred.spec,
         serde_json::json!({
@@ -313,11 +306,11 @@ fn release_digests_come_from_sha256_siblings_and_are_required() {
         &[(&plugin("github_binaries"), "github_binaries")],
         Limits::default(),
     );
-    let resolver = s.find("github-binaries");
+    let resolver = s.find("github_binaries");
     let fff = entry("fff", "/opt/fff-mcp");
     let pinned = |tag: &str| {
         spec(
-            "github-binaries",
+            "github_binaries",
             serde_json::json!({"repo": "dmtrKovalenko/fff.nvim", "tag": tag, "asset": "fff-mcp-{triple}", "bin": "fff-mcp"}),
         )
     };
@@ -334,7 +327,7 @@ fn release_digests_come_from_sha256_siblings_and_are_required() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("github-binaries") && err.contains("no digest"),
+        err.contains("github_binaries") && err.contains("no digest"),
         "{err}"
     );
 
@@ -356,8 +349,8 @@ fn release_digests_come_from_sha256_siblings_and_are_required() {
 
 #[test]
 fn cargo_git_reads_the_install_record_next_to_the_binary() {
-    let s = setup(&[(&plugin("cargo_git"), "cargo-git")], Limits::default());
-    let resolver = s.find("cargo-git");
+    let s = setup(&[(&plugin("cargo_git"), "cargo_git")], Limits::default());
+    let resolver = s.find("cargo_git");
     let cargo_home = s.homes.user.join(".cargo");
     std::fs::create_dir_all(cargo_home.join("bin")).unwrap();
     std::fs::write(cargo_home.join("bin/gitquarry"), "#!/bin/sh\n").unwrap();
@@ -405,7 +398,7 @@ fn cargo_git_reads_the_install_record_next_to_the_binary() {
 fn hostile_plugins_are_stopped_within_their_limits_and_named() {
     let s = setup(&[(&plugin("misbehave"), "misbehave")], quick());
     let resolver = s.find("misbehave");
-    assert_eq!(resolver.info().priority, 100);
+    assert_eq!(resolver.info().unwrap().priority, 100);
 
     let err = s
         .infer(&resolver, &entry("trap", "x"))
@@ -488,12 +481,12 @@ fn broken_plugin_files_are_refused_with_their_name_and_skipped() {
             (&core, "core"),
             (&future, "future"),
             (&mismatched, "mismatched"),
-            (&plugin("github_binaries"), "renamed"),
+            (&plugin("github_binaries"), "github-binaries"),
             (&plugin("cargo_git"), "cargo_git"),
         ],
         quick(),
     );
-    let err = |name: &str| s.host.find(name).unwrap().unwrap_err().to_string();
+    let err = |name: &str| s.host.find(name).unwrap().info().unwrap_err().to_string();
     let garbage = err("garbage");
     assert!(
         garbage.contains("`garbage.wasm`") && garbage.contains("not a WebAssembly file"),
@@ -514,25 +507,26 @@ fn broken_plugin_files_are_refused_with_their_name_and_skipped() {
         mismatched.contains("does not match the `codexport:resolver@0.1.0` contract"),
         "{mismatched}"
     );
-    let renamed = err("renamed");
+    let renamed = err("github-binaries");
     assert!(
-        renamed.contains("calls itself `github-binaries`"),
+        renamed.contains("calls itself `github_binaries`")
+            && renamed.contains("rename the file to `github_binaries.wasm`"),
         "{renamed}"
     );
 
     let names: Vec<String> = s
         .host
-        .resolvers()
+        .loaded_resolvers()
         .iter()
         .map(|r| r.name().to_owned())
         .collect();
-    assert_eq!(names, ["cargo-git"]);
+    assert_eq!(names, ["cargo_git"]);
 }
 
 #[test]
 fn compiled_plugins_are_cached_and_a_corrupt_cache_is_recompiled() {
-    let s = setup(&[(&plugin("github_binaries"), "github-binaries")], quick());
-    let file = s.homes.resolvers().join("github-binaries.wasm");
+    let s = setup(&[(&plugin("github_binaries"), "github_binaries")], quick());
+    let file = s.homes.resolvers().join("github_binaries.wasm");
     s.host.load(&file).unwrap();
     let cache = s.homes.tool.join("cache/resolvers");
     let cached: Vec<PathBuf> = std::fs::read_dir(&cache)
@@ -546,5 +540,5 @@ fn compiled_plugins_are_cached_and_a_corrupt_cache_is_recompiled() {
 
     std::fs::write(&cached[0], b"not compiled code").unwrap();
     let fresh = PluginHost::new(HostConfig::new(&s.homes, GithubConfig::default()));
-    assert_eq!(fresh.load(&file).unwrap().name, "github-binaries");
+    assert_eq!(fresh.load(&file).unwrap().name, "github_binaries");
 }

@@ -191,7 +191,7 @@ fn step(s: w::Step) -> Result<Step, String> {
         w::Step::UvTool(u) => Step::UvTool {
             from: u.from,
             package: u.package,
-            with: Vec::new(),
+            with: u.with,
         },
         w::Step::CargoInstall(c) => {
             if c.version.is_none() && (c.git.is_none() || c.rev.is_none()) {

@@ -1,11 +1,11 @@
 //! Metadata the host fetches for plugins: GitHub releases (with asset digests) and registry
 //! documents, behind a trait so tests and other clients can answer instead.
 
-use std::time::Duration;
+use std::path::PathBuf;
 
-use serde::Deserialize;
-
-use crate::GithubConfig;
+use crate::executor::Reporter;
+use crate::github::GithubClient;
+use crate::{Error, GithubConfig, Mode};
 
 /// Why a fetch failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,16 +41,19 @@ pub struct ReleaseAsset {
     pub name: String,
     /// `browser_download_url`.
     pub url: String,
-    /// Bytes.
-    pub size: u64,
     /// Lowercase hex SHA-256.
     pub sha256: Option<String>,
 }
 
 /// Answers the metadata imports.
 pub trait Fetcher: Send + Sync {
-    /// Release `tag` of `repo`, or its latest release.
-    fn github_release(&self, repo: &str, tag: Option<&str>) -> Result<Release, FetchError>;
+    /// Release `tag` of `repo`, or its latest release (offline: from a cache, if any).
+    fn github_release(
+        &self,
+        repo: &str,
+        tag: Option<&str>,
+        mode: Mode,
+    ) -> Result<Release, FetchError>;
     /// The npm registry document of `pkg`.
     fn npm_metadata(&self, pkg: &str) -> Result<String, FetchError>;
     /// The PyPI JSON document of `pkg`.
@@ -80,229 +83,104 @@ impl Default for RegistryUrls {
     }
 }
 
-/// Fetches over HTTP with a blocking client (plugins call the host synchronously).
+/// Fetches over HTTP: GitHub through the hydration path's [`GithubClient`] (its answer cache
+/// serves offline calls), registries with the same blocking client.
 #[derive(Debug)]
 pub struct HttpFetcher {
     github: GithubConfig,
+    /// Where GitHub answers are cached.
+    cache: PathBuf,
     registries: RegistryUrls,
-    client: std::sync::OnceLock<Result<reqwest::blocking::Client, String>>,
 }
 
-/// Checksum files hold lines `HEX  NAME`; more than this many sibling `.sha256` fetches per
-/// release is not worth it.
-const MAX_SIBLING_FETCHES: usize = 32;
+/// Digests are looked up in checksum files for at most this many assets of one release.
+const MAX_DIGEST_LOOKUPS: usize = 32;
 
 impl HttpFetcher {
-    /// A fetcher for GitHub at `github` and the registries at `registries`.
-    pub fn new(github: GithubConfig, registries: RegistryUrls) -> Self {
+    /// A fetcher for GitHub at `github` (answers cached under `cache`) and the registries at
+    /// `registries`.
+    pub fn new(github: GithubConfig, cache: PathBuf, registries: RegistryUrls) -> Self {
         Self {
             github,
+            cache,
             registries,
-            client: std::sync::OnceLock::new(),
         }
     }
 
-    fn client(&self) -> Result<&reqwest::blocking::Client, FetchError> {
-        self.client
-            .get_or_init(|| {
-                reqwest::blocking::Client::builder()
-                    .user_agent(concat!("codexport/", env!("CARGO_PKG_VERSION")))
-                    .connect_timeout(Duration::from_secs(10))
-                    .timeout(Duration::from_secs(30))
-                    .build()
-                    .map_err(|e| e.to_string())
-            })
-            .as_ref()
-            .map_err(|e| FetchError::Network(e.clone()))
-    }
-
-    fn get(&self, url: &str, github: bool) -> Result<String, FetchError> {
-        let mut request = self.client()?.get(url);
-        if github {
-            request = request
-                .header("Accept", "application/vnd.github+json")
-                .header("X-GitHub-Api-Version", "2022-11-28");
-            if let Some(token) = &self.github.token {
-                request = request.bearer_auth(token);
-            }
-        }
-        let response = request
+    fn get(&self, url: &str) -> Result<String, FetchError> {
+        let client = crate::http::client().map_err(|e| FetchError::Network(e.to_string()))?;
+        let response = client
+            .get(url)
             .send()
-            .map_err(|e| FetchError::Network(format!("{url}: {e}")))?;
-        let status = response.status();
-        if status == reqwest::StatusCode::NOT_FOUND {
-            return Err(FetchError::NotFound);
-        }
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok())
-        };
-        let limited = status == reqwest::StatusCode::TOO_MANY_REQUESTS
-            || (status == reqwest::StatusCode::FORBIDDEN
-                && header("x-ratelimit-remaining") == Some(0));
-        if limited {
-            let wait = header("retry-after").or_else(|| {
-                let reset = header("x-ratelimit-reset")?;
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .ok()?
-                    .as_secs();
-                Some(reset.saturating_sub(now))
-            });
-            return Err(FetchError::RateLimited(wait));
-        }
-        if !status.is_success() {
-            return Err(FetchError::Network(format!("{url}: HTTP {status}")));
-        }
-        response
-            .text()
-            .map_err(|e| FetchError::Network(format!("{url}: {e}")))
-    }
-
-    /// Fills in digests the API did not give from the release's checksum files.
-    fn fill_digests(&self, assets: &mut [ReleaseAsset]) {
-        let missing = |assets: &[ReleaseAsset]| assets.iter().any(|a| a.sha256.is_none());
-        if !missing(assets) {
-            return;
-        }
-        let sums: Vec<String> = assets
-            .iter()
-            .filter(|a| is_checksum_list(&a.name))
-            .filter_map(|a| self.get(&a.url, false).ok())
-            .collect();
-        for text in &sums {
-            for (hex, name) in checksum_lines(text) {
-                if let Some(asset) = assets
-                    .iter_mut()
-                    .find(|a| a.sha256.is_none() && a.name == name)
-                {
-                    asset.sha256 = Some(hex);
-                }
+            .map_err(|e| FetchError::Network(crate::http::network(url, &e).to_string()))?;
+        match response.status() {
+            reqwest::StatusCode::NOT_FOUND => Err(FetchError::NotFound),
+            reqwest::StatusCode::TOO_MANY_REQUESTS => Err(FetchError::RateLimited(
+                response
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok()?.trim().parse().ok()),
+            )),
+            status if !status.is_success() => {
+                Err(FetchError::Network(format!("{url}: HTTP {status}")))
             }
-        }
-        let siblings: Vec<(usize, String)> = assets
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| a.sha256.is_none())
-            .filter_map(|(i, a)| {
-                let sibling = format!("{}.sha256", a.name);
-                assets
-                    .iter()
-                    .find(|s| s.name == sibling)
-                    .map(|s| (i, s.url.clone()))
-            })
-            .take(MAX_SIBLING_FETCHES)
-            .collect();
-        for (i, url) in siblings {
-            if let Ok(text) = self.get(&url, false) {
-                assets[i].sha256 = text
-                    .split_whitespace()
-                    .next()
-                    .filter(|h| is_sha256(h))
-                    .map(str::to_ascii_lowercase);
-            }
+            _ => response
+                .text()
+                .map_err(|e| FetchError::Network(crate::http::network(url, &e).to_string())),
         }
     }
 }
 
 impl Fetcher for HttpFetcher {
-    fn github_release(&self, repo: &str, tag: Option<&str>) -> Result<Release, FetchError> {
-        #[derive(Deserialize)]
-        struct ApiRelease {
-            tag_name: String,
-            #[serde(default)]
-            assets: Vec<ApiAsset>,
-        }
-        #[derive(Deserialize)]
-        struct ApiAsset {
-            name: String,
-            browser_download_url: String,
-            #[serde(default)]
-            size: u64,
-            #[serde(default)]
-            digest: Option<String>,
-        }
+    fn github_release(
+        &self,
+        repo: &str,
+        tag: Option<&str>,
+        mode: Mode,
+    ) -> Result<Release, FetchError> {
         if repo.split('/').count() != 2 || repo.contains("..") {
             return Err(FetchError::Network(format!(
                 "`{repo}` is not an `owner/name` repository"
             )));
         }
-        let base = self.github.api_base.trim_end_matches('/');
-        let url = match tag {
-            Some(tag) => format!("{base}/repos/{repo}/releases/tags/{tag}"),
-            None => format!("{base}/repos/{repo}/releases/latest"),
-        };
-        let text = self.get(&url, true)?;
-        let api: ApiRelease = serde_json::from_str(&text)
-            .map_err(|e| FetchError::Network(format!("{url}: unexpected answer: {e}")))?;
-        let mut assets: Vec<ReleaseAsset> = api
+        let client = GithubClient::new(&self.github, self.cache.clone(), mode, Reporter::hidden())
+            .map_err(|e| FetchError::Network(e.to_string()))?;
+        let release = client.release(repo, tag).map_err(|e| match e {
+            Error::RateLimited { retry_after, .. } => FetchError::RateLimited(retry_after),
+            Error::Network { reason, .. } if reason.contains("404") => FetchError::NotFound,
+            Error::Network { .. } if mode == Mode::Offline => FetchError::Offline,
+            other => FetchError::Network(other.to_string()),
+        })?;
+        let lookups = release.assets.iter().filter(|a| a.digest.is_none()).count();
+        let assets = release
             .assets
-            .into_iter()
+            .iter()
             .map(|a| ReleaseAsset {
-                sha256: a
-                    .digest
-                    .as_deref()
-                    .and_then(|d| d.strip_prefix("sha256:"))
-                    .filter(|h| is_sha256(h))
-                    .map(str::to_ascii_lowercase),
-                name: a.name,
-                url: a.browser_download_url,
-                size: a.size,
+                name: a.name.clone(),
+                url: a.browser_download_url.clone(),
+                sha256: (a.digest.is_some() || lookups <= MAX_DIGEST_LOOKUPS)
+                    .then(|| client.checksum(&release, a).ok())
+                    .flatten(),
             })
             .collect();
-        self.fill_digests(&mut assets);
         Ok(Release {
-            tag: api.tag_name,
+            tag: release.tag_name.clone(),
             assets,
         })
     }
 
     fn npm_metadata(&self, pkg: &str) -> Result<String, FetchError> {
         let base = self.registries.npm.trim_end_matches('/');
-        self.get(&format!("{base}/{}", pkg.replace('/', "%2f")), false)
+        self.get(&format!("{base}/{}", pkg.replace('/', "%2f")))
     }
 
     fn pypi_metadata(&self, pkg: &str) -> Result<String, FetchError> {
         let base = self.registries.pypi.trim_end_matches('/');
-        self.get(&format!("{base}/pypi/{pkg}/json"), false)
+        self.get(&format!("{base}/pypi/{pkg}/json"))
     }
 
     fn crate_metadata(&self, name: &str) -> Result<String, FetchError> {
         let base = self.registries.crates.trim_end_matches('/');
-        self.get(&format!("{base}/api/v1/crates/{name}"), false)
-    }
-}
-
-fn is_sha256(hex: &str) -> bool {
-    hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-fn is_checksum_list(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    lower.contains("checksums") || lower.contains("sha256sums")
-}
-
-/// `HEX  NAME` / `HEX *NAME` lines.
-fn checksum_lines(text: &str) -> impl Iterator<Item = (String, &str)> {
-    text.lines().filter_map(|line| {
-        let (hex, name) = line.trim().split_once(char::is_whitespace)?;
-        let name = name.trim().trim_start_matches('*');
-        is_sha256(hex).then(|| (hex.to_ascii_lowercase(), name))
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn checksum_lines_accept_text_and_binary_markers() {
-        let a = "a".repeat(64);
-        let text = format!("{a}  x.tar.gz\n{a} *y.zip\nnot a line\n");
-        let lines: Vec<_> = checksum_lines(&text).map(|(_, n)| n).collect();
-        assert_eq!(lines, ["x.tar.gz", "y.zip"]);
+        self.get(&format!("{base}/api/v1/crates/{name}"))
     }
 }

@@ -167,8 +167,7 @@ impl host::Host for State {
         repo: String,
         tag: Option<String>,
     ) -> Result<types::Release, types::FetchError> {
-        self.online()?;
-        self.timed(|s| s.fetcher.github_release(&repo, tag.as_deref()))
+        self.timed(|s| s.fetcher.github_release(&repo, tag.as_deref(), s.mode))
             .map(|r| types::Release {
                 tag: r.tag,
                 assets: r
@@ -177,7 +176,6 @@ impl host::Host for State {
                     .map(|a| types::ReleaseAsset {
                         name: a.name,
                         url: a.url,
-                        size: a.size,
                         sha256: a.sha256,
                     })
                     .collect(),

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use codexport_core::manifest::{ArtifactSpec, McpEntry};
 
+use crate::registry::Registry;
 use crate::{Error, GithubConfig, InferContext, Mode, Platform, Resolution, ResolveContext};
 
 pub use fetch::{FetchError, Fetcher, HttpFetcher, RegistryUrls, Release, ReleaseAsset};
@@ -83,7 +84,11 @@ impl HostConfig {
             plugins: homes.resolvers(),
             cache: homes.tool.join("cache").join("resolvers"),
             limits: Limits::default(),
-            fetcher: Arc::new(HttpFetcher::new(github, RegistryUrls::default())),
+            fetcher: Arc::new(HttpFetcher::new(
+                github,
+                homes.tool.join("cache").join("github"),
+                RegistryUrls::default(),
+            )),
         }
     }
 }
@@ -148,43 +153,39 @@ impl PluginHost {
         Ok(self.loaded(file)?.info.clone())
     }
 
-    /// Every plugin that loads, as resolvers, highest priority first (ties by name). Plugins
-    /// that fail to load are logged by name and left out.
-    pub fn resolvers(self: &Arc<Self>) -> Vec<WasmResolver> {
-        let mut out: Vec<WasmResolver> = self
-            .plugin_files()
+    /// One resolver per plugin file, named by the file, nothing loaded: a follower's registry
+    /// (only the plugin a spec names is ever compiled).
+    pub fn lazy_resolvers(self: &Arc<Self>) -> Vec<WasmResolver> {
+        self.plugin_files()
             .into_iter()
-            .filter_map(|file| match self.loaded(&file) {
-                Ok(loaded) => Some(WasmResolver {
-                    host: Arc::clone(self),
-                    info: loaded.info.clone(),
-                }),
+            .filter_map(|file| WasmResolver::lazy(self, file))
+            .collect()
+    }
+
+    /// Every plugin that loads, highest priority first (ties by name): a master's inference
+    /// order. Plugins that fail to load are logged by name and left out.
+    pub fn loaded_resolvers(self: &Arc<Self>) -> Vec<WasmResolver> {
+        let mut out: Vec<(i32, WasmResolver)> = self
+            .lazy_resolvers()
+            .into_iter()
+            .filter_map(|r| match r.info() {
+                Ok(info) => Some((info.priority, r)),
                 Err(err) => {
                     tracing::warn!("skipping resolver plugin: {err}");
                     None
                 }
             })
             .collect();
-        out.sort_by(|a, b| {
-            b.info
-                .priority
-                .cmp(&a.info.priority)
-                .then_with(|| a.info.name.cmp(&b.info.name))
-        });
-        out
+        out.sort_by(|(pa, a), (pb, b)| pb.cmp(pa).then_with(|| a.name.cmp(&b.name)));
+        out.into_iter().map(|(_, r)| r).collect()
     }
 
-    /// The plugin called `name` (file `<name>.wasm`, `-` and `_` alike), loading only it.
-    pub fn find(self: &Arc<Self>, name: &str) -> Option<Result<WasmResolver, Error>> {
-        let file = self.plugin_files().into_iter().find(|f| {
-            f.file_stem()
-                .and_then(|s| s.to_str())
-                .is_some_and(|stem| same_name(stem, name))
-        })?;
-        Some(self.loaded(&file).map(|loaded| WasmResolver {
-            host: Arc::clone(self),
-            info: loaded.info.clone(),
-        }))
+    /// The plugin called `name` (file `<name>.wasm`), not yet loaded.
+    pub fn find(self: &Arc<Self>, name: &str) -> Option<WasmResolver> {
+        let file = self.config.plugins.join(format!("{name}.wasm"));
+        file.is_file()
+            .then(|| WasmResolver::lazy(self, file))
+            .flatten()
     }
 
     fn runtime(&self) -> Result<&runtime::Runtime, Error> {
@@ -214,40 +215,42 @@ impl PluginHost {
     }
 }
 
-/// Plugin names compare with `-` and `_` alike (cargo names the file `my_plugin.wasm` for the
-/// crate `my-plugin`).
-fn same_name(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes().zip(b.bytes()).all(|(x, y)| {
-            let norm = |c: u8| if c == b'_' { b'-' } else { c };
-            norm(x) == norm(y)
-        })
-}
-
-/// One loaded plugin as a [`Resolver`](crate::Resolver).
+/// One plugin as a [`Resolver`](crate::Resolver), named by its file (`<name>.wasm`) and
+/// loaded on first use.
 #[derive(Debug, Clone)]
 pub struct WasmResolver {
     host: Arc<PluginHost>,
-    info: PluginInfo,
+    name: String,
+    file: PathBuf,
 }
 
 impl WasmResolver {
-    /// What the plugin says about itself.
-    pub fn info(&self) -> &PluginInfo {
-        &self.info
+    fn lazy(host: &Arc<PluginHost>, file: PathBuf) -> Option<Self> {
+        let name = file.file_stem()?.to_str()?.to_owned();
+        Some(Self {
+            host: Arc::clone(host),
+            name,
+            file,
+        })
+    }
+
+    /// Loads the plugin (once) and returns what it says about itself.
+    pub fn info(&self) -> Result<PluginInfo, Error> {
+        Ok(self.host.loaded(&self.file)?.info.clone())
     }
 
     /// Runs the plugin's `probe`: its confidence (0-100) that it can resolve `spec`.
     pub fn probe(&self, entry: &McpEntry, spec: &ArtifactSpec) -> Result<Option<u32>, Error> {
-        let loaded = self.host.loaded(&self.info.file)?;
-        let runtime = self.host.runtime()?;
-        runtime.probe(&loaded, &self.host.config, entry, spec)
+        let loaded = self.host.loaded(&self.file)?;
+        self.host
+            .runtime()?
+            .probe(&loaded, &self.host.config, entry, spec)
     }
 }
 
 impl crate::Resolver for WasmResolver {
     fn name(&self) -> &str {
-        &self.info.name
+        &self.name
     }
 
     fn infer(
@@ -255,9 +258,10 @@ impl crate::Resolver for WasmResolver {
         cx: &InferContext<'_>,
         entry: &McpEntry,
     ) -> Result<Option<ArtifactSpec>, Error> {
-        let loaded = self.host.loaded(&self.info.file)?;
-        let runtime = self.host.runtime()?;
-        runtime.infer(&loaded, &self.host.config, cx, entry)
+        let loaded = self.host.loaded(&self.file)?;
+        self.host
+            .runtime()?
+            .infer(&loaded, &self.host.config, cx, entry)
     }
 
     fn resolve(
@@ -266,10 +270,31 @@ impl crate::Resolver for WasmResolver {
         entry: &McpEntry,
         spec: &ArtifactSpec,
     ) -> Result<Resolution, Error> {
-        let loaded = self.host.loaded(&self.info.file)?;
-        let runtime = self.host.runtime()?;
-        runtime.resolve(&loaded, &self.host.config, cx, entry, spec)
+        let loaded = self.host.loaded(&self.file)?;
+        self.host
+            .runtime()?
+            .resolve(&loaded, &self.host.config, cx, entry, spec)
     }
+}
+
+/// The master's registry: loaded plugins by priority, then the built-ins.
+pub fn master_registry(homes: &codexport_core::Homes, github: GithubConfig) -> Registry {
+    let host = Arc::new(PluginHost::new(HostConfig::new(homes, github)));
+    Registry::with_plugins(boxed(host.loaded_resolvers()))
+}
+
+/// A follower's registry: every installed plugin by name (none loaded until a spec names it),
+/// then the built-ins.
+pub fn follower_registry(homes: &codexport_core::Homes, github: GithubConfig) -> Registry {
+    let host = Arc::new(PluginHost::new(HostConfig::new(homes, github)));
+    Registry::with_plugins(boxed(host.lazy_resolvers()))
+}
+
+fn boxed(resolvers: Vec<WasmResolver>) -> Vec<Box<dyn crate::Resolver>> {
+    resolvers
+        .into_iter()
+        .map(|r| Box::new(r) as Box<dyn crate::Resolver>)
+        .collect()
 }
 
 /// The platform used for `current-platform` during master-side inference, where no
@@ -291,8 +316,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_match_across_dash_and_underscore() {
-        assert!(same_name("github_binaries", "github-binaries"));
-        assert!(!same_name("github_binaries", "github-binary"));
+    fn lazy_resolvers_are_named_by_their_files_and_load_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let homes =
+            codexport_core::Homes::new(dir.path(), dir.path().join("c"), dir.path().join("t"));
+        std::fs::create_dir_all(homes.resolvers()).unwrap();
+        std::fs::write(homes.resolvers().join("b_plugin.wasm"), b"junk").unwrap();
+        std::fs::write(homes.resolvers().join("a.wasm"), b"junk").unwrap();
+        std::fs::write(homes.resolvers().join("notes.txt"), b"").unwrap();
+        let host = Arc::new(PluginHost::new(HostConfig::new(
+            &homes,
+            GithubConfig::default(),
+        )));
+        let names: Vec<String> = host
+            .lazy_resolvers()
+            .iter()
+            .map(|r| r.name.clone())
+            .collect();
+        assert_eq!(names, ["a", "b_plugin"]);
+        assert!(host.runtime.get().is_none(), "no engine was built");
+        assert!(host.loaded_resolvers().is_empty(), "junk never loads");
     }
 }

@@ -10,7 +10,7 @@ use wasmtime::{Config, Engine, Store, UpdateDeadline};
 
 use super::bindings::{Plugin, PluginPre};
 use super::imports::State;
-use super::{HostConfig, INFER_MODE, PluginInfo, convert, same_name, this_platform};
+use super::{HostConfig, INFER_MODE, PluginInfo, convert, this_platform};
 use crate::{Error, InferContext, Resolution, ResolveContext};
 
 /// Contract versions this host runs, `major.minor` (0.x versions break at the minor).
@@ -94,7 +94,7 @@ impl Runtime {
             plugin.codexport_resolver_resolver().call_info(store)
         })?;
         let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-        if !same_name(stem, &info.name) {
+        if stem != info.name {
             return Err(fail(format!(
                 "calls itself `{}`; rename the file to `{}.wasm` so followers can find it by name",
                 info.name, info.name

@@ -49,10 +49,16 @@ pub(crate) fn load(homes: &Homes) -> anyhow::Result<(McpManifest, Role)> {
     Ok((export(homes)?, Role::Master))
 }
 
-/// The master's MCP export: the built-in resolvers over this process's environment, steered
-/// by the `[mcp.NAME]` hints and `[source]` limits of `master.toml`.
+/// The master's MCP export: the resolver plugins in `~/.codexport/resolvers` (by priority)
+/// and the built-ins over this process's environment, steered by the `[mcp.NAME]` hints and
+/// `[source]` limits of `master.toml`.
 pub(crate) fn registry_export(homes: &Homes) -> anyhow::Result<RegistryExport> {
-    Ok(RegistryExport::from_process(read_settings(homes)?))
+    let mut export = RegistryExport::from_process(read_settings(homes)?);
+    export.registry = codexport_resolvers::wasm::master_registry(
+        homes,
+        codexport_launcher::hydrate::github_config(),
+    );
+    Ok(export)
 }
 
 /// Builds this master's manifest from `config.toml` and `master.toml`.
