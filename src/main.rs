@@ -16,6 +16,10 @@ fn main() -> ExitCode {
     match &cli.command {
         // The SessionStart hook says nothing on stdout or stderr: its log line is its report.
         Command::Sync(args) if args.hook => {}
+        // A server's log is what its operator watches: start at `info` (publishes, refusals).
+        Command::Master(MasterCommand::Serve(_)) => {
+            logging::init(cli.global.verbose.max(1), cli.global.quiet)
+        }
         _ => logging::init(cli.global.verbose, cli.global.quiet),
     }
     let result = match &cli.command {

@@ -23,6 +23,55 @@ pub struct Applied {
     pub applied_at: String,
 }
 
+/// The revision fetched, verified and staged in `staged.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Staged {
+    /// Revision hash.
+    pub revision: String,
+    /// Its seq.
+    pub seq: u64,
+}
+
+/// The small part of `state.json` a no-change sync needs (it skips the managed list).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Head {
+    /// The last applied revision.
+    #[serde(default)]
+    pub applied: Option<Applied>,
+    /// The staged revision.
+    #[serde(default)]
+    pub staged: Option<Staged>,
+    /// The highest seq ever accepted.
+    #[serde(default)]
+    pub max_seq: u64,
+}
+
+impl Head {
+    /// The revision to name in `If-None-Match`: the staged one, else the applied one.
+    pub fn known_revision(&self) -> Option<&str> {
+        self.staged
+            .as_ref()
+            .map(|s| s.revision.as_str())
+            .or(self.applied.as_ref().map(|a| a.revision.as_str()))
+    }
+
+    /// The highest seq this follower has seen: a master offering less is rolling back.
+    pub fn known_seq(&self) -> u64 {
+        self.max_seq
+            .max(self.applied.as_ref().map_or(0, |a| a.seq))
+            .max(self.staged.as_ref().map_or(0, |s| s.seq))
+    }
+
+    /// Whether the staged revision is already applied.
+    pub fn staged_is_applied(&self) -> bool {
+        match (&self.staged, &self.applied) {
+            (Some(s), Some(a)) => s.revision == a.revision,
+            (None, _) => true,
+            (Some(_), None) => false,
+        }
+    }
+}
+
 /// `state.json`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
@@ -31,6 +80,9 @@ pub struct State {
     /// The last applied revision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied: Option<Applied>,
+    /// The staged revision (`staged.json`), so a no-change sync never parses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staged: Option<Staged>,
     /// The highest seq ever accepted from the pinned master (rollback protection survives
     /// an apply of nothing and a deleted staging file).
     #[serde(default)]
@@ -41,21 +93,30 @@ pub struct State {
     pub managed: BTreeMap<Root, BTreeMap<String, String>>,
 }
 
+fn parse<T: serde::de::DeserializeOwned + Default>(homes: &Homes) -> Result<Option<T>> {
+    let path = homes.state();
+    let Some(bytes) = read_optional(&path)? else {
+        return Ok(None);
+    };
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| Error::Corrupt {
+        path,
+        reason: e.to_string(),
+        hint: "move `state.json` away and run `codexport sync --apply` (files an earlier apply wrote are then no longer deleted when the master drops them)".into(),
+    })
+}
+
 impl State {
     /// Reads `state.json` (empty when missing).
     pub fn load(homes: &Homes) -> Result<Self> {
-        let path = homes.state();
-        let Some(bytes) = read_optional(&path)? else {
-            return Ok(Self {
-                version: STATE_VERSION,
-                ..Self::default()
-            });
-        };
-        serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
-            path,
-            reason: e.to_string(),
-            hint: "move `state.json` away and run `codexport sync --apply` (files an earlier apply wrote are then no longer deleted when the master drops them)".into(),
-        })
+        Ok(parse(homes)?.unwrap_or(Self {
+            version: STATE_VERSION,
+            ..Self::default()
+        }))
+    }
+
+    /// Reads only the revisions and seq of `state.json` (fast: the hook path).
+    pub fn load_head(homes: &Homes) -> Result<Head> {
+        Ok(parse(homes)?.unwrap_or_default())
     }
 
     /// Writes `state.json` atomically.
@@ -69,7 +130,8 @@ impl State {
 /// How the last sync ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LastSync {
-    /// When it ended (RFC 3339).
+    /// When it ended (RFC 3339; the file's modification time).
+    #[serde(default, skip_deserializing)]
     pub at: String,
     /// `ok` or `error`.
     pub outcome: String,
@@ -81,21 +143,31 @@ pub struct LastSync {
 impl LastSync {
     /// Reads `last-sync.json` (none when missing or unreadable: it is informational).
     pub fn load(homes: &Homes) -> Option<Self> {
-        read_optional(&homes.last_sync())
-            .ok()
-            .flatten()
-            .and_then(|b| serde_json::from_slice(&b).ok())
+        let path = homes.last_sync();
+        let mut last: Self = serde_json::from_slice(&read_optional(&path).ok()??).ok()?;
+        let modified = std::fs::metadata(&path).ok()?.modified().ok()?;
+        last.at = time::OffsetDateTime::from(modified)
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        Some(last)
     }
 
-    /// Records an outcome (best effort).
+    /// Records an outcome (best effort). The same outcome as last time only touches the
+    /// file's time: the hook path syncs often and should not pay for an fsync each time.
     pub fn record(homes: &Homes, error: Option<String>) {
+        let path = homes.last_sync();
         let last = Self {
-            at: crate::identity::now_rfc3339(),
+            at: String::new(),
             outcome: if error.is_some() { "error" } else { "ok" }.into(),
             error,
         };
         let bytes = serde_json::to_vec_pretty(&last).expect("serialises");
-        if let Err(e) = fsx::write_atomic(&homes.last_sync(), &bytes, None) {
+        if read_optional(&path).ok().flatten().as_deref() == Some(&bytes[..])
+            && filetime::set_file_mtime(&path, filetime::FileTime::now()).is_ok()
+        {
+            return;
+        }
+        if let Err(e) = fsx::write_atomic(&path, &bytes, None) {
             tracing::warn!("cannot record the sync outcome: {e}");
         }
     }

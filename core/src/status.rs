@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::Homes;
 use crate::client::Client;
 use crate::error::Result;
-use crate::follower::{master_url, stage};
+use crate::follower::master_url;
 use crate::identity::Identity;
 use crate::master::load_published;
 use crate::state::{LastSync, State};
@@ -85,14 +85,14 @@ pub fn status(homes: &Homes, probe: Option<Duration>) -> Result<Status> {
             status.fingerprint = Some(trust.fingerprint.clone());
             let state = State::load(homes)?;
             status.managed_files = state.managed.values().map(|m| m.len()).sum();
-            if let Some(a) = state.applied {
+            if let Some(a) = state.applied.clone() {
                 status.applied = Some(RevisionRef {
                     seq: a.seq,
                     revision: a.revision,
                 });
                 status.applied_at = Some(a.applied_at);
             }
-            status.staged = stage::load(homes, &trust)?.map(|r| RevisionRef {
+            status.staged = state.staged.map(|r| RevisionRef {
                 seq: r.seq,
                 revision: r.revision,
             });

@@ -323,8 +323,10 @@ pub fn codexport_bin() -> PathBuf {
 /// `CARGO_BIN_EXE_*` only names binaries of the root package, and the launcher lives in the
 /// `codexport-launcher` package. `cargo nextest run --workspace` (the README's test command)
 /// builds it into the same directory as `codexport`; when a narrower run (`cargo test -p
-/// codexport`) did not, the first call builds it with the same cargo and target dir. Verified
-/// both ways: with the binary present it is used as is; with it deleted, it is rebuilt.
+/// codexport`) did not, the first call builds it with the same cargo and target dir
+/// (`--workspace`, so features unify as in a workspace build and no dependency is rebuilt
+/// with another feature set). Verified both ways: with the binary present it is used as
+/// is; with it deleted, the first call rebuilds it.
 pub fn launcher_bin() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT

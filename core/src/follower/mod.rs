@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::identity::{Identity, Trust, fingerprint, now_rfc3339};
 use crate::lock::{LockGuard, Wait};
 use crate::revision::{Revision, SignedRevision};
-use crate::state::{LastSync, State};
+use crate::state::{Head, LastSync, Staged, State};
 use crate::store::ObjectStore;
 
 /// How a sync runs.
@@ -102,6 +102,7 @@ pub fn join(homes: &Homes, request: &JoinRequest, options: SyncOptions) -> Resul
         }
         _ => {}
     }
+    let head = State::load_head(homes)?;
     let client = Client::new(&request.url, Some(&request.token), options.timeout)?;
     let url = request.url.clone();
     let (trust, pulled) = bounded(&url, options.timeout, async {
@@ -123,12 +124,13 @@ pub fn join(homes: &Homes, request: &JoinRequest, options: SyncOptions) -> Resul
             token: request.token.clone(),
             pinned_at: now_rfc3339(),
         };
-        let pulled = pull(homes, &client, &trust, None).await?;
+        // A fresh join always fetches the document: it is what proves the key signs.
+        let pulled = pull(homes, &client, &trust, None, head.known_seq()).await?;
         Ok((trust, pulled))
     })?;
     Identity::Follower(trust.clone()).save(homes)?;
     LocalConfig::set_master(homes, &request.url)?;
-    finish(homes, pulled, options)
+    finish(homes, &trust, &head, pulled, options)
 }
 
 /// Pulls from the pinned master and stages what is new; applies when asked.
@@ -142,10 +144,20 @@ fn sync_inner(homes: &Homes, options: SyncOptions) -> Result<SyncOutcome> {
     let _lock = LockGuard::acquire(&homes.lock(), options.lock_wait)?;
     let trust = Identity::load_follower(homes)?;
     let url = master_url(homes)?;
+    let head = State::load_head(homes)?;
     let client = Client::new(&url, Some(&trust.token), options.timeout)?;
-    let staged = stage::load(homes, &trust)?;
-    let pulled = bounded(&url, options.timeout, pull(homes, &client, &trust, staged))?;
-    finish(homes, pulled, options)
+    let pulled = bounded(
+        &url,
+        options.timeout,
+        pull(
+            homes,
+            &client,
+            &trust,
+            head.known_revision(),
+            head.known_seq(),
+        ),
+    )?;
+    finish(homes, &trust, &head, pulled, options)
 }
 
 /// The master URL from `local.toml`.
@@ -159,42 +171,28 @@ pub fn master_url(homes: &Homes) -> Result<String> {
     })
 }
 
-/// A pulled revision: the verified document, its envelope when new, and fetch counts.
+/// A new revision: the verified document, its envelope, and what fetching it cost.
 struct Pulled {
-    revision: Option<Revision>,
-    envelope: Option<Vec<u8>>,
+    new: Option<(Revision, Vec<u8>)>,
     objects: usize,
     bytes: u64,
 }
+
+const UNCHANGED: Pulled = Pulled {
+    new: None,
+    objects: 0,
+    bytes: 0,
+};
 
 async fn pull(
     homes: &Homes,
     client: &Client,
     trust: &Trust,
-    staged: Option<Revision>,
+    known: Option<&str>,
+    known_seq: u64,
 ) -> Result<Pulled> {
-    let state = State::load(homes)?;
-    let known = staged
-        .as_ref()
-        .map(|r| r.revision.clone())
-        .or_else(|| state.applied.as_ref().map(|a| a.revision.clone()));
-    let known_seq = [
-        state.max_seq,
-        state.applied.as_ref().map_or(0, |a| a.seq),
-        staged.as_ref().map_or(0, |r| r.seq),
-    ]
-    .into_iter()
-    .max()
-    .unwrap_or(0);
-    let envelope = match client.revision(known.as_deref()).await? {
-        Fetched::NotModified => {
-            return Ok(Pulled {
-                revision: staged,
-                envelope: None,
-                objects: 0,
-                bytes: 0,
-            });
-        }
+    let envelope = match client.revision(known).await? {
+        Fetched::NotModified => return Ok(UNCHANGED),
         Fetched::Revision(bytes) => bytes,
     };
     let signed = SignedRevision::parse(&envelope).map_err(|reason| Error::Protocol {
@@ -202,13 +200,8 @@ async fn pull(
         reason: format!("revision: {reason}"),
     })?;
     let revision = signed.verify(trust, client.base())?;
-    if known.as_deref() == Some(revision.revision.as_str()) && revision.seq >= known_seq {
-        return Ok(Pulled {
-            revision: staged.or(Some(revision)),
-            envelope: None,
-            objects: 0,
-            bytes: 0,
-        });
+    if known == Some(revision.revision.as_str()) && revision.seq >= known_seq {
+        return Ok(UNCHANGED);
     }
     if revision.seq <= known_seq && known_seq > 0 {
         return Err(Error::Rollback {
@@ -224,38 +217,50 @@ async fn pull(
         .collect();
     let bytes = client.fetch_objects(&missing, &store).await?;
     Ok(Pulled {
-        revision: Some(revision),
-        envelope: Some(envelope),
+        new: Some((revision, envelope)),
         objects: missing.len(),
         bytes,
     })
 }
 
 /// Stages a new revision (and records its seq), then applies when asked and needed.
-fn finish(homes: &Homes, pulled: Pulled, options: SyncOptions) -> Result<SyncOutcome> {
-    let new_revision = pulled.envelope.is_some();
-    if let (Some(envelope), Some(revision)) = (&pulled.envelope, &pulled.revision) {
-        stage::save(homes, envelope)?;
-        let mut state = State::load(homes)?;
-        state.max_seq = state.max_seq.max(revision.seq);
-        state.save(homes)?;
-    }
+fn finish(
+    homes: &Homes,
+    trust: &Trust,
+    head: &Head,
+    pulled: Pulled,
+    options: SyncOptions,
+) -> Result<SyncOutcome> {
     let mut outcome = SyncOutcome {
-        staged: pulled
-            .revision
-            .as_ref()
-            .map(|r| (r.seq, r.revision.clone())),
-        new_revision,
+        staged: head.staged.as_ref().map(|s| (s.seq, s.revision.clone())),
+        new_revision: pulled.new.is_some(),
         fetched_objects: pulled.objects,
         fetched_bytes: pulled.bytes,
         applied: None,
     };
+    let revision = match pulled.new {
+        Some((revision, envelope)) => {
+            stage::save(homes, &envelope)?;
+            let mut state = State::load(homes)?;
+            state.max_seq = state.max_seq.max(revision.seq);
+            state.staged = Some(Staged {
+                revision: revision.revision.clone(),
+                seq: revision.seq,
+            });
+            state.save(homes)?;
+            outcome.staged = Some((revision.seq, revision.revision.clone()));
+            Some(revision)
+        }
+        // Nothing new, and nothing left to apply: the hook's fast path ends here.
+        None if !options.apply || head.staged_is_applied() => None,
+        None => stage::load(homes, trust)?,
+    };
     if options.apply
-        && let Some(revision) = &pulled.revision
+        && let Some(revision) = revision
     {
-        let state = State::load(homes)?;
+        let state = State::load_head(homes)?;
         if state.applied.as_ref().map(|a| &a.revision) != Some(&revision.revision) {
-            outcome.applied = Some(apply::apply(homes, revision)?);
+            outcome.applied = Some(apply::apply(homes, &revision)?);
         }
     }
     Ok(outcome)
@@ -300,6 +305,7 @@ pub fn trust_reset(homes: &Homes) -> Result<bool> {
     stage::clear(homes)?;
     if let Ok(mut state) = State::load(homes) {
         state.max_seq = 0;
+        state.staged = None;
         if let Some(applied) = &mut state.applied {
             applied.seq = 0;
         }

@@ -139,7 +139,7 @@ pub fn serve(homes: &Homes, export: Arc<dyn McpExport>, options: &ServeOptions) 
             .await
             .map_err(|e| Error::Usage(format!("cannot listen on `{}`: {e}", options.listen)))?;
         let seq = state.current.read().expect("not poisoned").revision.seq;
-        tracing::warn!(
+        tracing::info!(
             "serving seq {seq} on http://{} (fingerprint {})",
             options.listen,
             state.fingerprint
@@ -166,7 +166,7 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = tokio::signal::ctrl_c().await;
-    tracing::warn!("shutting down");
+    tracing::info!("shutting down");
 }
 
 fn router(state: Shared) -> Router {

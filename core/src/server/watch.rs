@@ -73,7 +73,7 @@ pub(super) fn start(homes: &Homes, mut publisher: Publisher, current: Current) -
                             tracing::warn!("{w}");
                         }
                         if rebuilt.changed {
-                            tracing::warn!(
+                            tracing::info!(
                                 "published seq {} ({} files re-read)",
                                 rebuilt.published.revision.seq,
                                 rebuilt.rehashed
