@@ -61,7 +61,7 @@ fn master_list_shows_every_entry_and_warns_about_the_broken_ones() {
         stdout(&out),
         "NAME     TRANSPORT  RESOLVER        STATE       SPEC\n\
          fff      stdio      github-release  resolved    dmtrKovalenko/fff.nvim@v0.5.0 fff-mcp-{triple} (fff-mcp)\n\
-         mystery  stdio      unresolved      unresolved  no resolver recognised the command `/opt/nowhere/mystery`\n\
+         mystery  stdio      unresolved      unresolved  no resolver recognised the command `/opt/nowhere/mystery`: `/opt/nowhere/mystery` does not exist on the master\n\
          remote   http       url             resolved    http://127.0.0.1:8931/mcp\n"
     );
     let err = stderr(&out);

@@ -169,7 +169,7 @@ args = ["--stdio"]
         );
         assert_eq!(
             problems[1],
-            "MCP `odd`: exported without an artifact: no resolver recognised the command `/nowhere/odd`"
+            "MCP `odd`: exported without an artifact: no resolver recognised the command `/nowhere/odd`: `/nowhere/odd` does not exist on the master"
         );
         assert_eq!(
             problems[2],

@@ -212,7 +212,10 @@ fn unresolved(cx: &InferContext<'_>, entry: &McpEntry, failures: &[(String, Erro
         (None, None) => "entry".to_owned(),
     };
     let reason = if failures.is_empty() {
-        format!("no resolver recognised the {what}")
+        match missing(cx, entry) {
+            Some(missing) => format!("no resolver recognised the {what}: {missing}"),
+            None => format!("no resolver recognised the {what}"),
+        }
     } else {
         failures
             .iter()
@@ -232,6 +235,24 @@ fn unresolved(cx: &InferContext<'_>, entry: &McpEntry, failures: &[(String, Erro
         )
     });
     Artifact::Unresolved { reason, hint }
+}
+
+/// What the master itself lacks for `entry`: a program that is not there, or an absolute
+/// path argument that does not exist (the usual reason nothing recognises a command).
+fn missing(cx: &InferContext<'_>, entry: &McpEntry) -> Option<String> {
+    let command = entry.command.as_deref()?;
+    if crate::infer::locate(cx, entry, command).is_none() {
+        return Some(if command.contains(['/', '\\']) {
+            format!("`{command}` does not exist on the master")
+        } else {
+            format!("`{command}` is not on the master's PATH")
+        });
+    }
+    entry
+        .args
+        .iter()
+        .find(|arg| std::path::Path::new(arg).is_absolute() && !std::path::Path::new(arg).exists())
+        .map(|arg| format!("`{arg}` does not exist on the master"))
 }
 
 /// `candidates` ordered by closeness to `name` (for "did you mean" lists).
@@ -331,7 +352,10 @@ mod tests {
         else {
             panic!();
         };
-        assert_eq!(reason, "no resolver recognised the command `/nowhere/srv`");
+        assert_eq!(
+            reason,
+            "no resolver recognised the command `/nowhere/srv`: `/nowhere/srv` does not exist on the master"
+        );
         assert!(hint.starts_with("add `[mcp.srv]` to `"), "{hint}");
         assert!(hint.contains("master.toml` naming a resolver"), "{hint}");
     }

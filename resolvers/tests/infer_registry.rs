@@ -487,6 +487,6 @@ command = "/opt/nowhere/mystery-mcp"
     assert!(hint.contains("max_total_mib"), "{hint}");
     assert_eq!(
         problems[1],
-        "MCP `mystery`: exported without an artifact: no resolver recognised the command `/opt/nowhere/mystery-mcp`"
+        "MCP `mystery`: exported without an artifact: no resolver recognised the command `/opt/nowhere/mystery-mcp`: `/opt/nowhere/mystery-mcp` does not exist on the master"
     );
 }
