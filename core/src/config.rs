@@ -3,6 +3,7 @@
 //! Both deserialize with defaults and ignore unknown keys, so other parts of codexport add
 //! their own sections (`[mcp.NAME]` hints, `[pathVariables]`, ...) without touching this one.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
@@ -35,6 +36,21 @@ pub struct MasterConfig {
     pub include: Vec<String>,
     /// Extra patterns never synced: a path segment or glob (`*.bak`), or a relative path.
     pub exclude: Vec<String>,
+    /// `[mcp.NAME]` tables: hints that replace MCP inference for one entry. Kept as raw
+    /// tables here; `codexport-resolvers` checks them against the resolver they name.
+    pub mcp: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
+    /// `[source]`: limits for local MCP source trees packed into revisions.
+    pub source: SourceSettings,
+}
+
+/// `[source]` of `master.toml`, in MiB (the resolvers' defaults when unset).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SourceSettings {
+    /// Largest single file packed; larger ones are left out with a warning.
+    pub max_file_mib: Option<u64>,
+    /// Largest tree packed; a larger one leaves its entry unresolved.
+    pub max_total_mib: Option<u64>,
 }
 
 /// `local.toml`.
@@ -150,6 +166,7 @@ mod tests {
             toml_edit::de::from_str("include = [\"notes\"]\n[mcp.fff]\nresolver = \"x\"\n")
                 .unwrap();
         assert_eq!(config.include, ["notes"]);
+        assert_eq!(config.mcp["fff"]["resolver"], "x");
         assert_eq!(config.allow_nets().unwrap().len(), 4);
         let default: MasterConfig = toml_edit::de::from_str(DEFAULT_MASTER_TOML).unwrap();
         assert!(default.listen.is_none());

@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 
-use codexport_core::mcp_config::item_to_json;
+use codexport_core::config::MasterConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::SourceLimits;
@@ -51,56 +51,52 @@ pub struct SettingsError(pub String);
 const MIB: u64 = 1024 * 1024;
 
 impl InferSettings {
-    /// Reads `[mcp.*]` and `[source]` from a parsed `master.toml` (other tables belong to
-    /// other settings and are ignored here).
-    pub fn from_document(doc: &toml_edit::DocumentMut) -> Result<Self, SettingsError> {
-        let mut settings = Self::default();
-        if let Some(mcp) = doc.get("mcp") {
-            let mcp = mcp.as_table_like().ok_or_else(|| {
-                SettingsError("`mcp` must be a table of `[mcp.NAME]` tables".into())
-            })?;
-            for (name, item) in mcp.iter() {
-                let hint: McpHint = serde_json::from_value(item_to_json(item)).map_err(|e| {
-                    SettingsError(format!(
-                        "`[mcp.{name}]`: {e} (a hint needs `resolver = \"...\"` and that resolver's spec fields)"
-                    ))
-                })?;
-                settings.hints.insert(name.to_owned(), hint);
-            }
-        }
-        if let Some(source) = doc.get("source") {
-            let source = source
-                .as_table_like()
-                .ok_or_else(|| SettingsError("`source` must be a table".into()))?;
-            let mib = |key: &str, default: u64| -> Result<u64, SettingsError> {
-                match source.get(key) {
-                    None => Ok(default),
-                    Some(item) => item
-                        .as_integer()
-                        .filter(|n| *n > 0)
-                        .map(|n| n as u64 * MIB)
-                        .ok_or_else(|| {
-                            SettingsError(format!(
-                                "`source.{key}` must be a positive integer (MiB)"
-                            ))
-                        }),
-                }
-            };
-            let defaults = SourceLimits::default();
-            settings.source_limits = SourceLimits {
-                max_file: mib("max_file_mib", defaults.max_file)?,
-                max_total: mib("max_total_mib", defaults.max_total)?,
-            };
-        }
-        Ok(settings)
+    /// The inference settings of a loaded `master.toml`: every `[mcp.NAME]` table must name
+    /// its `resolver`; `[source]` limits must be positive.
+    pub fn from_config(config: &MasterConfig) -> Result<Self, SettingsError> {
+        let hints = config
+            .mcp
+            .iter()
+            .map(|(name, table)| {
+                let hint = serde_json::from_value(serde_json::Value::Object(table.clone()))
+                    .map_err(|e| {
+                        SettingsError(format!(
+                            "`[mcp.{name}]`: {e} (a hint needs `resolver = \"...\"` and that resolver's spec fields)"
+                        ))
+                    })?;
+                Ok((name.clone(), hint))
+            })
+            .collect::<Result<_, SettingsError>>()?;
+        let defaults = SourceLimits::default();
+        let mib = |key: &str, value: Option<u64>, default: u64| match value {
+            None => Ok(default),
+            Some(0) => Err(SettingsError(format!(
+                "`source.{key}` must be a positive number of MiB"
+            ))),
+            Some(n) => Ok(n.saturating_mul(MIB)),
+        };
+        Ok(Self {
+            hints,
+            source_limits: SourceLimits {
+                max_file: mib(
+                    "max_file_mib",
+                    config.source.max_file_mib,
+                    defaults.max_file,
+                )?,
+                max_total: mib(
+                    "max_total_mib",
+                    config.source.max_total_mib,
+                    defaults.max_total,
+                )?,
+            },
+        })
     }
 
-    /// Reads `master.toml` text.
+    /// Reads `master.toml` text (tests and tools; the CLI loads [`MasterConfig`]).
     pub fn from_toml(text: &str) -> Result<Self, SettingsError> {
-        let doc: toml_edit::DocumentMut = text
-            .parse()
-            .map_err(|e| SettingsError(format!("not valid TOML: {e}")))?;
-        Self::from_document(&doc)
+        let config: MasterConfig = toml_edit::de::from_str(text)
+            .map_err(|e| SettingsError(e.message().trim().to_owned()))?;
+        Self::from_config(&config)
     }
 }
 
@@ -141,10 +137,10 @@ bin = "fff-mcp"
                 .starts_with("`master.toml`: `[mcp.x]`: missing field `resolver`"),
             "{err}"
         );
-        let err = InferSettings::from_toml("[source]\nmax_file_mib = -1\n").unwrap_err();
+        let err = InferSettings::from_toml("[source]\nmax_file_mib = 0\n").unwrap_err();
         assert!(
             err.to_string()
-                .contains("`source.max_file_mib` must be a positive integer"),
+                .contains("`source.max_file_mib` must be a positive number of MiB"),
             "{err}"
         );
     }

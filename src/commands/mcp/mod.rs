@@ -7,6 +7,7 @@ pub(crate) mod list;
 pub(crate) mod plan;
 pub(crate) mod run;
 
+use codexport_core::config::MasterConfig;
 use codexport_core::manifest::McpManifest;
 use codexport_core::master::load_published;
 use codexport_core::mcp_export::McpExport;
@@ -93,20 +94,17 @@ fn export(homes: &Homes) -> anyhow::Result<McpManifest> {
 
 /// The inference settings of `master.toml` (defaults when it does not exist).
 fn read_settings(homes: &Homes) -> anyhow::Result<InferSettings> {
-    let path = homes.master_toml();
-    match std::fs::read_to_string(&path) {
-        Ok(text) => InferSettings::from_toml(&text).map_err(|e| {
-            CliError::new(
-                ExitStatus::InvalidInput,
-                format!("{e} ({})", path.display()),
-            )
-            .hint(format!(
-                "fix `{}`; `docs/mcp.md` shows the `[mcp.NAME]` hint format",
-                path.display()
-            ))
-            .into()
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(InferSettings::default()),
-        Err(e) => Err(anyhow::anyhow!(e).context(format!("cannot read `{}`", path.display()))),
-    }
+    let config = MasterConfig::load(homes)?;
+    InferSettings::from_config(&config).map_err(|e| {
+        let path = homes.master_toml();
+        CliError::new(
+            ExitStatus::InvalidInput,
+            format!("{e} ({})", path.display()),
+        )
+        .hint(format!(
+            "fix `{}`; `docs/mcp.md` shows the `[mcp.NAME]` hint format",
+            path.display()
+        ))
+        .into()
+    })
 }
