@@ -4,6 +4,8 @@
 //! Each test binary includes it with `mod common;`, and not every binary uses every helper.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod mcp;
+
 use std::fs;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
