@@ -272,8 +272,12 @@ args = ["mcp-server-fetch@2025.4.7"]
 [mcp_servers.editable]
 command = "py-srv"
 args = ["--stdio"]
+[mcp_servers.editable_module]
+command = "{}"
+args = ["-m", "py_srv"]
 "#,
-        toml_str(&tool.join("bin/python"))
+        toml_str(&tool.join("bin/python")),
+        toml_str(&installs().uv_tools.join("py-srv/bin/python"))
     );
     let (manifest, problems) = master.export(&config, "");
     assert!(problems.is_empty(), "{problems:?}");
@@ -308,6 +312,9 @@ args = ["--stdio"]
     );
     assert_eq!(Path::new(&spec.root), installs().py_project);
     assert_eq!(editable.objects, [spec.object.as_str()]);
+    let module = SourceSpec::from_artifact("m", artifact(&manifest, "editable_module")).unwrap();
+    assert_eq!((module.entry.as_str(), module.args.len()), ("-m py_srv", 0));
+    assert_eq!(module.object, spec.object, "one project, one object");
     assert_eq!(
         UvSpec::from_artifact("uvx", artifact(&manifest, "uvx")).unwrap(),
         UvSpec {

@@ -120,12 +120,19 @@ fn local_tool(
 ) -> Result<ArtifactSpec, Error> {
     project::check_root(cx, entry, root)?;
     let packed = pack::pack(cx, entry, root, None)?;
+    // The tool's own interpreter running a module is the module of the project.
+    let (entry_point, args) = match &entry.args[..] {
+        [flag, module, rest @ ..] if facts::is_python(&bin) && flag == "-m" => {
+            (format!("-m {module}"), rest.to_vec())
+        }
+        _ => (bin, entry.args.clone()),
+    };
     Ok(SourceSpec {
         kind: SourceKind::Python,
         object: packed.object.clone(),
         root: root.to_string_lossy().into_owned(),
-        entry: bin,
-        args: entry.args.clone(),
+        entry: entry_point,
+        args,
     }
     .to_artifact(vec![packed.object]))
 }
