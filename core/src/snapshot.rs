@@ -30,6 +30,9 @@ pub struct HashCache {
     entries: HashMap<String, Stamp>,
     #[serde(skip)]
     path: Option<PathBuf>,
+    /// Whether `entries` changed since it was loaded or saved.
+    #[serde(skip)]
+    dirty: bool,
 }
 
 impl HashCache {
@@ -45,8 +48,13 @@ impl HashCache {
         cache
     }
 
-    /// Writes the cache back (best effort: a lost cache only costs re-hashing).
-    pub fn save(&self) {
+    /// Writes the cache back when it changed (best effort: a lost cache only costs
+    /// re-hashing).
+    pub fn save(&mut self) {
+        if !self.dirty {
+            return;
+        }
+        self.dirty = false;
         if let Some(path) = &self.path
             && let Ok(bytes) = serde_json::to_vec(self)
             && let Err(e) = fsx::write_atomic(path, &bytes, None)
@@ -147,6 +155,9 @@ pub fn snapshot(
             class: sel.class,
             link: None,
         });
+    }
+    if rehashed > 0 || seen.len() != cache.entries.len() {
+        cache.dirty = true;
     }
     cache.entries = seen;
 

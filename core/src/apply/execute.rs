@@ -88,6 +88,15 @@ fn content(store: &ObjectStore, file: &DesiredFile) -> Result<Vec<u8>> {
     }
 }
 
+/// The sha256 a desired file's content has, without reading it.
+fn desired_hash(file: &DesiredFile) -> String {
+    match &file.source {
+        Source::Object(hash) => hash.clone(),
+        Source::Bytes(b) => sha256_hex(b),
+        Source::Link(target) => sha256_hex(target.as_bytes()),
+    }
+}
+
 fn mode_for(file: &DesiredFile) -> u32 {
     match file.class {
         FileClass::Secret => fsx::SECRET_MODE,
@@ -120,19 +129,14 @@ pub fn execute(homes: &Homes, revision: &Revision, files: &[DesiredFile]) -> Res
     };
     let mut managed: BTreeMap<Root, BTreeMap<String, String>> = BTreeMap::new();
 
-    // Read and verify every content first, so a missing or corrupt object stops the apply
-    // before any file changes.
-    let contents = files
-        .iter()
-        .map(|f| content(&store, f))
-        .collect::<Result<Vec<_>>>()?;
-
-    for (file, bytes) in files.iter().zip(contents) {
+    // Decide what must be written before reading any object, then read and verify those
+    // objects, so a missing or corrupt object stops the apply before any file changes.
+    let mut pending = Vec::new();
+    for file in files {
         let target = file.root.dir(homes).join(&file.path);
-        let hash = sha256_hex(&bytes);
+        let hash = desired_hash(file);
         let is_link = matches!(file.source, Source::Link(_));
         let mode = mode_for(file);
-        let name = format!("{}:{}", file.root.name(), file.path);
         managed
             .entry(file.root)
             .or_default()
@@ -146,7 +150,16 @@ pub fn execute(homes: &Homes, revision: &Revision, files: &[DesiredFile]) -> Res
             report.unchanged += 1;
             continue;
         }
-        if let Some((h, ..)) = &existing {
+        pending.push((file, target, existing.map(|(h, ..)| h), is_link, mode));
+    }
+    let contents = pending
+        .iter()
+        .map(|(file, ..)| content(&store, file))
+        .collect::<Result<Vec<_>>>()?;
+
+    for ((file, target, existing, is_link, mode), bytes) in pending.into_iter().zip(contents) {
+        let name = format!("{}:{}", file.root.name(), file.path);
+        if let Some(h) = &existing {
             let before = state
                 .managed
                 .get(&file.root)
