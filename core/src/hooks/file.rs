@@ -11,6 +11,9 @@ use crate::error::Error;
 /// Codex's name for the event fired when a session starts or resumes.
 pub const EVENT_SESSION_START: &str = "SessionStart";
 
+/// Codex's timeout for a handler that sets none, in seconds.
+pub(crate) const DEFAULT_TIMEOUT_SECS: u64 = 600;
+
 /// The sub-command line codexport's hook runs, after the program path.
 const HOOK_ARGS: &str = "sync --apply --hook";
 
@@ -239,6 +242,23 @@ impl OurHook {
         )
     }
 
+    /// The hook as a `hooks.json` handler has it (so an apply keeps the binary the user
+    /// installed); `None` when `handler` is not a codexport hook.
+    pub fn from_handler(handler: &Handler) -> Option<Self> {
+        if !Self::is_ours(handler) {
+            return None;
+        }
+        let command = handler.command.clone()?;
+        Some(Self {
+            command_windows: handler
+                .command_windows
+                .clone()
+                .unwrap_or_else(|| command.clone()),
+            command,
+            timeout: handler.timeout.unwrap_or(DEFAULT_TIMEOUT_SECS),
+        })
+    }
+
     /// Whether `handler` is a codexport hook (any binary path, any version of the flags).
     pub fn is_ours(handler: &Handler) -> bool {
         let Some(command) = handler.command.as_deref() else {
@@ -379,6 +399,18 @@ mod tests {
             hook.command,
             "CODEXPORT_HOME=/t /b/codexport sync --apply --hook"
         );
+    }
+
+    #[test]
+    fn a_handler_gives_back_the_hook_it_was_made_from() {
+        let hook = ours();
+        assert_eq!(OurHook::from_handler(&hook.handler()), Some(hook));
+        let other = Handler {
+            kind: "command".into(),
+            command: Some("echo hi".into()),
+            ..Handler::default()
+        };
+        assert_eq!(OurHook::from_handler(&other), None);
     }
 
     #[test]

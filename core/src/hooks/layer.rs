@@ -8,6 +8,7 @@ use toml_edit::DocumentMut;
 
 use super::carry::{HookTrust, carry_master_trust, master_hooks_for_follower};
 use super::file::{EVENT_SESSION_START, HooksFile, OurHook};
+use super::settings::HookSettings;
 use super::trust::{HookState, handler_hash, remove_state, set_state, trust_key};
 use crate::Homes;
 use crate::error::Error;
@@ -99,6 +100,37 @@ pub fn layer_hooks(
         trust,
         ours,
     })
+}
+
+/// The hooks layer of an apply on `homes`: paths mapped with `local.toml`'s
+/// `[pathVariables]`, trust keyed on the real Codex home, and codexport's hook put in when
+/// `[hook] installed` says so (the one in the current `hooks.json` when there is one, so the
+/// binary the user installed stays; else this very binary).
+pub fn for_apply(homes: &Homes, canonical: CanonicalHooks<'_>) -> Result<HooksLayer, Error> {
+    let layer_settings = crate::layer::LayerSettings::load(&homes.local_toml())?;
+    let map = PathMap::new(canonical.master, homes, &layer_settings.path_variables);
+    let ours = if HookSettings::load(&homes.local_toml())?.installed {
+        Some(installed_hook(homes)?)
+    } else {
+        None
+    };
+    layer_hooks(canonical, &map, &homes.codex_realpath(), ours.as_ref())
+}
+
+/// codexport's hook as it stands in the Codex home, or a fresh one for this binary.
+fn installed_hook(homes: &Homes) -> Result<OurHook, Error> {
+    let current = HooksFile::read(&homes.codex.join("hooks.json"))
+        .map(|parsed| parsed.file)
+        .unwrap_or_default();
+    if let Some((g, h)) = current.find_ours()
+        && let Some(hook) = OurHook::from_handler(&current.groups(EVENT_SESSION_START)[g].hooks[h])
+    {
+        return Ok(hook);
+    }
+    let exe = std::env::current_exe().map_err(|e| Error::io("find", "the codexport binary", e))?;
+    let exe = std::fs::canonicalize(&exe).unwrap_or(exe);
+    let settings = HookSettings::load(&homes.local_toml())?;
+    Ok(OurHook::for_homes(&exe, settings.budget(), homes))
 }
 
 impl ConfigTransform for HooksLayer {
@@ -222,6 +254,41 @@ mod tests {
             .unwrap()
             .file;
         assert_eq!(file.groups(EVENT_SESSION_START), [ours.group()]);
+    }
+
+    #[test]
+    fn an_apply_keeps_the_installed_hook_and_adds_it_only_when_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let user = dir.path();
+        let homes = Homes::new(user, user.join(".codex"), user.join(".codexport"));
+        let config = master_config();
+        let canonical = CanonicalHooks {
+            config: Some(&config),
+            hooks_json: Some(HOOKS.as_bytes()),
+            master: &master(),
+        };
+        let without = for_apply(&homes, canonical).unwrap();
+        let file = HooksFile::parse(without.hooks_json.unwrap().as_bytes(), Path::new("h"));
+        assert_eq!(file.unwrap().file.find_ours(), None, "not installed here");
+
+        let installed = OurHook::new(Path::new("/opt/codexport"), 4, None);
+        crate::hooks::install(&homes, &installed).unwrap();
+        HookSettings {
+            installed: true,
+            budget: None,
+        }
+        .save(&homes.local_toml())
+        .unwrap();
+        let with = for_apply(&homes, canonical).unwrap();
+        let file = HooksFile::parse(with.hooks_json.unwrap().as_bytes(), Path::new("h"))
+            .unwrap()
+            .file;
+        let (g, h) = file.find_ours().unwrap();
+        assert_eq!(
+            OurHook::from_handler(&file.groups(EVENT_SESSION_START)[g].hooks[h]),
+            Some(installed),
+            "the binary the user installed stays"
+        );
     }
 
     #[test]

@@ -13,14 +13,11 @@ use std::path::Path;
 use serde_json::{Value, json};
 use toml_edit::{DocumentMut, Item, Table};
 
-use super::file::Handler;
+use super::file::{DEFAULT_TIMEOUT_SECS, Handler};
 use crate::store::sha256_hex;
 
 /// What a `trusted_hash` value starts with.
 pub const TRUSTED_HASH_PREFIX: &str = "sha256:";
-
-/// Codex's timeout when a handler sets none, in seconds.
-const DEFAULT_TIMEOUT_SECS: u64 = 600;
 
 /// `SessionStart` → `session_start`: the event's label in trust keys and hashes.
 pub fn event_label(event: &str) -> String {
