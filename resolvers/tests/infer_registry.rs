@@ -11,6 +11,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use codexport_core::Homes;
+use codexport_core::lock::{LockGuard, Wait};
 use codexport_core::manifest::{Artifact, ArtifactSpec, McpManifest};
 use codexport_core::mcp_export::McpExport;
 use codexport_core::store::ObjectStore;
@@ -50,6 +51,9 @@ fn installs() -> &'static Installs {
     static INSTALLS: OnceLock<Installs> = OnceLock::new();
     INSTALLS.get_or_init(|| {
         let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("infer_registry");
+        std::fs::create_dir_all(&cache).unwrap();
+        // nextest runs each test in its own process: one installs, the others wait.
+        let _lock = LockGuard::acquire(&cache.join("lock"), Wait::Forever).unwrap();
         let i = Installs {
             npm_prefix: cache.join("npm-global"),
             uv_tools: cache.join("uv/tools"),
