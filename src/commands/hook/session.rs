@@ -50,7 +50,8 @@ pub(crate) fn run(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
                 Ok(Err(codexport_core::Error::Busy(_))) => {
                     "skipped: another sync or apply holds the lock".to_owned()
                 }
-                Ok(Err(e)) => format!("failed: {}", chain(&e)),
+                // `{:#}` prints the error and its causes on one line.
+                Ok(Err(e)) => format!("failed: {:#}", anyhow::Error::new(e)),
                 Err(_) => format!("gave up: the {} ms budget ran out", budget.as_millis()),
             }
         }
@@ -82,18 +83,6 @@ fn describe(outcome: &SyncOutcome) -> String {
         (None, true) => format!("staged seq {seq}"),
         (None, false) => format!("up to date at seq {seq}"),
     }
-}
-
-/// An error and its causes on one line.
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Appends `line` to the log; a log that cannot be written is not worth failing a session.
