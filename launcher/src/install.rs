@@ -65,6 +65,45 @@ pub fn spawn_background_hydrate(homes: &Homes, codexport: &Path) -> io::Result<u
     Ok(child.id())
 }
 
+/// What [`after_apply`] did.
+#[derive(Debug)]
+pub struct AfterApply {
+    /// The installed launcher, or why it could not be installed.
+    pub launcher: io::Result<PathBuf>,
+    /// The background hydration's pid, when one was started; or why it could not start.
+    pub hydrate: Option<io::Result<u32>>,
+}
+
+/// The follower's side of an apply that the launcher cares about: keeps
+/// `~/.codexport/bin/codexport-mcp-run` current (copied from next to `codexport`, the CLI
+/// executable), and when the manifest changed (`manifest_before` holds its bytes from before
+/// the apply) and some entry is not hydrated, starts `codexport mcp hydrate --all` detached.
+pub fn after_apply(homes: &Homes, codexport: &Path, manifest_before: Option<&[u8]>) -> AfterApply {
+    let launcher = match codexport.parent() {
+        Some(dir) => install_launcher_from(homes, &dir.join(launcher_file_name())),
+        None => Err(io::Error::other(
+            "the codexport executable has no directory",
+        )),
+    };
+    let after = fs::read(homes.mcp_manifest()).ok();
+    let changed = after.as_deref() != manifest_before;
+    let hydrate = (changed && after.is_some() && needs_hydration(homes))
+        .then(|| spawn_background_hydrate(homes, codexport));
+    AfterApply { launcher, hydrate }
+}
+
+/// Whether any command entry of the manifest has no ready artifact on this platform.
+fn needs_hydration(homes: &Homes) -> bool {
+    let Ok(manifest) = crate::manifest::load(homes) else {
+        return false;
+    };
+    let platform = codexport_resolvers::Platform::detect();
+    manifest.entries.iter().any(|entry| {
+        crate::hydrate::artifact_spec(entry)
+            .is_ok_and(|spec| crate::hydrate::ready_now(homes, spec, &platform).is_none())
+    })
+}
+
 #[cfg(unix)]
 fn detach(command: &mut Command) {
     use std::os::unix::process::CommandExt;
@@ -109,6 +148,50 @@ mod tests {
         assert!(
             err.to_string().contains("cannot read the launcher"),
             "{err}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn after_apply_hydrates_in_the_background_only_when_the_manifest_changed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let homes = Homes::new(
+            tmp.path(),
+            tmp.path().join(".codex"),
+            tmp.path().join(".cx"),
+        );
+        // A stand-in `codexport` that records its arguments, with a launcher next to it.
+        let bin = tmp.path().join("bin");
+        let marker = tmp.path().join("ran");
+        let fake = bin.join("codexport");
+        let script = format!("#!/bin/sh\necho \"$@\" > {}\n", marker.display());
+        fsx::write_atomic(&fake, script.as_bytes(), Some(0o755)).unwrap();
+        fs::write(bin.join(launcher_file_name()), b"launcher").unwrap();
+        let manifest = serde_json::json!({
+            "version": 1,
+            "master": {"os": "linux", "home": "/m", "codex_home": "/m/.codex"},
+            "entries": [{"name": "e", "transport": "stdio", "artifact": {"state": "resolved",
+                "resolver": "npm", "spec": {"package": "p", "version": "1.0.0", "bin": "p"}}}],
+        });
+        let bytes = serde_json::to_vec(&manifest).unwrap();
+        fsx::write_secret(&homes.mcp_manifest(), &bytes).unwrap();
+
+        let unchanged = after_apply(&homes, &fake, Some(&bytes));
+        assert_eq!(unchanged.launcher.unwrap(), homes.launcher());
+        assert_eq!(fs::read(homes.launcher()).unwrap(), b"launcher");
+        assert!(unchanged.hydrate.is_none());
+
+        let changed = after_apply(&homes, &fake, None);
+        changed.hydrate.unwrap().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while fs::read_to_string(&marker).map_or(true, |s| !s.ends_with('\n'))
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(
+            fs::read_to_string(&marker).unwrap(),
+            "mcp hydrate --all --quiet\n"
         );
     }
 }

@@ -12,8 +12,14 @@ use crate::cli::ApplyArgs;
 /// Applies the staged revision; a summary goes to stderr.
 pub(crate) fn run(_args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
     let homes = super::homes()?;
+    let manifest_before = super::mcp::manifest_snapshot(&homes);
     match follower::apply_staged(&homes, Wait::For(Duration::from_secs(60)))? {
-        Some(report) => print_report(&report),
+        Some(report) => {
+            print_report(&report);
+            for line in super::mcp::after_apply(&homes, manifest_before.as_deref()) {
+                eprintln!("{line}");
+            }
+        }
         None => eprintln!("already applied"),
     }
     Ok(ExitStatus::Success)

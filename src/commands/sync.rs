@@ -14,6 +14,7 @@ pub(crate) fn run(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
         return super::hook::session::run(args);
     }
     let homes = super::homes()?;
+    let manifest_before = super::mcp::manifest_snapshot(&homes);
     let outcome = follower::sync(
         &homes,
         SyncOptions {
@@ -23,6 +24,11 @@ pub(crate) fn run(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
         },
     )?;
     print_outcome(&outcome);
+    if outcome.applied.is_some() {
+        for line in super::mcp::after_apply(&homes, manifest_before.as_deref()) {
+            eprintln!("{line}");
+        }
+    }
     Ok(ExitStatus::Success)
 }
 

@@ -37,6 +37,7 @@ pub(crate) fn run(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
                 apply: args.apply,
                 lock_wait: Wait::No,
             };
+            let manifest_before = super::super::mcp::manifest_snapshot(&homes);
             let (tx, rx) = mpsc::channel();
             let worker_homes = homes.clone();
             // The sync runs on its own thread so the budget holds even if it stalls; when the
@@ -46,7 +47,19 @@ pub(crate) fn run(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
                 let _ = tx.send(follower::sync(&worker_homes, options));
             });
             match rx.recv_timeout(budget) {
-                Ok(Ok(outcome)) => describe(&outcome),
+                Ok(Ok(outcome)) => {
+                    let mut line = describe(&outcome);
+                    if outcome.applied.is_some() {
+                        // Servers get ready in a detached job; the hook stays within budget.
+                        for note in
+                            super::super::mcp::after_apply(&homes, manifest_before.as_deref())
+                        {
+                            line.push_str("; ");
+                            line.push_str(&note);
+                        }
+                    }
+                    line
+                }
                 Ok(Err(codexport_core::Error::Busy(_))) => {
                     "skipped: another sync or apply holds the lock".to_owned()
                 }

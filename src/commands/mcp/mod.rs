@@ -108,3 +108,41 @@ fn read_settings(homes: &Homes) -> anyhow::Result<InferSettings> {
         .into()
     })
 }
+
+/// The manifest's bytes before an apply, for [`after_apply`].
+pub(crate) fn manifest_snapshot(homes: &Homes) -> Option<Vec<u8>> {
+    std::fs::read(homes.mcp_manifest()).ok()
+}
+
+/// After an apply: installs the launcher next to the config that points at it and, when the
+/// manifest changed, starts the background hydration. Problems are warnings (the apply itself
+/// succeeded); returns one line per thing done, for the caller's summary or log.
+pub(crate) fn after_apply(homes: &Homes, manifest_before: Option<&[u8]>) -> Vec<String> {
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => {
+            return vec![format!(
+                "warning: cannot find the codexport executable: {e}"
+            )];
+        }
+    };
+    let done = codexport_launcher::install::after_apply(homes, &exe, manifest_before);
+    let mut lines = Vec::new();
+    if let Err(e) = done.launcher {
+        lines.push(format!(
+            "warning: cannot install the MCP launcher at `{}`: {e}",
+            homes.launcher().display()
+        ));
+    }
+    match done.hydrate {
+        Some(Ok(pid)) => lines.push(format!(
+            "hydrating MCP servers in the background (pid {pid}, log `{}`)",
+            codexport_launcher::install::hydrate_log(homes).display()
+        )),
+        Some(Err(e)) => lines.push(format!(
+            "warning: cannot start the background MCP hydration: {e} (run `codexport mcp hydrate --all`)"
+        )),
+        None => {}
+    }
+    lines
+}
