@@ -179,6 +179,13 @@ fn join_apply_watch_change_and_delete() {
     assert_eq!(status["reachable"], true);
     assert_eq!(status["applied"], status["master_revision"]);
     assert_eq!(status["last_sync"]["outcome"], "ok");
+
+    let exit = ctx.stop_master().unwrap();
+    assert!(
+        exit.success(),
+        "SIGTERM is a clean shutdown: {exit:?}\n{}",
+        ctx.master_log()
+    );
 }
 
 #[test]

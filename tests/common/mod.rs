@@ -201,11 +201,10 @@ impl TestContext {
         panic!("master never answered {url}:\n{}", self.master_log());
     }
 
-    /// Stops the master (SIGTERM, so it shuts down cleanly) and waits for it.
-    pub fn stop_master(&mut self) {
-        if let Some(mut child) = self.server.take() {
-            terminate(&mut child);
-        }
+    /// Stops the master (SIGTERM, so it shuts down cleanly), waits for it, and returns how
+    /// it exited (`None` when none was running).
+    pub fn stop_master(&mut self) -> Option<std::process::ExitStatus> {
+        self.server.take().map(|mut child| terminate(&mut child))
     }
 
     /// `master link` output's link line for follower `name`.
@@ -251,7 +250,7 @@ impl Drop for TestContext {
     }
 }
 
-fn terminate(child: &mut Child) {
+fn terminate(child: &mut Child) -> std::process::ExitStatus {
     #[cfg(unix)]
     {
         let _ = Command::new("kill")
@@ -259,14 +258,14 @@ fn terminate(child: &mut Child) {
             .status();
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
+            if let Ok(Some(status)) = child.try_wait() {
+                return status;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
     }
     let _ = child.kill();
-    let _ = child.wait();
+    child.wait().unwrap()
 }
 
 /// A loopback port nothing listens on right now.
