@@ -2,11 +2,13 @@
 //! the repo's `.tools/`) answers `hooks/list` over its app-server protocol with each hook's key,
 //! `currentHash` and `trustStatus`. Needs the npm registry (or its cache) the first time.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::{OnceLock, mpsc};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use codexport_core::Homes;
@@ -19,41 +21,11 @@ use codexport_core::manifest::MasterPaths;
 use codexport_core::pathmap::PathMap;
 use serde_json::{Value, json};
 
-/// The Codex version the tests pin (REFERENCE.md describes it).
-const CODEX_VERSION: &str = "0.169.0";
-
-/// The `codex` binary, installed into `.tools/codex` on first use.
-fn codex() -> &'static Path {
-    static CODEX: OnceLock<PathBuf> = OnceLock::new();
-    CODEX.get_or_init(|| {
-        let prefix = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/codex");
-        let manifest = prefix.join("node_modules/@openai/codex/package.json");
-        let installed = std::fs::read_to_string(&manifest)
-            .is_ok_and(|p| p.contains(&format!("\"version\": \"{CODEX_VERSION}\"")));
-        if !installed {
-            let status = Command::new("npm")
-                .args([
-                    "install",
-                    "--no-audit",
-                    "--no-fund",
-                    "--save-exact",
-                    "--prefix",
-                ])
-                .arg(&prefix)
-                .arg(format!("@openai/codex@{CODEX_VERSION}"))
-                .status()
-                .expect("npm runs (scripts/setup.sh installs node and npm)");
-            assert!(status.success(), "npm install @openai/codex failed");
-        }
-        prefix.join("node_modules/.bin/codex")
-    })
-}
-
 /// Codex's own view of the hooks of `homes`: key → (currentHash, trustStatus).
 fn codex_hooks_list(homes: &Homes) -> BTreeMap<String, (String, String)> {
     let tmp = homes.user.join("tmp");
     std::fs::create_dir_all(&tmp).unwrap();
-    let mut child = Command::new(codex())
+    let mut child = Command::new(common::codex_bin())
         .arg("app-server")
         .env("HOME", &homes.user)
         .env("CODEX_HOME", &homes.codex)

@@ -2,54 +2,22 @@
 //! from npm, installed once into the repo's `.tools/`) lists every MCP of a generated
 //! `config.toml`. Needs the npm registry (or its cache) the first time.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
-use std::sync::OnceLock;
 
 use codexport_core::Homes;
 use codexport_core::layer::{ConfigInputs, LayerSettings, generate};
 use codexport_core::manifest::{MANIFEST_VERSION, MasterPaths, McpManifest, Origin};
 use codexport_core::mcp_config::read_mcp_servers;
 
-/// The Codex version the tests pin (REFERENCE.md describes it).
-const CODEX_VERSION: &str = "0.169.0";
-
-/// The `codex` binary, installed into `.tools/codex` on first use.
-fn codex() -> &'static Path {
-    static CODEX: OnceLock<PathBuf> = OnceLock::new();
-    CODEX.get_or_init(|| {
-        let prefix = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/codex");
-        let bin = prefix.join("node_modules/.bin/codex");
-        let installed = prefix
-            .join("node_modules/@openai/codex/package.json")
-            .exists()
-            && std::fs::read_to_string(prefix.join("node_modules/@openai/codex/package.json"))
-                .is_ok_and(|p| p.contains(&format!("\"version\": \"{CODEX_VERSION}\"")));
-        if !installed {
-            let status = Command::new("npm")
-                .args([
-                    "install",
-                    "--no-audit",
-                    "--no-fund",
-                    "--save-exact",
-                    "--prefix",
-                ])
-                .arg(&prefix)
-                .arg(format!("@openai/codex@{CODEX_VERSION}"))
-                .status()
-                .expect("npm runs (scripts/setup.sh installs node and npm)");
-            assert!(status.success(), "npm install @openai/codex failed");
-        }
-        bin
-    })
-}
-
 /// `codex mcp list --json` against `codex_home`, as JSON.
 fn codex_mcp_list(home: &Path, codex_home: &Path) -> serde_json::Value {
     // TMPDIR away from the folder holding CODEX_HOME silences Codex's PATH-alias warning.
     let tmp = home.join("tmp");
     std::fs::create_dir_all(&tmp).unwrap();
-    let out = Command::new(codex())
+    let out = Command::new(common::codex_bin())
         .args(["mcp", "list", "--json"])
         .env("HOME", home)
         .env("CODEX_HOME", codex_home)

@@ -428,3 +428,36 @@ pub fn resolved(resolver: &str, spec: serde_json::Value) -> codexport_core::mani
         objects: Vec::new(),
     })
 }
+
+/// The Codex CLI version tests check generated files against (REFERENCE.md describes it).
+pub const CODEX_VERSION: &str = "0.169.0";
+
+/// The `codex` binary, installed with npm into the repo's `.tools/codex` on first use (needs
+/// the npm registry or its cache then; `scripts/setup.sh` does the same).
+pub fn codex_bin() -> PathBuf {
+    static CODEX: OnceLock<PathBuf> = OnceLock::new();
+    CODEX
+        .get_or_init(|| {
+            let prefix = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/codex");
+            let manifest = prefix.join("node_modules/@openai/codex/package.json");
+            let installed = fs::read_to_string(&manifest)
+                .is_ok_and(|p| p.contains(&format!("\"version\": \"{CODEX_VERSION}\"")));
+            if !installed {
+                let status = Command::new("npm")
+                    .args([
+                        "install",
+                        "--no-audit",
+                        "--no-fund",
+                        "--save-exact",
+                        "--prefix",
+                    ])
+                    .arg(&prefix)
+                    .arg(format!("@openai/codex@{CODEX_VERSION}"))
+                    .status()
+                    .expect("npm runs (scripts/setup.sh installs node and npm)");
+                assert!(status.success(), "npm install @openai/codex failed");
+            }
+            prefix.join("node_modules/.bin/codex")
+        })
+        .clone()
+}
