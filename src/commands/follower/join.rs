@@ -42,6 +42,7 @@ pub(crate) fn run(args: &FollowerJoinArgs) -> anyhow::Result<ExitStatus> {
             }
         }
     };
+    let manifest_before = super::super::mcp::manifest_snapshot(&homes);
     let outcome = follower::join(
         &homes,
         &request,
@@ -56,5 +57,10 @@ pub(crate) fn run(args: &FollowerJoinArgs) -> anyhow::Result<ExitStatus> {
         request.url, request.fingerprint
     );
     super::super::sync::print_outcome(&outcome);
+    if outcome.applied.is_some() {
+        for line in super::super::mcp::after_apply(&homes, manifest_before.as_deref()) {
+            eprintln!("{line}");
+        }
+    }
     Ok(ExitStatus::Success)
 }
