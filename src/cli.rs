@@ -57,6 +57,18 @@ pub(crate) enum Command {
     /// MCP servers on this machine: run, hydrate, plan.
     #[command(subcommand)]
     Mcp(McpCommand),
+    /// Run the whole product in temporary homes on 127.0.0.1, narrated: a sample master with an
+    /// npm MCP and a local-source MCP, serve, join a follower, apply, hydrate, `mcp doctor`.
+    #[command(after_help = "Examples:\n  codexport demo\n  codexport demo --keep")]
+    Demo(DemoArgs),
+}
+
+/// `codexport demo`.
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Keep the temporary homes afterwards (their path is printed) instead of removing them.
+    #[arg(long)]
+    pub(crate) keep: bool,
 }
 
 /// `codexport master ...`.

@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod demo;
 mod logging;
 mod report;
 
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
         Command::Sync(args) => commands::sync::run(args),
         Command::Apply(args) => commands::apply::run(args),
         Command::Status(args) => commands::status::run(args),
+        Command::Demo(args) => commands::demo::run(args),
         Command::Hook(HookCommand::Install(args)) => commands::hook::install::run(args),
         Command::Hook(HookCommand::Uninstall(args)) => commands::hook::uninstall::run(args),
         Command::Hook(HookCommand::Status(args)) => commands::hook::status::run(args),

@@ -2,6 +2,7 @@
 
 pub(crate) mod apply;
 pub(crate) mod completions;
+pub(crate) mod demo;
 pub(crate) mod follower;
 pub(crate) mod hook;
 pub(crate) mod master;
