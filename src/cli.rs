@@ -41,11 +41,22 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Follower(FollowerCommand),
     /// Pull the master's current revision (only missing objects) and stage it.
-    #[command(after_help = "Examples:\n  codexport sync --apply\n  codexport sync --timeout 3s")]
+    #[command(
+        after_help = "Examples:\n  codexport sync --apply\n  codexport sync --timeout 3s\n  codexport sync --dry-run"
+    )]
     Sync(SyncArgs),
-    /// Write the staged revision into the Codex home (backups, atomic writes).
-    #[command(after_help = "Example:\n  codexport apply")]
+    /// Write the staged revision, layered for this machine, into the Codex home (journaled,
+    /// backed up, atomic writes; local edits merged).
+    #[command(after_help = "Examples:\n  codexport apply\n  codexport apply --dry-run")]
     Apply(ApplyArgs),
+    /// Put the files of a backup back (the newest when no name is given).
+    #[command(
+        after_help = "Examples:\n  codexport restore --dry-run\n  codexport restore 20260101T120000.000000Z"
+    )]
+    Restore(RestoreArgs),
+    /// List the backups applies made of the files they replaced or deleted, oldest first.
+    #[command(after_help = "Examples:\n  codexport backups\n  codexport backups --json")]
+    Backups(BackupsArgs),
     /// Show role, homes, master, applied and staged revisions, last sync, reachability.
     #[command(
         after_help = "Examples:\n  codexport status\n  codexport status --json | jq .applied.seq"
@@ -209,11 +220,37 @@ pub(crate) struct SyncArgs {
     /// With --hook: the time budget (default: `[hook] budget` in local.toml, else 2s).
     #[arg(long, requires = "hook", value_parser = codexport_core::duration::parse_duration)]
     pub(crate) budget: Option<std::time::Duration>,
+    /// Fetch and verify, then print what an apply would change; stage and write nothing.
+    #[arg(long, conflicts_with_all = ["hook", "apply"])]
+    pub(crate) dry_run: bool,
 }
 
 /// `codexport apply`.
 #[derive(Debug, Args)]
-pub(crate) struct ApplyArgs {}
+pub(crate) struct ApplyArgs {
+    /// Print the files that would be added, changed and removed and the `config.toml` keys
+    /// that would change; write nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// `codexport restore`.
+#[derive(Debug, Args)]
+pub(crate) struct RestoreArgs {
+    /// The backup's name, as `codexport backups` lists it (default: the newest).
+    pub(crate) backup: Option<String>,
+    /// Print the files that would be put back; write nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// `codexport backups`.
+#[derive(Debug, Args)]
+pub(crate) struct BackupsArgs {
+    /// One JSON array on stdout: `[{name, path, files, bytes}]`.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
 
 /// `codexport status`.
 #[derive(Debug, Args)]

@@ -38,6 +38,8 @@ fn main() -> ExitCode {
         }
         Command::Sync(args) => commands::sync::run(args),
         Command::Apply(args) => commands::apply::run(args),
+        Command::Restore(args) => commands::restore::run(args),
+        Command::Backups(args) => commands::backups::run(args),
         Command::Status(args) => commands::status::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Hook(HookCommand::Install(args)) => commands::hook::install::run(args),

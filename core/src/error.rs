@@ -93,6 +93,15 @@ pub enum Error {
         /// The newest backup names.
         known: Vec<String>,
     },
+    /// A folder apply must write into does not take new files.
+    #[error("cannot write into `{}`: nothing was changed", .path.display())]
+    NotWritable {
+        /// The folder.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
     /// A committed apply journal is waiting to be replayed.
     #[error("an interrupted apply must be finished first (journal `{}`)", .0.display())]
     JournalPending(PathBuf),
@@ -253,7 +262,9 @@ impl Diagnose for Error {
             | Error::InvalidHooks { .. } => ExitStatus::InvalidInput,
             Error::OverlayClash { .. } => ExitStatus::Conflict,
             Error::NoBackup { .. } => ExitStatus::Usage,
-            Error::Io { .. } | Error::JournalPending(_) => ExitStatus::Unexpected,
+            Error::Io { .. } | Error::JournalPending(_) | Error::NotWritable { .. } => {
+                ExitStatus::Unexpected
+            }
             Self::BadLink(_)
             | Self::LinkVersion(_)
             | Self::UnsafePath { .. }
@@ -301,6 +312,10 @@ impl Diagnose for Error {
                 known.join(", ")
             )],
             Error::JournalPending(_) => vec!["run `codexport apply` to finish it".to_owned()],
+            Error::NotWritable { path, .. } => vec![format!(
+                "make `{}` writable for this user (`chmod u+w`), or point `CODEX_HOME` at a folder you own",
+                path.display()
+            )],
             Error::InvalidJson { path, .. } | Error::InvalidHooks { path, .. } => vec![format!(
                 "fix or move away `{}`, then run the command again",
                 path.display()

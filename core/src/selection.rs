@@ -52,6 +52,14 @@ pub enum Root {
 }
 
 impl Root {
+    /// Every root.
+    pub const ALL: [Root; 3] = [Root::Codex, Root::Agents, Root::Tool];
+
+    /// The root called `name` (see [`Root::name`]).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.name() == name)
+    }
+
     /// The directory this root maps to on the machine of `homes`.
     pub fn dir(self, homes: &Homes) -> PathBuf {
         match self {

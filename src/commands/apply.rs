@@ -1,42 +1,94 @@
-//! `codexport apply`: write the staged revision into the Codex home.
+//! `codexport apply`: write the staged revision, layered for this machine, into the Codex home.
 
 use std::time::Duration;
 
 use codexport_core::ExitStatus;
-use codexport_core::apply::ApplyReport;
+use codexport_core::apply::{ApplyReport, ExecuteOptions};
 use codexport_core::follower;
 use codexport_core::lock::Wait;
 
 use crate::cli::ApplyArgs;
 
-/// Applies the staged revision; a summary goes to stderr.
-pub(crate) fn run(_args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
+/// Applies the staged revision (or, with `--dry-run`, prints what it would change on stdout);
+/// a summary goes to stderr.
+pub(crate) fn run(args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
     let homes = super::homes()?;
     let manifest_before = super::mcp::manifest_snapshot(&homes);
-    match follower::apply_staged(&homes, Wait::For(Duration::from_secs(60)))? {
-        Some(report) => {
-            print_report(&report);
-            for line in super::mcp::after_apply(&homes, manifest_before.as_deref()) {
-                eprintln!("{line}");
-            }
+    let report = follower::apply_staged(
+        &homes,
+        Wait::For(Duration::from_secs(60)),
+        ExecuteOptions {
+            dry_run: args.dry_run,
+        },
+    )?;
+    print_report(&report);
+    if !report.dry_run {
+        for line in super::mcp::after_apply(&homes, manifest_before.as_deref()) {
+            eprintln!("{line}");
         }
-        None => eprintln!("already applied"),
     }
     Ok(ExitStatus::Success)
 }
 
-/// What an apply did, on stderr.
+/// What an apply did (stderr), or for a dry run what it would do (stdout: the user asked).
 pub(crate) fn print_report(report: &ApplyReport) {
-    eprintln!(
-        "applied: {} written, {} deleted, {} unchanged",
-        report.written.len(),
-        report.deleted.len(),
-        report.unchanged
-    );
-    for name in &report.locally_edited {
-        eprintln!("warning: `{name}` was edited on this machine; the edit is in the backup");
+    if report.dry_run {
+        print_diff(report);
+        return;
     }
+    if report.written.is_empty() && report.deleted.is_empty() {
+        eprintln!("already applied: nothing to change");
+    } else {
+        eprintln!(
+            "applied: {} written, {} deleted, {} unchanged",
+            report.written.len(),
+            report.deleted.len(),
+            report.unchanged
+        );
+    }
+    print_notes(report);
     if let Some(dir) = &report.backup_dir {
         eprintln!("backup: {}", dir.display());
     }
+    if !report.pruned_backups.is_empty() {
+        eprintln!("pruned {} old backups", report.pruned_backups.len());
+    }
+}
+
+fn print_notes(report: &ApplyReport) {
+    for name in &report.locally_edited {
+        eprintln!("warning: `{name}` was edited on this machine; the edit is in the backup");
+    }
+    for note in &report.merge_notes {
+        eprintln!("note: config.toml: {note}");
+    }
+    for name in &report.replaced_mcps {
+        eprintln!("note: MCP `{name}` comes from mcps.local.toml (allowMcpOverrides)");
+    }
+}
+
+/// `+ added`, `~ changed`, `- removed` files, then `config.toml` keys, on stdout.
+fn print_diff(report: &ApplyReport) {
+    for name in &report.written {
+        let sign = if report.added.contains(name) {
+            '+'
+        } else {
+            '~'
+        };
+        println!("{sign} {name}");
+    }
+    for name in &report.deleted {
+        println!("- {name}");
+    }
+    for key in &report.config_keys {
+        println!("  config.toml {key}");
+    }
+    print_notes(report);
+    eprintln!(
+        "dry run: {} to add, {} to change, {} to remove, {} unchanged; nothing written",
+        report.added.len(),
+        report.written.len() - report.added.len(),
+        report.deleted.len(),
+        report.unchanged
+    );
 }

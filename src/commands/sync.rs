@@ -21,10 +21,11 @@ pub(crate) fn run(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
             timeout: args.timeout,
             apply: args.apply,
             lock_wait: Wait::For(Duration::from_secs(60)),
+            dry_run: args.dry_run,
         },
     )?;
     print_outcome(&outcome);
-    if outcome.applied.is_some() {
+    if outcome.applied.as_ref().is_some_and(|r| !r.dry_run) {
         for line in super::mcp::after_apply(&homes, manifest_before.as_deref()) {
             eprintln!("{line}");
         }

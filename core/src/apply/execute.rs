@@ -4,9 +4,14 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::apply::transform::{CONFIG_TOML, Transformed};
 use crate::apply::{DesiredFile, Source};
 use crate::error::{Error, Result};
 use crate::identity::now_rfc3339;
+use crate::journal::Pending;
+use crate::layer::build::{config_base, rules_base};
+use crate::layer::diff::config_keys;
+use crate::layer::rules::DEFAULT_RULES;
 use crate::revision::Revision;
 use crate::selection::{FileClass, Root};
 use crate::state::{Applied, State};
@@ -26,16 +31,28 @@ pub struct ApplyReport {
     pub locally_edited: Vec<String>,
     /// Where replaced files were backed up, when any were.
     pub backup_dir: Option<PathBuf>,
+    /// `root:path` of the written files that did not exist before (a subset of `written`).
+    pub added: Vec<String>,
+    /// `config.toml` keys that change (`+ key`, `~ key`, `- key`).
+    pub config_keys: Vec<String>,
+    /// What the `config.toml` merge carried over or kept (keys changed on both sides).
+    pub merge_notes: Vec<String>,
+    /// Canonical MCPs replaced by `mcps.local.toml` tables.
+    pub replaced_mcps: Vec<String>,
+    /// Backups pruned after the apply.
+    pub pruned_backups: Vec<String>,
+    /// Nothing was written: this is what an apply would do.
+    pub dry_run: bool,
 }
 
 /// Lazily created backup directory `backups/<timestamp>/<root>/<path>`.
-struct Backup {
-    root: PathBuf,
-    dir: Option<PathBuf>,
+pub(crate) struct Backup {
+    pub(crate) root: PathBuf,
+    pub(crate) dir: Option<PathBuf>,
 }
 
 impl Backup {
-    fn save(&mut self, root: Root, rel: &str, existing: &Path) -> Result<()> {
+    pub(crate) fn save(&mut self, root: Root, rel: &str, existing: &Path) -> Result<()> {
         let dir = match &self.dir {
             Some(d) => d.clone(),
             None => {
@@ -105,7 +122,7 @@ fn mode_for(file: &DesiredFile) -> u32 {
 }
 
 /// The sha256 of what is at `path` now (a link hashes its target text), if anything.
-fn current_hash(path: &Path) -> Option<(String, bool, u32)> {
+pub(crate) fn current_hash(path: &Path) -> Option<(String, bool, u32)> {
     let meta = fs::symlink_metadata(path).ok()?;
     if meta.file_type().is_symlink() {
         let target = fs::read_link(path).ok()?;
@@ -118,20 +135,49 @@ fn current_hash(path: &Path) -> Option<(String, bool, u32)> {
     Some((sha256_hex(&bytes), false, fsx::mode_of(&meta)))
 }
 
-/// Writes `files` into their roots and records the result. The caller holds the lock.
-pub fn execute(homes: &Homes, revision: &Revision, files: &[DesiredFile]) -> Result<ApplyReport> {
+/// How an apply runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExecuteOptions {
+    /// Compute and report, write nothing (no backup, no journal, no state).
+    pub dry_run: bool,
+}
+
+/// A write the plan decided on.
+struct PlannedWrite {
+    name: String,
+    target: PathBuf,
+    bytes: Vec<u8>,
+    mode: u32,
+    link: bool,
+    existed: bool,
+}
+
+/// Writes `transformed.files` into their roots and records the result, through the journal
+/// (see [`crate::journal`]): every backup is taken and every new content is in the journal
+/// before the first target changes, so a kill at any point leaves the homes as before or,
+/// once the next run replays the journal, fully applied. The caller holds the lock.
+pub fn execute(
+    homes: &Homes,
+    revision: &Revision,
+    transformed: &Transformed,
+    options: ExecuteOptions,
+) -> Result<ApplyReport> {
+    let files = &transformed.files;
+    let layered = &transformed.layered;
     let store = ObjectStore::new(homes.objects());
     let mut state = State::load(homes)?;
-    let mut report = ApplyReport::default();
-    let mut backup = Backup {
-        root: homes.backups(),
-        dir: None,
+    let mut report = ApplyReport {
+        dry_run: options.dry_run,
+        merge_notes: layered.notes.iter().map(ToString::to_string).collect(),
+        replaced_mcps: layered.replaced_mcps.clone(),
+        ..ApplyReport::default()
     };
     let mut managed: BTreeMap<Root, BTreeMap<String, String>> = BTreeMap::new();
 
     // Decide what must be written before reading any object, then read and verify those
     // objects, so a missing or corrupt object stops the apply before any file changes.
     let mut pending = Vec::new();
+    let mut writes = Vec::new();
     for file in files {
         let target = file.root.dir(homes).join(&file.path);
         let hash = desired_hash(file);
@@ -164,15 +210,25 @@ pub fn execute(homes: &Homes, revision: &Revision, files: &[DesiredFile]) -> Res
                 .managed
                 .get(&file.root)
                 .and_then(|m| m.get(&file.path));
-            if before.is_some_and(|b| b != h) {
+            // Merged files carry local edits over: they are not drift.
+            if before.is_some_and(|b| b != h) && !is_merged(file) {
                 report.locally_edited.push(name.clone());
             }
-            backup.save(file.root, &file.path, &target)?;
+        } else {
+            report.added.push(name.clone());
         }
-        write_one(&target, &bytes, is_link, mode)?;
-        report.written.push(name);
+        report.written.push(name.clone());
+        writes.push(PlannedWrite {
+            name,
+            target,
+            bytes,
+            mode,
+            link: is_link,
+            existed: existing.is_some(),
+        });
     }
 
+    let mut deletes = Vec::new();
     for (root, paths) in &state.managed {
         for (path, written_hash) in paths {
             if managed.get(root).is_some_and(|m| m.contains_key(path)) {
@@ -186,18 +242,66 @@ pub fn execute(homes: &Homes, revision: &Revision, files: &[DesiredFile]) -> Res
             if &h != written_hash {
                 report.locally_edited.push(name.clone());
             }
-            backup.save(*root, path, &target)?;
-            fs::remove_file(&target).map_err(|e| Error::io("delete", &target, e))?;
-            remove_empty_parents(&target, &root.dir(homes));
             report.deleted.push(name);
+            deletes.push((*root, path.clone(), target));
         }
     }
 
-    let manifest_path = homes.mcp_manifest();
-    let manifest = serde_json::to_vec_pretty(&revision.mcp).expect("serialises");
-    fsx::write_secret(&manifest_path, &manifest)
-        .map_err(|e| Error::io("write", manifest_path, e))?;
+    let config_path = homes.codex.join(CONFIG_TOML);
+    if writes.iter().any(|w| w.target == config_path) {
+        let current = fs::read_to_string(&config_path).ok();
+        report.config_keys = config_keys(current.as_deref(), layered.config.as_deref())
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+    }
 
+    if options.dry_run {
+        return Ok(report);
+    }
+    check_writable(
+        writes
+            .iter()
+            .map(|w| w.target.as_path())
+            .chain(deletes.iter().map(|(.., t)| t.as_path())),
+    )?;
+
+    let mut backup = Backup {
+        root: homes.backups(),
+        dir: None,
+    };
+    for w in writes.iter().filter(|w| w.existed) {
+        let (root, rel) = w.name.split_once(':').expect("root:path");
+        let root = Root::from_name(root).expect("our own name");
+        backup.save(root, rel, &w.target)?;
+    }
+    for (root, path, target) in &deletes {
+        backup.save(*root, path, target)?;
+    }
+
+    let mut journal = Pending::begin(&homes.journal())?;
+    for w in &writes {
+        journal.write(&w.target, &w.bytes, Some(w.mode), w.link)?;
+    }
+    for (root, _, target) in &deletes {
+        journal.delete(target, &root.dir(homes));
+    }
+    let manifest = serde_json::to_vec_pretty(&layered.manifest).expect("serialises");
+    journal.write(
+        &homes.mcp_manifest(),
+        &manifest,
+        Some(fsx::SECRET_MODE),
+        false,
+    )?;
+    for (base, text) in [
+        (config_base(homes), layered.generated_config.as_deref()),
+        (rules_base(homes), transformed.canonical_rules.as_deref()),
+    ] {
+        match text {
+            Some(text) => journal.write(&base, text.as_bytes(), None, false)?,
+            None => journal.delete(&base, &homes.tool),
+        }
+    }
     state.applied = Some(Applied {
         revision: revision.revision.clone(),
         seq: revision.seq,
@@ -205,46 +309,46 @@ pub fn execute(homes: &Homes, revision: &Revision, files: &[DesiredFile]) -> Res
     });
     state.max_seq = state.max_seq.max(revision.seq);
     state.managed = managed;
-    state.save(homes)?;
+    let state_bytes = serde_json::to_vec_pretty(&state).expect("serialises");
+    // state.json last: a replayed journal ends in the same state as an uninterrupted run.
+    journal.write(&homes.state(), &state_bytes, None, false)?;
+    journal.commit()?.run()?;
+
     report.backup_dir = backup.dir;
+    let keep = layered.settings.keep_backups();
+    report.pruned_backups = crate::backups::prune(&homes.backups(), keep)?;
     Ok(report)
 }
 
-fn write_one(target: &Path, bytes: &[u8], is_link: bool, mode: u32) -> Result<()> {
-    if let Ok(meta) = fs::symlink_metadata(target)
-        && meta.is_dir()
-        && !meta.file_type().is_symlink()
-    {
-        return Err(Error::io(
-            "replace the directory",
-            target,
-            std::io::Error::other("a file of the revision has this path"),
-        ));
-    }
-    if is_link {
-        let parent = target.parent().expect("has a parent");
-        fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
-        let _ = fs::remove_file(target);
-        #[cfg(unix)]
-        std::os::unix::fs::symlink(String::from_utf8_lossy(bytes).as_ref(), target)
-            .map_err(|e| Error::io("create the symlink", target, e))?;
-        #[cfg(not(unix))]
-        fsx::write_atomic(target, bytes, None).map_err(|e| Error::io("write", target, e))?;
-        return Ok(());
-    }
-    // A symlink in the way is replaced, not written through.
-    if fs::symlink_metadata(target).is_ok_and(|m| m.file_type().is_symlink()) {
-        fs::remove_file(target).map_err(|e| Error::io("replace", target, e))?;
-    }
-    fsx::write_atomic(target, bytes, Some(mode)).map_err(|e| Error::io("write", target, e))
+/// Files whose local edits the layering merges instead of overwriting.
+fn is_merged(file: &DesiredFile) -> bool {
+    file.root == Root::Codex && (file.path == CONFIG_TOML || file.path == DEFAULT_RULES)
 }
 
-fn remove_empty_parents(file: &Path, root: &Path) {
-    let mut dir = file.parent();
-    while let Some(d) = dir {
-        if d == root || !d.starts_with(root) || fs::remove_dir(d).is_err() {
-            break;
+/// Fails before anything is written when a target's folder does not take new files.
+fn check_writable<'a>(targets: impl Iterator<Item = &'a Path>) -> Result<()> {
+    let mut checked = std::collections::BTreeSet::new();
+    for target in targets {
+        // The nearest existing folder: missing ones are created inside it.
+        let Some(mut dir) = target.parent() else {
+            continue;
+        };
+        while !dir.exists() {
+            match dir.parent() {
+                Some(p) => dir = p,
+                None => break,
+            }
         }
-        dir = d.parent();
+        if !checked.insert(dir.to_path_buf()) {
+            continue;
+        }
+        tempfile::Builder::new()
+            .prefix(".codexport-probe-")
+            .tempfile_in(dir)
+            .map_err(|e| Error::NotWritable {
+                path: dir.to_path_buf(),
+                source: e,
+            })?;
     }
+    Ok(())
 }

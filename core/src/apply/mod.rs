@@ -7,6 +7,7 @@
 
 pub mod desired;
 pub mod execute;
+pub mod restore;
 pub mod transform;
 
 use crate::Homes;
@@ -14,13 +15,36 @@ use crate::error::Result;
 use crate::revision::Revision;
 
 pub use desired::{DesiredFile, Source, desired_files};
-pub use execute::{ApplyReport, execute};
+pub use execute::{ApplyReport, ExecuteOptions, execute};
+pub use restore::{RestoreReport, restore};
+pub use transform::Transformed;
 
 /// Applies `revision` (already verified and fetched) to the homes. The caller holds the lock.
 pub fn apply(homes: &Homes, revision: &Revision) -> Result<ApplyReport> {
+    apply_with(homes, revision, ExecuteOptions::default())
+}
+
+/// [`apply`] with options (`--dry-run`). A journal left by a killed apply is replayed first.
+pub fn apply_with(
+    homes: &Homes,
+    revision: &Revision,
+    options: ExecuteOptions,
+) -> Result<ApplyReport> {
+    recover(homes)?;
     let files = desired_files(revision);
-    let files = transform::transform(homes, revision, files)?;
-    execute(homes, revision, &files)
+    // Config transforms (hook trust, ...) join here, in order.
+    let transformed = transform::transform(homes, revision, files, &[])?;
+    execute(homes, revision, &transformed, options)
+}
+
+/// Finishes an apply that a kill interrupted (replays its journal), if any. The caller
+/// holds the lock. Returns whether there was one.
+pub fn recover(homes: &Homes) -> Result<bool> {
+    let replayed = crate::journal::Journal::recover(&homes.journal())?;
+    if let Some(n) = replayed {
+        tracing::warn!("finished an interrupted apply ({n} operations replayed)");
+    }
+    Ok(replayed.is_some())
 }
 
 #[cfg(test)]

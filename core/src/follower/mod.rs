@@ -6,7 +6,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::Homes;
-use crate::apply::{self, ApplyReport};
+use crate::apply::{self, ApplyReport, ExecuteOptions};
 use crate::client::{Client, Fetched};
 use crate::config::LocalConfig;
 use crate::error::{Error, Result};
@@ -25,6 +25,8 @@ pub struct SyncOptions {
     pub apply: bool,
     /// How long to wait for another sync/apply to release the lock.
     pub lock_wait: Wait,
+    /// Fetch and verify, then report what an apply would do; stage and write nothing.
+    pub dry_run: bool,
 }
 
 impl Default for SyncOptions {
@@ -33,6 +35,7 @@ impl Default for SyncOptions {
             timeout: Duration::from_secs(30),
             apply: false,
             lock_wait: Wait::For(Duration::from_secs(60)),
+            dry_run: false,
         }
     }
 }
@@ -87,6 +90,7 @@ fn bounded<T>(url: &str, timeout: Duration, fut: impl Future<Output = Result<T>>
 /// then pins the key, stores the token and the URL, and optionally applies.
 pub fn join(homes: &Homes, request: &JoinRequest, options: SyncOptions) -> Result<SyncOutcome> {
     let _lock = LockGuard::acquire(&homes.lock(), options.lock_wait)?;
+    apply::recover(homes)?;
     match Identity::load(homes)? {
         Some(Identity::Master(_)) => {
             return Err(Error::WrongRole(
@@ -142,6 +146,7 @@ pub fn sync(homes: &Homes, options: SyncOptions) -> Result<SyncOutcome> {
 
 fn sync_inner(homes: &Homes, options: SyncOptions) -> Result<SyncOutcome> {
     let _lock = LockGuard::acquire(&homes.lock(), options.lock_wait)?;
+    apply::recover(homes)?;
     let trust = Identity::load_follower(homes)?;
     let url = master_url(homes)?;
     let head = State::load_head(homes)?;
@@ -231,6 +236,25 @@ fn finish(
     pulled: Pulled,
     options: SyncOptions,
 ) -> Result<SyncOutcome> {
+    if options.dry_run {
+        // What applying the newest revision would change; nothing is staged or written.
+        let new_revision = pulled.new.is_some();
+        let revision = match pulled.new {
+            Some((revision, _)) => Some(revision),
+            None => stage::load(homes, trust)?,
+        };
+        let applied = revision
+            .as_ref()
+            .map(|r| apply::apply_with(homes, r, ExecuteOptions { dry_run: true }))
+            .transpose()?;
+        return Ok(SyncOutcome {
+            staged: revision.as_ref().map(|r| (r.seq, r.revision.clone())),
+            new_revision,
+            fetched_objects: pulled.objects,
+            fetched_bytes: pulled.bytes,
+            applied,
+        });
+    }
     let mut outcome = SyncOutcome {
         staged: head.staged.as_ref().map(|s| (s.seq, s.revision.clone())),
         new_revision: pulled.new.is_some(),
@@ -266,9 +290,15 @@ fn finish(
     Ok(outcome)
 }
 
-/// Applies the staged revision (`codexport apply`). `Ok(None)` when it is already applied.
-pub fn apply_staged(homes: &Homes, lock_wait: Wait) -> Result<Option<ApplyReport>> {
+/// Applies the staged revision (`codexport apply`), layering this machine's files again
+/// even when that revision is already applied (local layers may have changed).
+pub fn apply_staged(
+    homes: &Homes,
+    lock_wait: Wait,
+    options: ExecuteOptions,
+) -> Result<ApplyReport> {
     let _lock = LockGuard::acquire(&homes.lock(), lock_wait)?;
+    apply::recover(homes)?;
     let trust = Identity::load_follower(homes)?;
     let revision = stage::load(homes, &trust)?.ok_or_else(|| {
         Error::WrongRole(
@@ -276,11 +306,7 @@ pub fn apply_staged(homes: &Homes, lock_wait: Wait) -> Result<Option<ApplyReport
             "run `codexport sync` first (or `codexport sync --apply`)".into(),
         )
     })?;
-    let state = State::load(homes)?;
-    if state.applied.as_ref().map(|a| &a.revision) == Some(&revision.revision) {
-        return Ok(None);
-    }
-    apply::apply(homes, &revision).map(Some)
+    apply::apply_with(homes, &revision, options)
 }
 
 /// Drops the pinned key, the staged revision and the rollback floor (`follower trust-reset`).

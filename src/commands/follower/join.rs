@@ -50,6 +50,7 @@ pub(crate) fn run(args: &FollowerJoinArgs) -> anyhow::Result<ExitStatus> {
             timeout: args.timeout,
             apply: args.apply,
             lock_wait: Wait::For(std::time::Duration::from_secs(60)),
+            dry_run: false,
         },
     )?;
     eprintln!(

@@ -36,6 +36,7 @@ pub(crate) fn run(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
                 timeout: budget,
                 apply: args.apply,
                 lock_wait: Wait::No,
+                dry_run: false,
             };
             let manifest_before = super::super::mcp::manifest_snapshot(&homes);
             let (tx, rx) = mpsc::channel();

@@ -1,0 +1,39 @@
+//! `codexport restore [BACKUP] [--dry-run]`: put the files of a backup back.
+
+use std::time::Duration;
+
+use codexport_core::ExitStatus;
+use codexport_core::apply;
+use codexport_core::lock::{LockGuard, Wait};
+
+use crate::cli::RestoreArgs;
+
+/// Restores a backup (the newest by default); with `--dry-run` lists the files on stdout.
+pub(crate) fn run(args: &RestoreArgs) -> anyhow::Result<ExitStatus> {
+    let homes = super::homes()?;
+    let _lock = LockGuard::acquire(&homes.lock(), Wait::For(Duration::from_secs(60)))
+        .map_err(codexport_core::Error::from)?;
+    let report = apply::restore(&homes, args.backup.as_deref(), args.dry_run)?;
+    if args.dry_run {
+        for name in &report.restored {
+            println!("~ {name}");
+        }
+        eprintln!(
+            "dry run: {} files of backup `{}` to put back, {} already as in it; nothing written",
+            report.restored.len(),
+            report.backup,
+            report.unchanged
+        );
+        return Ok(ExitStatus::Success);
+    }
+    eprintln!(
+        "restored {} files from backup `{}` ({} already as in it)",
+        report.restored.len(),
+        report.backup,
+        report.unchanged
+    );
+    if let Some(dir) = &report.backup_dir {
+        eprintln!("the files it replaced: {}", dir.display());
+    }
+    Ok(ExitStatus::Success)
+}
