@@ -100,7 +100,9 @@ fn load<T: DeserializeOwned + Default>(path: &Path) -> Result<T> {
         reason,
     };
     let text = String::from_utf8(bytes).map_err(|_| invalid("not UTF-8".into()))?;
-    toml_edit::de::from_str(&text).map_err(|e| invalid(e.message().to_owned()))
+    // Line and column, so the message points at the mistake.
+    toml_edit::de::from_str(&text)
+        .map_err(|e| crate::layer::invalid_toml(path, &text, e.span(), e.message()))
 }
 
 impl MasterConfig {
