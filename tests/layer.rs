@@ -404,7 +404,9 @@ fn backups_list_and_restore_puts_files_back() {
         format!("{local}keepBackups = 1\n"),
     );
     ctx.master.write_codex("AGENTS.md", "be terse\n");
-    wait_for(&ctx, &["~ codex:AGENTS.md"]);
+    ctx.master.write_codex("prompts/terse.md", "t\n");
+    // AGENTS.md differs from the staged revision since the restore: wait for the new file.
+    wait_for(&ctx, &["~ codex:AGENTS.md", "+ codex:prompts/terse.md"]);
     output(ctx.follower_cmd().args(["sync", "--apply"]), 0);
     let listed = output(ctx.follower_cmd().args(["backups", "--json"]), 0);
     let list: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
