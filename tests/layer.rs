@@ -508,3 +508,47 @@ fn an_apply_killed_at_any_point_recovers_to_fully_applied() {
         assert_eq!(tree(&ctx.follower.codex), after, "kill {i}");
     }
 }
+
+#[test]
+fn drift_is_reported_and_an_unwritable_target_stops_the_apply() {
+    let mut ctx = TestContext::new();
+    started(&mut ctx);
+    ctx.follower.write_codex("AGENTS.md", "my edit\n");
+    ctx.master.write_codex("AGENTS.md", "be bold\n");
+    ctx.master.write_codex("prompts/x.md", "x\n");
+    // A file where apply needs a folder (permissions do not stop root, this does).
+    ctx.follower.write_codex("prompts", "not a folder\n");
+    wait_for(&ctx, &["+ codex:prompts/x.md", "~ codex:AGENTS.md"]);
+    let before = tree(&ctx.follower.codex);
+    let ran = run(ctx.follower_cmd().args(["sync", "--apply"]));
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(
+        ran.stderr.starts_with("error: cannot write into `"),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr.contains("prompts`: nothing was changed"),
+        "{}",
+        ran.stderr
+    );
+    assert!(ran.stderr.contains("hint: "), "{}", ran.stderr);
+    assert_eq!(tree(&ctx.follower.codex), before, "nothing written");
+
+    fs::remove_file(ctx.follower.codex.join("prompts")).unwrap();
+    let ran = output(ctx.follower_cmd().arg("apply"), 0);
+    assert!(
+        ran.stderr
+            .contains("warning: `codex:AGENTS.md` was edited on this machine"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(ctx.follower.read_codex("AGENTS.md"), "be bold\n");
+    let backups = tree(&ctx.follower.tool.join("backups"));
+    assert!(
+        backups
+            .iter()
+            .any(|(k, v)| k.ends_with("codex/AGENTS.md") && v == b"my edit\n"),
+        "{backups:?}"
+    );
+}

@@ -164,3 +164,75 @@ fn codex_lists_every_generated_mcp() {
         Some(format!("{}/bin/scratch-mcp", home.display()).as_str())
     );
 }
+
+/// Real `codex`, run as the follower machine.
+fn follower_codex(ctx: &common::TestContext, args: &[&str]) -> std::process::Output {
+    let tmp = ctx.dir.path().join("codex-tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut cmd = Command::new(common::codex_bin());
+    ctx.follower.apply_env(&mut cmd);
+    let out = cmd.args(args).env("TMPDIR", &tmp).output().unwrap();
+    assert!(
+        out.status.success(),
+        "codex {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Through the binaries: join, a local overlay, a real `codex mcp add` on the follower, a
+/// master change, sync again: Codex lists every MCP of every layer, and its own edit survives.
+#[test]
+fn codex_accepts_applied_configs_and_its_own_edits_survive_a_sync() {
+    let mut ctx = common::TestContext::new();
+    let master_home = ctx.master.user.to_string_lossy().into_owned();
+    let config = format!(
+        "# master\nmodel = \"gpt-5\"\n\n[mcp_servers.a]\ncommand = \"{master_home}/bin/a\"\nstartup_timeout_sec = 15\n\n[mcp_servers.a.env]\nK = \"v\"\n\n[mcp_servers.web]\nurl = \"http://127.0.0.1:9/mcp\"\n"
+    );
+    ctx.master.write_codex("config.toml", &config);
+    ctx.join(&["--apply"]);
+    common::write(
+        &ctx.follower.tool.join("mcps.local.toml"),
+        "[mcp_servers.mine]\ncommand = \"${home}/bin/mine\"\n",
+    );
+    common::output(ctx.follower_cmd().arg("apply"), 0);
+    follower_codex(
+        &ctx,
+        &["mcp", "add", "extra", "--", "/usr/bin/true", "--flag"],
+    );
+
+    ctx.master
+        .write_codex("config.toml", config.replace("gpt-5\"", "gpt-5.1\""));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !ctx.follower.read_codex("config.toml").contains("gpt-5.1") {
+        assert!(std::time::Instant::now() < deadline, "{}", ctx.master_log());
+        common::output(ctx.follower_cmd().args(["sync", "--apply"]), 0);
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let listed: serde_json::Value =
+        serde_json::from_slice(&follower_codex(&ctx, &["mcp", "list", "--json"]).stdout).unwrap();
+    let mut names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a", "extra", "mine", "web"], "{listed:#}");
+    let launcher = ctx.follower.tool.join("bin/codexport-mcp-run");
+    for e in listed.as_array().unwrap() {
+        let routed = e["transport"]["command"] == launcher.to_string_lossy().as_ref();
+        match e["name"].as_str().unwrap() {
+            "a" | "mine" => assert!(routed, "{e:#}"),
+            "extra" => assert_eq!(e["transport"]["command"], "/usr/bin/true"),
+            _ => assert_eq!(e["transport"]["url"], "http://127.0.0.1:9/mcp"),
+        }
+    }
+    let a = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "a")
+        .unwrap();
+    assert_eq!(a["startup_timeout_sec"], 15.0);
+}
