@@ -112,19 +112,6 @@ impl PathMap {
         map
     }
 
-    /// Also turns the master's `path` into `${var}` (a master-side path variable such as
-    /// `workspaceRoot`); longer prefixes still win.
-    pub fn with_master_variable(mut self, var: &str, path: &str) -> Self {
-        if let Some(path) = normalise_prefix(path, self.master) {
-            self.prefixes.push(Prefix {
-                path,
-                var: var.to_owned(),
-            });
-            self.sort_prefixes();
-        }
-        self
-    }
-
     fn sort_prefixes(&mut self) {
         self.prefixes
             .sort_by(|a, b| b.path.len().cmp(&a.path.len()).then(a.var.cmp(&b.var)));
@@ -393,23 +380,6 @@ mod tests {
         assert!(msg.contains("`${nope}`"), "{msg}");
         assert!(msg.contains("/home/bo/.codexport/local.toml"), "{msg}");
         assert!(msg.contains("[pathVariables]"), "{msg}");
-    }
-
-    #[test]
-    fn master_variables_take_their_longer_prefix() {
-        let map = PathMap::for_os(
-            &linux_master(),
-            &linux_follower(),
-            &vars(&[("workspaceRoot", "/srv/w")]),
-            "linux",
-        )
-        .with_master_variable("workspaceRoot", "/home/al/work");
-        assert_eq!(map.to_portable("/home/al/work/p"), "${workspaceRoot}/p");
-        assert_eq!(map.rewrite("/home/al/work/p").unwrap(), "/srv/w/p");
-        assert_eq!(
-            map.rewrite("/home/al/workshop").unwrap(),
-            "/home/bo/workshop"
-        );
     }
 
     #[test]
