@@ -222,6 +222,66 @@ env = { CODEXPORT_HOME = "/srv/cx" }
     }
 
     #[test]
+    fn a_linux_master_config_on_a_windows_follower_and_back() {
+        let canonical = "[projects.\"/home/al/src/app\"]\ntrust_level = \"trusted\"\n\n[mcp_servers.u]\nurl = \"http://localhost:1/mcp\"\nhttp_headers = { X-Dir = \"/home/al/.codex/x\" }\n";
+        let manifest = master_manifest(canonical);
+        let homes = Homes::new(
+            r"C:\Users\bo",
+            r"C:\Users\bo\.codex",
+            r"C:\Users\bo\.codexport",
+        );
+        let settings = LayerSettings::default();
+        let inputs = ConfigInputs {
+            homes: &homes,
+            settings: &settings,
+            manifest: &manifest,
+            master_host: None,
+            canonical: Some(canonical),
+            overlay: None,
+            transforms: &[],
+        };
+        let map = PathMap::for_os(
+            &manifest.master,
+            &homes,
+            &settings.path_variables,
+            "windows",
+        );
+        let config = generate_with(&inputs, &map).unwrap().config.unwrap();
+        let doc: DocumentMut = config.parse().unwrap();
+        let projects = doc["projects"].as_table().unwrap();
+        assert!(projects.contains_key(r"C:\Users\bo\src\app"), "{config}");
+        assert_eq!(
+            doc["mcp_servers"]["u"]["http_headers"]["X-Dir"].as_str(),
+            Some(r"C:\Users\bo\.codex\x")
+        );
+
+        // And back: that config, as a Windows master's, on a Linux follower.
+        let win_manifest = McpManifest {
+            master: MasterPaths {
+                os: "windows".into(),
+                home: r"C:\Users\bo".into(),
+                codex_home: r"C:\Users\bo\.codex".into(),
+            },
+            ..McpManifest::default()
+        };
+        let linux = Homes::new("/home/al", "/home/al/.codex", "/home/al/.codexport");
+        let inputs = ConfigInputs {
+            homes: &linux,
+            manifest: &win_manifest,
+            canonical: Some(&config),
+            ..inputs
+        };
+        let map = PathMap::for_os(
+            &win_manifest.master,
+            &linux,
+            &settings.path_variables,
+            "linux",
+        );
+        let back = generate_with(&inputs, &map).unwrap().config.unwrap();
+        assert_eq!(back, canonical);
+    }
+
+    #[test]
     fn no_config_anywhere_generates_none() {
         let manifest = McpManifest::default();
         let homes = Homes::new("/h", "/h/.codex", "/h/.codexport");
