@@ -176,4 +176,41 @@ args = ["--stdio"]
             "MCP `hintd`: `[mcp.hintd]` in master.toml matches no `[mcp_servers.hintd]` (did you mean `[mcp.hinted]`?)"
         );
     }
+
+    #[test]
+    fn an_unreadable_package_json_names_the_file_and_keeps_the_entry() {
+        let tmp = tempfile::tempdir().unwrap();
+        let master = Master::new(tmp.path());
+        let pkg = tmp.path().join("prefix/lib/node_modules/srv");
+        std::fs::create_dir_all(pkg.join("dist")).unwrap();
+        std::fs::write(pkg.join("package.json"), "{\"name\": \"srv\"").unwrap();
+        std::fs::write(pkg.join("dist/index.js"), "").unwrap();
+        let config: DocumentMut = format!(
+            "[mcp_servers.srv]\ncommand = \"node\"\nargs = [{:?}]\n[mcp_servers.remote]\nurl = \"http://127.0.0.1:9/mcp\"\n",
+            pkg.join("dist/index.js").to_string_lossy()
+        )
+        .parse()
+        .unwrap();
+        let export = RegistryExport {
+            registry: Registry::builtin(),
+            env: master.env.clone(),
+            settings: InferSettings::default(),
+        };
+        let out = export.export(&master.homes, Some(&config), &master.store);
+        assert_eq!(out.manifest.get("remote").unwrap().resolver_name(), "url");
+        let Artifact::Unresolved { reason, hint } = &out.manifest.get("srv").unwrap().artifact
+        else {
+            panic!("srv must be unresolved");
+        };
+        assert!(reason.starts_with("npm: MCP `srv`: `"), "{reason}");
+        assert!(
+            reason.contains("package.json`: not valid package.json"),
+            "{reason}"
+        );
+        assert!(
+            hint.starts_with("repair or reinstall what owns `"),
+            "{hint}"
+        );
+        assert_eq!(out.problems.len(), 1);
+    }
 }

@@ -104,6 +104,14 @@ pub(crate) fn locate(cx: &InferContext<'_>, entry: &McpEntry, command: &str) -> 
     Some(Program { given, real })
 }
 
+/// Whether `path` lies in a package store the npm and uv resolvers own (`node_modules`, a uv
+/// tool, `site-packages`).
+pub(crate) fn in_store(path: &Path) -> bool {
+    node::in_node_modules(path)
+        || uv::tool_dir(path).is_some()
+        || path.components().any(|c| c.as_os_str() == "site-packages")
+}
+
 /// `path` relative to `root`, with `/` separators (the spec format on every OS).
 pub(crate) fn relative(root: &Path, path: &Path) -> Option<String> {
     let rel = path.strip_prefix(root).ok()?;

@@ -3,9 +3,10 @@
 //!
 //! It runs last among the built-ins. It takes a command when (1) the program resolves on the
 //! master's PATH (or is an absolute path) to a file outside the user's home, and (2) no
-//! argument names an existing file in the user's home outside the Codex home, or a script
-//! (`.js`, `.py`, ...) that does not exist on the master: such files do not travel (or are
-//! not there), so the entry stays unresolved with a hint instead.
+//! argument names an existing file in the user's home outside the Codex home or in a package
+//! store (`node_modules`, `site-packages`, a uv tool), or a script (`.js`, `.py`, ...) that
+//! does not exist on the master: such files do not travel (or are not there), so the entry
+//! stays unresolved with a hint instead.
 
 use std::path::Path;
 
@@ -49,7 +50,7 @@ pub(super) fn infer(
         }
         path.is_file() && {
             let path = real(&path);
-            path.starts_with(&home) && !path.starts_with(&codex)
+            (path.starts_with(&home) && !path.starts_with(&codex)) || facts::in_store(&path)
         }
     });
     if names_home_file {
@@ -126,6 +127,11 @@ mod tests {
         std::fs::write(&config, "").unwrap();
         let codex_file = stdio_entry("e", "docker", &[config.to_str().unwrap()]);
         assert!(infer(&master.cx(), &codex_file).unwrap().is_some());
+        let installed = tmp.path().join("usr/lib/node_modules/p/index.js");
+        std::fs::create_dir_all(installed.parent().unwrap()).unwrap();
+        std::fs::write(&installed, "").unwrap();
+        let package_file = stdio_entry("e", "docker", &[installed.to_str().unwrap()]);
+        assert_eq!(infer(&master.cx(), &package_file).unwrap(), None);
         let missing_script = stdio_entry("e", "docker", &["/srv/echo.js"]);
         assert_eq!(infer(&master.cx(), &missing_script).unwrap(), None);
     }

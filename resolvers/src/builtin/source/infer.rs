@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use codexport_core::manifest::{ArtifactSpec, McpEntry};
 
-use crate::infer::node::{self, node_script};
-use crate::infer::{self as facts, pack, project, uv as receipts};
+use crate::infer::node::node_script;
+use crate::infer::{self as facts, pack, project};
 use crate::spec::{BuiltinSpec, SourceKind, SourceSpec};
 use crate::{Error, InferContext};
 
@@ -104,7 +104,7 @@ fn find(cx: &InferContext<'_>, entry: &McpEntry) -> Result<Option<Found>, Error>
         && let Some(root) = venv
             .parent()
             .and_then(|p| project::root_of(p, SourceKind::Python))
-        && !in_store(&program.given)
+        && !facts::in_store(&program.given)
     {
         return Ok(Some(Found {
             kind: SourceKind::Python,
@@ -120,13 +120,6 @@ fn find(cx: &InferContext<'_>, entry: &McpEntry) -> Result<Option<Found>, Error>
         _ => return Ok(None),
     };
     file_in_project(cx, entry, &program.real, kind, &entry.args)
-}
-
-/// Whether `path` lies in a package store that other resolvers own.
-fn in_store(path: &Path) -> bool {
-    node::in_node_modules(path)
-        || receipts::tool_dir(path).is_some()
-        || path.components().any(|c| c.as_os_str() == "site-packages")
 }
 
 fn script_file(
@@ -150,7 +143,7 @@ fn file_in_project(
     rest: &[String],
 ) -> Result<Option<Found>, Error> {
     let file = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_owned());
-    if in_store(&file) {
+    if facts::in_store(&file) {
         return Ok(None);
     }
     let root = project::root_for_file(cx, entry, &file, kind)?;
