@@ -552,3 +552,39 @@ fn drift_is_reported_and_an_unwritable_target_stops_the_apply() {
         "{backups:?}"
     );
 }
+
+/// codexport's own hook and its trust survive applies of a master `hooks.json` that lacks it.
+#[test]
+fn our_hook_survives_master_hooks_through_applies() {
+    let mut ctx = TestContext::new();
+    ctx.master.write_codex(
+        "hooks.json",
+        r#"{"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "echo bye"}]}]}}"#,
+    );
+    started(&mut ctx);
+    output(ctx.follower_cmd().args(["hook", "install"]), 0);
+    ctx.master.write_codex(
+        "hooks.json",
+        r#"{"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "echo later"}]}]}}"#,
+    );
+    ctx.master.write_codex("prompts/h.md", "h\n");
+    wait_for(&ctx, &["+ codex:prompts/h.md"]);
+    let ran = output(ctx.follower_cmd().args(["sync", "--apply"]), 0);
+    assert!(!ran.stderr.contains("warning:"), "{}", ran.stderr);
+    let status: serde_json::Value = serde_json::from_str(
+        &output(ctx.follower_cmd().args(["hook", "status", "--json"]), 0).stdout,
+    )
+    .unwrap();
+    let hooks = status["hooks"].as_array().unwrap();
+    let ours: Vec<_> = hooks.iter().filter(|h| h["ours"] == true).collect();
+    assert_eq!(ours.len(), 1, "{status:#}");
+    assert_eq!(ours[0]["trust"], "trusted", "{status:#}");
+    assert!(
+        hooks.iter().any(|h| h["command"] == "echo later"),
+        "{status:#}"
+    );
+    assert!(
+        !hooks.iter().any(|h| h["command"] == "echo bye"),
+        "{status:#}"
+    );
+}

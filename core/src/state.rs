@@ -119,6 +119,23 @@ impl State {
         Ok(parse(homes)?.unwrap_or_default())
     }
 
+    /// Records that codexport itself rewrote the managed file `root:path` outside an apply
+    /// (`hook install`), so the next apply does not report it as edited on this machine.
+    /// Nothing happens when the file is not managed.
+    pub fn rewrote_managed(homes: &Homes, root: Root, path: &str) -> Result<()> {
+        let mut state = Self::load(homes)?;
+        let Some(hash) = state.managed.get_mut(&root).and_then(|m| m.get_mut(path)) else {
+            return Ok(());
+        };
+        let file = root.dir(homes).join(path);
+        match std::fs::read(&file) {
+            Ok(bytes) => *hash = crate::store::sha256_hex(&bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(Error::io("read", file, e)),
+        }
+        state.save(homes)
+    }
+
     /// Writes `state.json` atomically.
     pub fn save(&self, homes: &Homes) -> Result<()> {
         let path = homes.state();

@@ -1,5 +1,6 @@
 //! The follower-side rewrite of the desired set: `config.toml` generated and merged,
-//! `rules/default.rules` merged, local and override skills added (see [`crate::layer`]).
+//! `rules/default.rules` merged, `hooks.json` and its trust layered, local and override
+//! skills added (see [`crate::layer`] and [`crate::hooks`]).
 
 use std::collections::BTreeSet;
 
@@ -7,6 +8,7 @@ use crate::Homes;
 use crate::apply::{DesiredFile, Source};
 use crate::config::LocalConfig;
 use crate::error::{Error, Result};
+use crate::hooks::CanonicalHooks;
 use crate::layer::ConfigTransform;
 use crate::layer::build::{Canonical, Layered, build, skill_files};
 use crate::layer::rules::DEFAULT_RULES;
@@ -18,6 +20,8 @@ use crate::store::ObjectStore;
 
 /// The canonical `config.toml`, relative to the Codex home.
 pub const CONFIG_TOML: &str = "config.toml";
+/// Codex's hooks file, relative to the Codex home.
+pub const HOOKS_JSON: &str = "hooks.json";
 
 /// The desired files for this machine and what layering decided.
 #[derive(Debug, Clone)]
@@ -41,6 +45,7 @@ pub fn transform(
     let store = ObjectStore::new(homes.objects());
     let config = canonical_text(&store, &files, CONFIG_TOML)?;
     let rules = canonical_text(&store, &files, DEFAULT_RULES)?;
+    let hooks_json = canonical_text(&store, &files, HOOKS_JSON)?;
     let skill_names: BTreeSet<String> = files
         .iter()
         .filter(|f| f.root == Root::Codex)
@@ -58,6 +63,18 @@ pub fn transform(
         .master
         .and_then(|url| url::Url::parse(&url).ok())
         .and_then(|url| url.host_str().map(str::to_owned));
+    // The hooks layer: the master's hooks.json for this machine (codexport's own hook kept
+    // when installed) and the `[hooks.state]` trust that goes with it, as a config step.
+    let hooks = crate::hooks::for_apply(
+        homes,
+        CanonicalHooks {
+            config: config.as_deref(),
+            hooks_json: hooks_json.as_deref().map(str::as_bytes),
+            master: &manifest.master,
+        },
+    )?;
+    let mut steps: Vec<&dyn ConfigTransform> = vec![&hooks];
+    steps.extend_from_slice(transforms);
     let layered = build(
         homes,
         Canonical {
@@ -67,20 +84,33 @@ pub fn transform(
             manifest: &manifest,
             master_host: master_host.as_deref(),
         },
-        transforms,
+        &steps,
     )?;
 
+    // Codex itself writes config.toml 0600.
+    let config_toml = layered.config.as_deref();
     set_bytes(
         &mut files,
         CONFIG_TOML,
-        layered.config.as_deref(),
+        config_toml,
         FileClass::Config,
+        0o600,
     );
+    let rules_text = layered.default_rules.as_deref();
     set_bytes(
         &mut files,
         DEFAULT_RULES,
-        layered.default_rules.as_deref(),
+        rules_text,
         FileClass::Regular,
+        0o644,
+    );
+    let hooks_text = hooks.hooks_json.as_deref();
+    set_bytes(
+        &mut files,
+        HOOKS_JSON,
+        hooks_text,
+        FileClass::Regular,
+        0o644,
     );
     let overridden: BTreeSet<&str> = layered
         .skills
@@ -133,9 +163,15 @@ fn canonical_text(
         })
 }
 
-/// Makes the Codex-home file `path` hold `bytes` (added when the revision lacks it), or
-/// drops it when `bytes` is `None`.
-fn set_bytes(files: &mut Vec<DesiredFile>, path: &str, bytes: Option<&str>, class: FileClass) {
+/// Makes the Codex-home file `path` hold `bytes` (added with `mode` when the revision lacks
+/// it), or drops it when `bytes` is `None`.
+fn set_bytes(
+    files: &mut Vec<DesiredFile>,
+    path: &str,
+    bytes: Option<&str>,
+    class: FileClass,
+    mode: u32,
+) {
     let at = files
         .iter()
         .position(|f| f.root == Root::Codex && f.path == path);
@@ -145,8 +181,7 @@ fn set_bytes(files: &mut Vec<DesiredFile>, path: &str, bytes: Option<&str>, clas
             root: Root::Codex,
             path: path.to_owned(),
             source: Source::Bytes(text.as_bytes().to_vec()),
-            // Codex itself writes config.toml 0600.
-            mode: 0o600,
+            mode,
             class,
         }),
         (Some(i), None) => {

@@ -8,7 +8,10 @@ use toml_edit::DocumentMut;
 
 use super::file::{EVENT_SESSION_START, HooksFile, OurHook};
 use super::trust::{HookState, handler_hash, read_states, remove_state, set_state, trust_key};
+use crate::apply::transform::HOOKS_JSON as HOOKS_FILE;
 use crate::error::Error;
+use crate::selection::Root;
+use crate::state::State;
 use crate::{Homes, fsx};
 
 /// What [`install`] did.
@@ -82,7 +85,7 @@ impl HookStatus {
 }
 
 fn hooks_json(homes: &Homes) -> PathBuf {
-    homes.codex.join("hooks.json")
+    homes.codex.join(HOOKS_FILE)
 }
 
 fn config_toml(homes: &Homes) -> PathBuf {
@@ -120,6 +123,7 @@ pub fn install(homes: &Homes, ours: &OurHook) -> Result<Installed, Error> {
         );
     })?;
     write_hooks(&path, &file)?;
+    State::rewrote_managed(homes, Root::Codex, HOOKS_FILE)?;
     Ok(Installed {
         hooks_json: path,
         position: (g, h),
@@ -143,6 +147,7 @@ pub fn uninstall(homes: &Homes) -> Result<usize, Error> {
         std::fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
     } else {
         write_hooks(&path, &file)?;
+        State::rewrote_managed(homes, Root::Codex, HOOKS_FILE)?;
     }
     let real = homes.codex_realpath();
     edit_config(&config_toml(homes), |doc| {
