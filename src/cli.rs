@@ -72,6 +72,9 @@ pub(crate) enum Command {
     /// npm MCP and a local-source MCP, serve, join a follower, apply, hydrate, `mcp doctor`.
     #[command(after_help = "Examples:\n  codexport demo\n  codexport demo --keep")]
     Demo(DemoArgs),
+    /// Wasm resolver plugins in `~/.codexport/resolvers`: list them, try one on an MCP entry.
+    #[command(subcommand)]
+    Resolver(ResolverCommand),
 }
 
 /// `codexport demo`.
@@ -80,6 +83,43 @@ pub(crate) struct DemoArgs {
     /// Keep the temporary homes afterwards (their path is printed) instead of removing them.
     #[arg(long)]
     pub(crate) keep: bool,
+}
+
+/// `codexport resolver ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ResolverCommand {
+    /// List installed resolver plugins: name, version, priority, contract version, state.
+    #[command(
+        after_help = "Examples:\n  codexport resolver list\n  codexport resolver list --json | jq '.[].name'"
+    )]
+    List(ResolverListArgs),
+    /// Run a plugin on one MCP entry of this machine's Codex config: infer its spec, then
+    /// resolve the plan for this platform. Nothing is downloaded, built or installed.
+    #[command(
+        after_help = "Examples:\n  codexport resolver test target/wasm32-wasip2/release/my_plugin.wasm --entry fff\n  codexport resolver test my_plugin --entry fff --json"
+    )]
+    Test(ResolverTestArgs),
+}
+
+/// `codexport resolver list`.
+#[derive(Debug, Args)]
+pub(crate) struct ResolverListArgs {
+    /// Print JSON (an array of plugins) instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `codexport resolver test PLUGIN --entry NAME`.
+#[derive(Debug, Args)]
+pub(crate) struct ResolverTestArgs {
+    /// An installed plugin's name, or the path of a `.wasm` component (before installing it).
+    pub(crate) plugin: String,
+    /// The `[mcp_servers.NAME]` entry of this machine's Codex config to try it on.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) entry: String,
+    /// Print the spec and plan as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// `codexport master ...`.

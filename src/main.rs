@@ -10,7 +10,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, FollowerCommand, HookCommand, MasterCommand, McpCommand};
+use crate::cli::{
+    Cli, Command, FollowerCommand, HookCommand, MasterCommand, McpCommand, ResolverCommand,
+};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -51,6 +53,8 @@ fn main() -> ExitCode {
         Command::Mcp(McpCommand::List(args)) => commands::mcp::list::run(args),
         Command::Mcp(McpCommand::Inspect(args)) => commands::mcp::inspect::run(args),
         Command::Mcp(McpCommand::Doctor(args)) => commands::mcp::doctor::run(args, &cli.global),
+        Command::Resolver(ResolverCommand::List(args)) => commands::resolver::list::run(args),
+        Command::Resolver(ResolverCommand::Test(args)) => commands::resolver::test::run(args),
     };
     match result {
         Ok(status) => status.into(),

@@ -8,6 +8,7 @@ pub(crate) mod follower;
 pub(crate) mod hook;
 pub(crate) mod master;
 pub(crate) mod mcp;
+pub(crate) mod resolver;
 pub(crate) mod restore;
 pub(crate) mod status;
 pub(crate) mod sync;

@@ -234,6 +234,11 @@ impl WasmResolver {
         })
     }
 
+    /// The plugin's file.
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
     /// Loads the plugin (once) and returns what it says about itself.
     pub fn info(&self) -> Result<PluginInfo, Error> {
         Ok(self.host.loaded(&self.file)?.info.clone())

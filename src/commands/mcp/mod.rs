@@ -65,6 +65,17 @@ pub(crate) fn registry_export(homes: &Homes) -> anyhow::Result<RegistryExport> {
 /// Builds this master's manifest from `config.toml` and `master.toml`.
 fn export(homes: &Homes) -> anyhow::Result<McpManifest> {
     let export = registry_export(homes)?;
+    let config = read_codex_config(homes)?;
+    let store = ObjectStore::new(homes.objects());
+    let outcome = export.export(homes, config.as_ref(), &store);
+    for problem in &outcome.problems {
+        tracing::warn!("{problem}");
+    }
+    Ok(outcome.manifest)
+}
+
+/// This machine's Codex `config.toml`, parsed (`None` when there is none).
+pub(crate) fn read_codex_config(homes: &Homes) -> anyhow::Result<Option<toml_edit::DocumentMut>> {
     let config_path = homes.codex.join("config.toml");
     let config = match std::fs::read_to_string(&config_path) {
         Ok(text) => Some(text.parse::<toml_edit::DocumentMut>().map_err(|e| {
@@ -84,12 +95,7 @@ fn export(homes: &Homes) -> anyhow::Result<McpManifest> {
             );
         }
     };
-    let store = ObjectStore::new(homes.objects());
-    let outcome = export.export(homes, config.as_ref(), &store);
-    for problem in &outcome.problems {
-        tracing::warn!("{problem}");
-    }
-    Ok(outcome.manifest)
+    Ok(config)
 }
 
 /// The inference settings of `master.toml` (defaults when it does not exist).

@@ -1,0 +1,107 @@
+//! `codexport resolver list` and `codexport resolver test` as the built binary in temp homes,
+//! with broken plugin files (the example plugins themselves are driven in
+//! `resolvers/tests/wasm_plugins.rs`). No package registry needed.
+
+mod common;
+
+use common::{TestContext, output, write};
+
+/// A component exporting an empty resolver instance at contract `version`.
+fn component(version: &str) -> Vec<u8> {
+    wat::parse_str(format!(
+        r#"(component (instance $i) (export "codexport:resolver/resolver@{version}" (instance $i)))"#
+    ))
+    .unwrap()
+}
+
+#[test]
+fn list_reports_each_plugin_and_its_problem() {
+    let cx = TestContext::new();
+    let none = output(cx.master_cmd().args(["resolver", "list"]), 0);
+    assert_eq!(none.stdout, "");
+    assert!(
+        none.stderr.contains("no resolver plugins in"),
+        "{}",
+        none.stderr
+    );
+
+    let dir = cx.master.tool.join("resolvers");
+    write(&dir.join("junk.wasm"), b"not wasm");
+    write(&dir.join("future.wasm"), component("9.0.0"));
+    write(&dir.join("README.md"), b"ignored");
+    let ran = output(cx.master_cmd().args(["resolver", "list", "--json"]), 0);
+    let rows: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0]["name"], "future");
+    let future = rows[0]["error"].as_str().unwrap();
+    assert!(
+        future.starts_with("resolver plugin `future.wasm`: is built against contract version 9.0.0, which this codexport does not run (it runs 0.1.x)"),
+        "{future}"
+    );
+    assert_eq!(
+        rows[1]["error"],
+        "resolver plugin `junk.wasm`: is not a WebAssembly file"
+    );
+
+    let table = output(cx.master_cmd().args(["resolver", "list"]), 0);
+    assert!(table.stdout.starts_with("NAME"), "{}", table.stdout);
+    assert!(table.stdout.contains("junk"), "{}", table.stdout);
+}
+
+#[test]
+fn test_names_what_is_missing_or_broken() {
+    let cx = TestContext::new();
+    cx.master.write_codex(
+        "config.toml",
+        "[mcp_servers.fff]\ncommand = \"/opt/fff-mcp\"\n",
+    );
+    let ran = output(
+        cx.master_cmd()
+            .args(["resolver", "test", "nope", "--entry", "fff"]),
+        2,
+    );
+    assert_eq!(
+        ran.stderr,
+        format!(
+            "error: no resolver plugin `nope` (installed: none)\nhint: pass the path of a built component, or copy it into `{}`\n",
+            cx.master.tool.join("resolvers").display()
+        )
+    );
+
+    // A component not yet installed, tried by path.
+    let outside = write(&cx.dir.path().join("build/future.wasm"), component("9.0.0"));
+    let ran = output(
+        cx.master_cmd()
+            .args(["resolver", "test"])
+            .arg(&outside)
+            .args(["--entry", "fff"]),
+        7,
+    );
+    assert!(
+        ran.stderr.starts_with(
+            "error: resolver plugin `future.wasm`: is built against contract version 9.0.0"
+        ) && ran.stderr.contains(
+            "rebuild the plugin with a matching codexport-resolver-sdk, or upgrade codexport"
+        ),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(ran.stdout, "");
+
+    let good = write(
+        &cx.master.tool.join("resolvers/future.wasm"),
+        component("9.0.0"),
+    );
+    assert!(good.is_file());
+    let ran = output(
+        cx.master_cmd()
+            .args(["resolver", "test", "future", "--entry", "nope"]),
+        7,
+    );
+    assert!(
+        ran.stderr.contains("contract version 9.0.0"),
+        "{}",
+        ran.stderr
+    );
+}
