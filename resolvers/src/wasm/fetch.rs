@@ -2,6 +2,7 @@
 //! documents, behind a trait so tests and other clients can answer instead.
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use crate::executor::Reporter;
 use crate::github::GithubClient;
@@ -91,6 +92,10 @@ pub struct HttpFetcher {
     /// Where GitHub answers are cached.
     cache: PathBuf,
     registries: RegistryUrls,
+    /// One client per mode, built on first use (a client holds a connection pool and TLS
+    /// roots: building one per plugin call would cost more than the call).
+    online: OnceLock<Result<GithubClient, String>>,
+    offline: OnceLock<Result<GithubClient, String>>,
 }
 
 /// Digests are looked up in checksum files for at most this many assets of one release.
@@ -104,7 +109,22 @@ impl HttpFetcher {
             github,
             cache,
             registries,
+            online: OnceLock::new(),
+            offline: OnceLock::new(),
         }
+    }
+
+    fn github_client(&self, mode: Mode) -> Result<&GithubClient, FetchError> {
+        let slot = match mode {
+            Mode::Online => &self.online,
+            Mode::Offline => &self.offline,
+        };
+        slot.get_or_init(|| {
+            GithubClient::new(&self.github, self.cache.clone(), mode, Reporter::hidden())
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| FetchError::Network(e.clone()))
     }
 
     fn get(&self, url: &str) -> Result<String, FetchError> {
@@ -143,8 +163,7 @@ impl Fetcher for HttpFetcher {
                 "`{repo}` is not an `owner/name` repository"
             )));
         }
-        let client = GithubClient::new(&self.github, self.cache.clone(), mode, Reporter::hidden())
-            .map_err(|e| FetchError::Network(e.to_string()))?;
+        let client = self.github_client(mode)?;
         let release = client.release(repo, tag).map_err(|e| match e {
             Error::RateLimited { retry_after, .. } => FetchError::RateLimited(retry_after),
             Error::Network { reason, .. } if reason.contains("404") => FetchError::NotFound,
