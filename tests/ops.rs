@@ -270,3 +270,120 @@ fn service_dry_run_prints_the_unit_and_install_refuses_without_systemd() {
     assert_eq!(status["installed"], false);
     assert_eq!(status["manager"], "systemd");
 }
+
+/// The master's hooks, with its own Codex home in a command, and its trust of two of them.
+fn master_with_hooks(ctx: &TestContext) {
+    let codex = &ctx.master.codex;
+    let hooks = serde_json::json!({"hooks": {
+        "SessionStart": [{"matcher": "startup", "hooks": [
+            {"type": "command", "command": format!("{}/hooks/greet.sh", codex.display()), "timeout": 5}
+        ]}],
+        "Stop": [{"hooks": [{"type": "command", "command": "echo bye"}]}],
+        "PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "echo never"}]}]
+    }});
+    ctx.master.write_codex("hooks.json", hooks.to_string());
+    ctx.master.write_codex("hooks/greet.sh", "#!/bin/sh\n");
+    // What Codex wrote on the master when its user trusted two of the hooks.
+    let file = codexport_core::hooks::HooksFile::parse(hooks.to_string().as_bytes(), "h".as_ref())
+        .unwrap()
+        .file;
+    let real = std::fs::canonicalize(codex).unwrap();
+    let mut config: toml_edit::DocumentMut = "model = \"o3\"\n".parse().unwrap();
+    for event in ["SessionStart", "Stop"] {
+        let group = &file.groups(event)[0];
+        codexport_core::hooks::set_state(
+            &mut config,
+            &codexport_core::hooks::trust_key(&real, event, 0, 0),
+            &codexport_core::hooks::HookState {
+                trusted_hash: codexport_core::hooks::handler_hash(
+                    event,
+                    group.matcher.as_deref(),
+                    &group.hooks[0],
+                ),
+                enabled: None,
+            },
+        );
+    }
+    ctx.master.write_codex("config.toml", config.to_string());
+}
+
+/// `hook status --json`'s hooks: (event, command) → trust.
+fn trust_by_command(home: &Home) -> std::collections::BTreeMap<(String, String), String> {
+    hook_status(home)["hooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                (
+                    h["event"].as_str().unwrap().to_owned(),
+                    h["command"].as_str().unwrap().to_owned(),
+                ),
+                h["trust"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn apply_carries_the_masters_trust_and_keeps_our_hook() {
+    let mut ctx = TestContext::new();
+    master_with_hooks(&ctx);
+    ctx.join(&["--apply"]);
+    let greet = format!("{}/hooks/greet.sh", ctx.follower.codex.display());
+
+    let trust = trust_by_command(&ctx.follower);
+    assert_eq!(
+        trust[&("SessionStart".into(), greet.clone())],
+        "trusted",
+        "{trust:?}"
+    );
+    assert_eq!(trust[&("Stop".into(), "echo bye".into())], "trusted");
+    assert_eq!(
+        trust[&("PreToolUse".into(), "echo never".into())],
+        "untrusted"
+    );
+    assert_eq!(
+        trust.len(),
+        3,
+        "no codexport hook before `hook install`: {trust:?}"
+    );
+
+    output(ctx.follower_cmd().args(["hook", "install"]), 0);
+    // The master changes its hooks.json: the apply rewrites the file, and puts ours back.
+    let text = ctx
+        .master
+        .read_codex("hooks.json")
+        .replace("echo never", "echo still never");
+    ctx.master.write_codex("hooks.json", text);
+    output(ctx.master_cmd().args(["master", "rebuild"]), 0);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        output(ctx.follower_cmd().args(["sync", "--apply"]), 0);
+        if ctx
+            .follower
+            .read_codex("hooks.json")
+            .contains("echo still never")
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the change never arrived");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = hook_status(&ctx.follower);
+    assert_eq!(
+        status["runs"], true,
+        "ours survived the master's hooks.json: {status}"
+    );
+    let trust = trust_by_command(&ctx.follower);
+    assert_eq!(
+        trust[&("SessionStart".into(), greet)],
+        "trusted",
+        "{trust:?}"
+    );
+    assert_eq!(
+        trust[&("PreToolUse".into(), "echo still never".into())],
+        "untrusted"
+    );
+    assert_eq!(trust.len(), 4, "{trust:?}");
+}
