@@ -105,3 +105,60 @@ fn test_names_what_is_missing_or_broken() {
         ran.stderr
     );
 }
+
+/// The master infers with an installed plugin ahead of the built-ins; a follower that has the
+/// plugin plans the entry with it.
+#[test]
+fn a_plugin_infers_on_the_master_and_plans_on_the_follower() {
+    let cx = TestContext::new();
+    let plugin = common::example_plugin("cargo_git");
+    let cargo = cx.master.user.join(".cargo");
+    let bin = write(&cargo.join("bin/gitquarry"), "#!/bin/sh\n");
+    write(
+        &cargo.join(".crates2.json"),
+        r#"{"installs": {"gitquarry 0.3.0 (git+https://github.com/o/gitquarry#0123abcd)": {"bins": ["gitquarry"]}}}"#,
+    );
+    cx.master.write_codex(
+        "config.toml",
+        format!(
+            "[mcp_servers.gq]\ncommand = \"{}\"\nargs = [\"serve\"]\n",
+            bin.display()
+        ),
+    );
+    std::fs::create_dir_all(cx.master.tool.join("resolvers")).unwrap();
+    std::fs::copy(&plugin, cx.master.tool.join("resolvers/cargo_git.wasm")).unwrap();
+
+    let listed = output(cx.master_cmd().args(["mcp", "list", "--json"]), 0);
+    let entries: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+    let gq = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "gq")
+        .unwrap_or_else(|| panic!("{}", listed.stdout));
+    assert_eq!(gq["resolver"], "cargo_git", "{gq}");
+
+    let spec = serde_json::json!({"crate": "gitquarry", "git": "https://github.com/o/gitquarry", "rev": "0123abcd", "bin": "gitquarry"});
+    let mut entry = common::mcp_entry("gq", common::resolved("cargo_git", spec));
+    entry.args = vec!["serve".into()];
+    cx.follower.write_manifest(vec![entry]);
+    let missing = output(cx.follower_cmd().args(["mcp", "plan", "gq", "--json"]), 7);
+    assert!(
+        missing
+            .stderr
+            .contains("resolver `cargo_git`, which is not installed here"),
+        "{}",
+        missing.stderr
+    );
+    std::fs::create_dir_all(cx.follower.tool.join("resolvers")).unwrap();
+    std::fs::copy(&plugin, cx.follower.tool.join("resolvers/cargo_git.wasm")).unwrap();
+    let plan = output(cx.follower_cmd().args(["mcp", "plan", "gq", "--json"]), 0);
+    let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert_eq!(plan["resolver"], "cargo_git");
+    assert_eq!(
+        plan["steps"],
+        serde_json::json!([{"step": "cargo-install", "crate": "gitquarry", "git": "https://github.com/o/gitquarry", "rev": "0123abcd", "bin": "gitquarry"}])
+    );
+    assert_eq!(plan["launch"]["program"], "${artifact}/bin/gitquarry");
+    assert_eq!(plan["launch"]["args"], serde_json::json!(["serve"]));
+}
