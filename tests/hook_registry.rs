@@ -237,3 +237,52 @@ fn master_trust_carries_to_the_follower_and_untrusted_stays_untrusted() {
     assert_eq!(status_of("pre_tool_use", 0), "untrusted");
     assert_status_agrees_with_codex(&follower, &on_follower);
 }
+
+#[test]
+fn after_join_apply_and_hook_install_codex_runs_what_the_master_trusts_and_ours() {
+    let mut ctx = common::TestContext::new();
+    let master = Homes::new(&ctx.master.user, &ctx.master.codex, &ctx.master.tool);
+    let hooks_text = master_hooks(&master);
+    ctx.master.write_codex("hooks.json", &hooks_text);
+    ctx.master.write_codex("hooks/greet.sh", "#!/bin/sh\n");
+    let file = HooksFile::parse(hooks_text.as_bytes(), Path::new("h"))
+        .unwrap()
+        .file;
+    let real = std::fs::canonicalize(&master.codex).unwrap();
+    let mut config: toml_edit::DocumentMut = "model = \"o3\"\n".parse().unwrap();
+    for event in ["SessionStart", "Stop"] {
+        let group = &file.groups(event)[0];
+        set_state(
+            &mut config,
+            &trust_key(&real, event, 0, 0),
+            &HookState {
+                trusted_hash: handler_hash(event, group.matcher.as_deref(), &group.hooks[0]),
+                enabled: None,
+            },
+        );
+    }
+    ctx.master.write_codex("config.toml", config.to_string());
+
+    ctx.join(&["--apply"]);
+    common::output(ctx.follower_cmd().args(["hook", "install"]), 0);
+
+    let follower = Homes::new(&ctx.follower.user, &ctx.follower.codex, &ctx.follower.tool);
+    let listed = codex_hooks_list(&follower);
+    let by_command: BTreeMap<String, String> = hooks::status(&follower)
+        .unwrap()
+        .hooks
+        .into_iter()
+        .map(|h| (h.command.unwrap(), listed[&h.key].1.clone()))
+        .collect();
+    let greet = format!("{}/hooks/greet.sh", follower.codex.display());
+    assert_eq!(by_command[&greet], "trusted", "{by_command:?}");
+    assert_eq!(by_command["echo bye"], "trusted");
+    assert_eq!(by_command["echo never trusted"], "untrusted");
+    let ours: Vec<_> = by_command
+        .iter()
+        .filter(|(c, _)| c.ends_with("sync --apply --hook"))
+        .collect();
+    assert_eq!(ours.len(), 1, "{by_command:?}");
+    assert_eq!(ours[0].1, "trusted");
+    assert_status_agrees_with_codex(&follower, &listed);
+}
