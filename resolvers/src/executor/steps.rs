@@ -119,7 +119,9 @@ impl<'a> StepRunner<'a> {
                 cmd.arg(package)
                     .env(codexport_core::env::UV_TOOL_DIR, self.dir.join("tools"))
                     .env(codexport_core::env::UV_TOOL_BIN_DIR, self.dir.join("bin"))
-                    .env("UV_NO_PROGRESS", "1");
+                    .env("UV_NO_PROGRESS", "1")
+                    // Bytecode now, so even the first start after hydration is a warm one.
+                    .env("UV_COMPILE_BYTECODE", "1");
                 self.run(&format!("uv tool install --from {from} {package}"), cmd)
             }
             Step::CargoInstall {

@@ -182,6 +182,7 @@ fn python_plan(
                 "pip".to_owned(),
                 "install".to_owned(),
                 "--quiet".to_owned(),
+                "--compile-bytecode".to_owned(),
                 "--python".to_owned(),
                 python.to_owned(),
                 "-r".to_owned(),
