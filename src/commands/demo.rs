@@ -123,11 +123,14 @@ fn steps(demo: &mut Demo) -> anyhow::Result<()> {
         },
     )?;
 
-    demo.step("Hydrate every MCP server on the follower", |d| {
-        let done = d.codexport(Role::Follower, ["mcp", "hydrate", "--all"])?;
-        d.say(done);
-        Ok(())
-    })?;
+    demo.step(
+        "Hydrate every MCP server (the apply started it in the background: wait for it)",
+        |d| {
+            let done = d.codexport(Role::Follower, ["mcp", "hydrate", "--all"])?;
+            d.say(done);
+            Ok(())
+        },
+    )?;
 
     demo.step("Check every MCP server with `mcp doctor`", |d| {
         let table = d.codexport(Role::Follower, ["mcp", "doctor"])?;
