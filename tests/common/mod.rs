@@ -440,6 +440,12 @@ pub fn codex_bin() -> PathBuf {
         .get_or_init(|| {
             let prefix = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/codex");
             let manifest = prefix.join("node_modules/@openai/codex/package.json");
+            // nextest runs each test in its own process: one installs, the others wait.
+            let _lock = codexport_core::lock::LockGuard::acquire(
+                &prefix.with_extension("lock"),
+                codexport_core::lock::Wait::Forever,
+            )
+            .unwrap();
             let installed = fs::read_to_string(&manifest)
                 .is_ok_and(|p| p.contains(&format!("\"version\": \"{CODEX_VERSION}\"")));
             if !installed {
