@@ -21,7 +21,7 @@ use std::time::Duration;
 use codexport_core::manifest::{ArtifactSpec, McpEntry};
 
 use crate::registry::Registry;
-use crate::{Error, GithubConfig, InferContext, Mode, Platform, Resolution, ResolveContext};
+use crate::{Error, GithubConfig, InferContext, Mode, Resolution, ResolveContext};
 
 pub use fetch::{FetchError, Fetcher, HttpFetcher, RegistryUrls, Release, ReleaseAsset};
 pub use runtime::API_VERSIONS;
@@ -182,6 +182,9 @@ impl PluginHost {
 
     /// The plugin called `name` (file `<name>.wasm`), not yet loaded.
     pub fn find(self: &Arc<Self>, name: &str) -> Option<WasmResolver> {
+        if name.is_empty() || name.contains(['/', '\\', '.']) {
+            return None;
+        }
         let file = self.config.plugins.join(format!("{name}.wasm"));
         file.is_file()
             .then(|| WasmResolver::lazy(self, file))
@@ -300,17 +303,6 @@ fn boxed(resolvers: Vec<WasmResolver>) -> Vec<Box<dyn crate::Resolver>> {
         .into_iter()
         .map(|r| Box::new(r) as Box<dyn crate::Resolver>)
         .collect()
-}
-
-/// The platform used for `current-platform` during master-side inference, where no
-/// [`ResolveContext`] exists.
-fn this_platform() -> Platform {
-    Platform {
-        os: std::env::consts::OS.to_owned(),
-        arch: std::env::consts::ARCH.to_owned(),
-        libc: None,
-        triples: Vec::new(),
-    }
 }
 
 /// Mode for master-side inference: online (the master pins versions).

@@ -10,7 +10,7 @@ use wasmtime::{Config, Engine, Store, UpdateDeadline};
 
 use super::bindings::{Plugin, PluginPre};
 use super::imports::State;
-use super::{HostConfig, INFER_MODE, PluginInfo, convert, this_platform};
+use super::{HostConfig, INFER_MODE, PluginInfo, convert};
 use crate::{Error, InferContext, Resolution, ResolveContext};
 
 /// Contract versions this host runs, `major.minor` (0.x versions break at the minor).
@@ -181,7 +181,8 @@ impl Runtime {
     ) -> Result<R, Error> {
         let (platform, mode) = match resolve {
             Some(cx) => (cx.platform.clone(), cx.mode),
-            None => (this_platform(), INFER_MODE),
+            // Master-side inference has no resolve context: the master's own platform.
+            None => (crate::Platform::detect(), INFER_MODE),
         };
         let state = State::new(
             loaded.info.name.clone(),
