@@ -322,24 +322,25 @@ pub fn uninstall_plan(manager: Manager, path: PathBuf) -> Plan {
     }
 }
 
-/// The file for `spec` under `manager`.
-pub fn planned_file(manager: Manager, spec: &ServiceSpec, homes: &Homes) -> PlannedFile {
+/// The file for `spec` under `manager`; `var` looks up environment variables
+/// (`XDG_CONFIG_HOME`, `USERDOMAIN`, `USERNAME`), read at the CLI edge.
+pub fn planned_file(
+    manager: Manager,
+    spec: &ServiceSpec,
+    homes: &Homes,
+    var: impl Fn(&str) -> Option<String>,
+) -> PlannedFile {
     match manager {
         Manager::Systemd => PlannedFile {
             path: unit_path(
                 &homes.user,
-                std::env::var_os(env::XDG_CONFIG_HOME)
-                    .as_deref()
-                    .map(Path::new),
+                var(env::XDG_CONFIG_HOME).as_deref().map(Path::new),
             ),
             text: systemd_unit(spec),
             utf16: false,
         },
         Manager::Schtasks => {
-            let user = match (
-                std::env::var(env::USERDOMAIN).ok(),
-                std::env::var(env::USERNAME).ok(),
-            ) {
+            let user = match (var(env::USERDOMAIN), var(env::USERNAME)) {
                 (Some(domain), Some(name)) => Some(format!("{domain}\\{name}")),
                 (None, Some(name)) => Some(name),
                 _ => None,
@@ -379,15 +380,15 @@ pub fn systemd_unavailable(runtime_dir: Option<&Path>, state: Option<&str>) -> O
     }
 }
 
-/// Checks this machine's systemd user manager (see [`systemd_unavailable`]).
-pub fn probe_systemd() -> Option<String> {
-    let runtime = std::env::var_os(env::XDG_RUNTIME_DIR).map(PathBuf::from);
+/// Checks this machine's systemd user manager (see [`systemd_unavailable`]); `runtime_dir`
+/// is `$XDG_RUNTIME_DIR`.
+pub fn probe_systemd(runtime_dir: Option<&Path>) -> Option<String> {
     let state = Command::new("systemctl")
         .args(["--user", "is-system-running"])
         .output()
         .ok()
         .map(|out| String::from_utf8_lossy(&out.stdout).into_owned());
-    systemd_unavailable(runtime.as_deref(), state.as_deref())
+    systemd_unavailable(runtime_dir, state.as_deref())
 }
 
 /// A command of a plan that failed.
@@ -615,6 +616,25 @@ WantedBy=default.target
             r#"<Arguments>/d /c set &quot;CODEX_HOME=D:\Codex &amp; Co&quot;&amp;&amp; &quot;C:\Program Files\codexport.exe&quot; master serve</Arguments>"#
         ), "{xml}");
         assert!(!xml.contains("<UserId>"));
+    }
+
+    #[test]
+    fn planned_files_take_their_variables_from_the_caller() {
+        let homes = Homes::new("/home/al", "/home/al/.codex", "/home/al/.codexport");
+        let vars = |name: &str| match name {
+            "XDG_CONFIG_HOME" => Some("/cfg".to_owned()),
+            "USERDOMAIN" => Some("PC".to_owned()),
+            "USERNAME" => Some("Al".to_owned()),
+            _ => None,
+        };
+        let unit = planned_file(Manager::Systemd, &spec(&homes), &homes, vars);
+        assert_eq!(
+            unit.path,
+            Path::new("/cfg/systemd/user/codexport-master.service")
+        );
+        let task = planned_file(Manager::Schtasks, &spec(&homes), &homes, vars);
+        assert!(task.utf16 && task.text.contains("<UserId>PC\\Al</UserId>"));
+        assert_eq!(task.path, homes.tool.join("service/CodexportMaster.xml"));
     }
 
     #[test]

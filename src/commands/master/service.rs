@@ -28,6 +28,11 @@ pub(crate) fn run(command: &ServiceCommand) -> anyhow::Result<ExitStatus> {
     }
 }
 
+/// The environment, read here at the edge for the service plans.
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
 fn spec(homes: &Homes, listen: Option<&str>) -> anyhow::Result<ServiceSpec> {
     let exe = crate::commands::hook::current_exe()?;
     Ok(ServiceSpec::master(&exe, homes, listen))
@@ -38,7 +43,7 @@ fn install(
     manager: Manager,
     args: &ServiceInstallArgs,
 ) -> anyhow::Result<ExitStatus> {
-    let file = service::planned_file(manager, &spec(homes, args.listen.as_deref())?, homes);
+    let file = service::planned_file(manager, &spec(homes, args.listen.as_deref())?, homes, var);
     let plan = service::install_plan(manager, file);
     if args.dry_run {
         print_plan(&plan)?;
@@ -53,7 +58,11 @@ fn install(
         .into());
     }
     if manager == Manager::Systemd
-        && let Some(reason) = service::probe_systemd()
+        && let Some(reason) = service::probe_systemd(
+            std::env::var_os(codexport_core::env::XDG_RUNTIME_DIR)
+                .as_deref()
+                .map(std::path::Path::new),
+        )
     {
         return Err(CliError::new(
             ExitStatus::Unexpected,
@@ -83,7 +92,7 @@ fn uninstall(
     manager: Manager,
     args: &ServiceUninstallArgs,
 ) -> anyhow::Result<ExitStatus> {
-    let file = service::planned_file(manager, &spec(homes, None)?, homes);
+    let file = service::planned_file(manager, &spec(homes, None)?, homes, var);
     let plan = service::uninstall_plan(manager, file.path);
     if args.dry_run {
         print_plan(&plan)?;
@@ -95,7 +104,7 @@ fn uninstall(
 }
 
 fn status(homes: &Homes, manager: Manager, args: &ServiceStatusArgs) -> anyhow::Result<ExitStatus> {
-    let file = service::planned_file(manager, &spec(homes, None)?, homes);
+    let file = service::planned_file(manager, &spec(homes, None)?, homes, var);
     let status = service::status(manager, &file);
     let mut out = std::io::stdout().lock();
     if args.json {
