@@ -16,10 +16,22 @@ use crate::{Mode, Platform};
 
 /// Largest file `read-file` returns.
 const MAX_READ: u64 = 1024 * 1024;
-/// How much of a plugin's stderr (a panic message) is kept for its error report.
-const STDERR_KEEP: usize = 4096;
-/// Files never handed to a plugin, wherever they are.
-const SECRET_NAMES: &[&str] = &["auth.json", ".credentials.json", ".netrc", "identity.json"];
+/// How much a plugin may write to stderr (where a panic message lands; plugins log through
+/// `host::log`). Writing past it fails inside the plugin, so it is generous.
+const STDERR_KEEP: usize = 64 * 1024;
+/// Files never handed to a plugin, wherever they are (Codex, codexport, cargo, git, npm and
+/// PyPI credentials).
+const SECRET_NAMES: &[&str] = &[
+    "auth.json",
+    ".credentials.json",
+    "identity.json",
+    ".netrc",
+    "credentials",
+    "credentials.toml",
+    ".git-credentials",
+    ".npmrc",
+    ".pypirc",
+];
 
 /// Everything one call into a plugin may touch.
 pub(super) struct State {
@@ -80,7 +92,7 @@ impl State {
         self.started.elapsed().saturating_sub(self.host_time)
     }
 
-    /// The last line the plugin wrote to stderr (a panic message), trimmed.
+    /// The last lines the plugin wrote to stderr (a panic message), joined and bounded.
     pub(super) fn stderr_tail(&self) -> String {
         let bytes = self.stderr.contents();
         let text = String::from_utf8_lossy(&bytes);
@@ -89,7 +101,8 @@ impl State {
             .map(str::trim)
             .filter(|l| !l.is_empty())
             .collect();
-        lines.join("; ").chars().take(400).collect()
+        let tail = &lines[lines.len().saturating_sub(3)..];
+        tail.join("; ").chars().take(400).collect()
     }
 
     /// Runs a host call that may block, off the plugin's time budget.
