@@ -121,3 +121,13 @@ mod wit {
 use adapter::Component;
 #[cfg(target_arch = "wasm32")]
 wit::export!(Component with_types_in wit);
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn api_version_is_the_wit_package_version() {
+        let wit = include_str!("../wit/since_v0.1.0/resolver.wit");
+        let package = format!("package codexport:resolver@{};", super::API_VERSION);
+        assert!(wit.lines().any(|l| l == package), "{package}");
+    }
+}
