@@ -103,11 +103,6 @@ impl Pending {
         });
     }
 
-    /// Whether nothing is queued.
-    pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
-    }
-
     /// Commits: from here on the change happens, now or at the next recovery.
     pub fn commit(self) -> Result<Journal, Error> {
         let path = self.dir.join(OPS_FILE);
@@ -118,11 +113,6 @@ impl Pending {
             dir: self.dir,
             ops: self.ops,
         })
-    }
-
-    /// Drops the uncommitted journal.
-    pub fn abandon(self) -> Result<(), Error> {
-        remove_dir(&self.dir)
     }
 }
 

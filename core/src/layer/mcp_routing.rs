@@ -10,9 +10,6 @@ use toml_edit::{Array, DocumentMut, InlineTable, Item, TableLike, Value};
 use crate::Homes;
 use crate::env;
 
-/// The `config.toml` keys whose values the launcher takes from the manifest.
-pub const LAUNCHER_KEYS: [&str; 4] = ["command", "args", "env", "cwd"];
-
 /// What routing needs to know about this follower.
 #[derive(Debug, Clone)]
 pub struct Routing {

@@ -19,13 +19,6 @@ pub struct SkillPlan {
     pub overridden: Vec<String>,
 }
 
-impl SkillPlan {
-    /// Every skill name this plan writes.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.local.iter().map(|(n, _)| n.as_str())
-    }
-}
-
 /// The canonical skill of a Codex-home-relative path (`skills/<name>/...`).
 pub fn skill_of(rel_path: &str) -> Option<&str> {
     let rest = rel_path.strip_prefix("skills/")?;
