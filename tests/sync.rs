@@ -249,6 +249,32 @@ fn master_commands() {
     assert!(ran.stdout.starts_with("1 "), "{}", ran.stdout);
 }
 
+#[test]
+fn joining_again_refreshes_the_token_and_a_corrupt_local_object_is_fetched_again() {
+    let mut ctx = TestContext::new();
+    seed_master(&ctx);
+    ctx.start_master_with(&["--no-watch"]);
+    ctx.join(&[]);
+    // Same master, new link (the old token is replaced): not a rollback, not a key change.
+    ctx.join(&[]);
+    let hash = codexport_core::store::sha256_hex(b"be kind\n");
+    let object = ctx
+        .follower
+        .tool
+        .join("objects")
+        .join(&hash[..2])
+        .join(&hash[2..]);
+    fs::write(&object, b"torn").unwrap();
+    let ran = output(ctx.follower_cmd().arg("apply"), 3);
+    assert!(ran.stderr.contains("hash to"), "{}", ran.stderr);
+    assert!(
+        !ctx.follower.codex.join("AGENTS.md").exists(),
+        "nothing written"
+    );
+    output(ctx.follower_cmd().args(["sync", "--apply"]), 0);
+    assert_eq!(ctx.follower.read_codex("AGENTS.md"), "be kind\n");
+}
+
 // ---- bad input: one error line, the documented exit code, nothing written ----
 
 /// Runs a follower command expected to fail with `code` and `message`, and checks that no

@@ -5,7 +5,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 
 use crate::error::{Error, Result};
-use crate::server::{Meta, OBJECTS_STREAM_TYPE, ObjectsRequest, Stats};
+use crate::server::{Meta, OBJECTS_STREAM_TYPE, ObjectsRequest};
 use crate::store::{ObjectStore, PutError, is_object_name};
 
 /// A connection to one master.
@@ -14,6 +14,7 @@ pub struct Client {
     http: reqwest::Client,
     base: String,
     token: Option<String>,
+    timeout: Duration,
 }
 
 /// `GET /v1/revision`'s answer.
@@ -26,10 +27,13 @@ pub enum Fetched {
 }
 
 impl Client {
-    /// A client for `base` (`http://host:port`); `connect_timeout` bounds each connect.
-    pub fn new(base: &str, token: Option<&str>, connect_timeout: Duration) -> Result<Self> {
+    /// A client for `base` (`http://host:port`). `timeout` bounds each connect and each
+    /// wait for bytes (a master that accepts and never answers), not a whole transfer: a
+    /// first join of a large tree may take longer than that and still make progress.
+    pub fn new(base: &str, token: Option<&str>, timeout: Duration) -> Result<Self> {
         let http = reqwest::Client::builder()
-            .connect_timeout(connect_timeout)
+            .connect_timeout(timeout)
+            .read_timeout(timeout)
             .no_proxy()
             .build()
             .map_err(|e| Error::Unreachable {
@@ -40,6 +44,7 @@ impl Client {
             http,
             base: base.trim_end_matches('/').to_owned(),
             token: token.map(str::to_owned),
+            timeout,
         })
     }
 
@@ -60,6 +65,12 @@ impl Client {
     }
 
     fn transport_error(&self, e: &reqwest::Error) -> Error {
+        if e.is_timeout() {
+            return Error::Timeout {
+                url: self.base.clone(),
+                seconds: self.timeout.as_secs_f64(),
+            };
+        }
         let mut reason = e.to_string();
         let mut source = std::error::Error::source(e);
         while let Some(s) = source {
@@ -100,15 +111,6 @@ impl Client {
             .json()
             .await
             .map_err(|e| self.protocol(format!("meta: {e}")))
-    }
-
-    /// `GET /v1/stats`.
-    pub async fn stats(&self) -> Result<Stats> {
-        let response = self.send(self.get("/v1/stats")).await?;
-        response
-            .json()
-            .await
-            .map_err(|e| self.protocol(format!("stats: {e}")))
     }
 
     /// `GET /v1/revision`, conditional on `known` (a revision hash).

@@ -79,11 +79,6 @@ impl Publisher {
         &self.selection
     }
 
-    /// The last published revision, if any.
-    pub fn last(&self) -> Option<Arc<Published>> {
-        self.last.clone()
-    }
-
     /// Snapshots the homes; signs and persists a new revision when the content changed.
     pub fn rebuild(&mut self) -> Result<Rebuilt> {
         let snap = snapshot(

@@ -93,6 +93,7 @@ fn content(store: &ObjectStore, file: &DesiredFile) -> Result<Vec<u8>> {
             let bytes = fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
             let actual = sha256_hex(&bytes);
             if &actual != hash {
+                store.remove(hash);
                 return Err(Error::HashMismatch {
                     expected: hash.clone(),
                     actual,

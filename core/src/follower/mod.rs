@@ -19,7 +19,8 @@ use crate::store::ObjectStore;
 /// How a sync runs.
 #[derive(Debug, Clone, Copy)]
 pub struct SyncOptions {
-    /// Bounds the whole exchange with the master (connect included).
+    /// Bounds each connect and each wait for the master's bytes (a budget for the whole
+    /// sync is the caller's: the hook runs it on a thread and stops waiting).
     pub timeout: Duration,
     /// Apply the staged revision afterwards.
     pub apply: bool,
@@ -73,17 +74,8 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::io("start the runtime for", ".", e))
 }
 
-fn bounded<T>(url: &str, timeout: Duration, fut: impl Future<Output = Result<T>>) -> Result<T> {
-    runtime()?.block_on(async {
-        tokio::time::timeout(timeout, fut)
-            .await
-            .unwrap_or_else(|_| {
-                Err(Error::Timeout {
-                    url: url.to_owned(),
-                    seconds: timeout.as_secs_f64(),
-                })
-            })
-    })
+fn block_on<T>(fut: impl Future<Output = Result<T>>) -> Result<T> {
+    runtime()?.block_on(fut)
 }
 
 /// Joins a master: checks its key against the fingerprint, pulls a first revision with it,
@@ -108,8 +100,7 @@ pub fn join(homes: &Homes, request: &JoinRequest, options: SyncOptions) -> Resul
     }
     let head = State::load_head(homes)?;
     let client = Client::new(&request.url, Some(&request.token), options.timeout)?;
-    let url = request.url.clone();
-    let (trust, pulled) = bounded(&url, options.timeout, async {
+    let (trust, pulled) = block_on(async {
         let meta = client.meta().await?;
         let key_fp =
             crate::identity::decode_public_key(&meta.public_key).map(|k| fingerprint(k.as_bytes()));
@@ -129,7 +120,12 @@ pub fn join(homes: &Homes, request: &JoinRequest, options: SyncOptions) -> Resul
             pinned_at: now_rfc3339(),
         };
         // A fresh join always fetches the document: it is what proves the key signs.
-        let pulled = pull(homes, &client, &trust, None, head.known_seq()).await?;
+        let known = Known {
+            etag: None,
+            revision: head.known_revision(),
+            seq: head.known_seq(),
+        };
+        let pulled = pull(homes, &client, &trust, known).await?;
         Ok((trust, pulled))
     })?;
     Identity::Follower(trust.clone()).save(homes)?;
@@ -151,17 +147,23 @@ fn sync_inner(homes: &Homes, options: SyncOptions) -> Result<SyncOutcome> {
     let url = master_url(homes)?;
     let head = State::load_head(homes)?;
     let client = Client::new(&url, Some(&trust.token), options.timeout)?;
-    let pulled = bounded(
-        &url,
-        options.timeout,
-        pull(
-            homes,
-            &client,
-            &trust,
-            head.known_revision(),
-            head.known_seq(),
-        ),
-    )?;
+    // An apply still pending may lack objects (one found corrupt is removed): ask for the
+    // full document then, so missing objects are fetched even when nothing is new.
+    let etag = if options.apply && !head.staged_is_applied() {
+        None
+    } else {
+        head.known_revision()
+    };
+    let pulled = block_on(pull(
+        homes,
+        &client,
+        &trust,
+        Known {
+            etag,
+            revision: head.known_revision(),
+            seq: head.known_seq(),
+        },
+    ))?;
     finish(homes, &trust, &head, pulled, options)
 }
 
@@ -189,14 +191,16 @@ const UNCHANGED: Pulled = Pulled {
     bytes: 0,
 };
 
-async fn pull(
-    homes: &Homes,
-    client: &Client,
-    trust: &Trust,
-    known: Option<&str>,
-    known_seq: u64,
-) -> Result<Pulled> {
-    let envelope = match client.revision(known).await? {
+/// What the follower already has: the revision to send as `If-None-Match`, the revision
+/// and seq it knows.
+struct Known<'a> {
+    etag: Option<&'a str>,
+    revision: Option<&'a str>,
+    seq: u64,
+}
+
+async fn pull(homes: &Homes, client: &Client, trust: &Trust, known: Known<'_>) -> Result<Pulled> {
+    let envelope = match client.revision(known.etag).await? {
         Fetched::NotModified => return Ok(UNCHANGED),
         Fetched::Revision(bytes) => bytes,
     };
@@ -205,12 +209,10 @@ async fn pull(
         reason: format!("revision: {reason}"),
     })?;
     let revision = signed.verify(trust, client.base())?;
-    if known == Some(revision.revision.as_str()) && revision.seq >= known_seq {
-        return Ok(UNCHANGED);
-    }
-    if revision.seq <= known_seq && known_seq > 0 {
+    let unchanged = known.revision == Some(revision.revision.as_str());
+    if !unchanged && known.seq > 0 && revision.seq <= known.seq {
         return Err(Error::Rollback {
-            known: known_seq,
+            known: known.seq,
             offered: revision.seq,
         });
     }
@@ -222,7 +224,7 @@ async fn pull(
         .collect();
     let bytes = client.fetch_objects(&missing, &store).await?;
     Ok(Pulled {
-        new: Some((revision, envelope)),
+        new: (!unchanged).then_some((revision, envelope)),
         objects: missing.len(),
         bytes,
     })
