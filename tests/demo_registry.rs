@@ -39,9 +39,9 @@ fn the_demo_runs_to_completion_and_cleans_up() {
     assert_eq!(ran.code, 0, "demo failed:\n{}", ran.stderr);
     assert_eq!(ran.stdout, "", "the demo narrates on stderr only");
     for step in [
-        "[1/9] Build a sample master Codex home",
-        "[5/9] Join the follower and apply the master's revision",
-        "[9/9] Check every MCP server with `mcp doctor`",
+        "[2/10] Build a sample master Codex home",
+        "[6/10] Join the follower and apply the master's revision",
+        "[10/10] Check every MCP server with `mcp doctor`",
         "demo complete",
     ] {
         assert!(ran.stderr.contains(step), "no `{step}` in:\n{}", ran.stderr);

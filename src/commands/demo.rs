@@ -1,6 +1,8 @@
 //! `codexport demo`: the whole product in temporary homes on 127.0.0.1, narrated.
 
 use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -12,7 +14,7 @@ use crate::demo::{Demo, Role};
 use crate::report::CliError;
 
 /// How many steps [`run`] narrates.
-const STEPS: usize = 9;
+const STEPS: usize = 10;
 
 /// Builds a sample master, serves it, joins a follower, applies, hydrates and checks every MCP
 /// with `mcp doctor`; cleans up however it ends. Exits with the failing step's status.
@@ -32,6 +34,32 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitStatus> {
 }
 
 fn steps(demo: &mut Demo) -> anyhow::Result<()> {
+    demo.step(
+        "Check what the demo needs (node, npm, codexport-mcp-run)",
+        |d| {
+            for tool in ["node", "npm"] {
+                let version = Command::new(tool).arg("--version").output();
+                match version {
+                    Ok(out) if out.status.success() => d.say(format!(
+                        "{tool} {}",
+                        String::from_utf8_lossy(&out.stdout).trim()
+                    )),
+                    _ => {
+                        return Err(CliError::new(
+                            ExitStatus::Hydration,
+                            format!("`{tool}` is not installed or not on PATH"),
+                        )
+                        .hint("run `bash scripts/setup.sh` (it installs Node.js and npm)")
+                        .into());
+                    }
+                }
+            }
+            let launcher = ensure_launcher(d)?;
+            d.say(format!("launcher: {}", launcher.display()));
+            Ok(())
+        },
+    )?;
+
     let layout = SampleLayout::new(demo.homes(Role::Master));
     demo.step("Build a sample master Codex home", |d| {
         sample::write_master_home(d.homes(Role::Master), &layout)?;
@@ -138,6 +166,57 @@ fn steps(demo: &mut Demo) -> anyhow::Result<()> {
         Ok(())
     })?;
     Ok(())
+}
+
+/// `codexport-mcp-run` next to this binary, where an apply installs it from. `cargo run`
+/// builds only `codexport`, so under cargo the launcher is built here the same way.
+fn ensure_launcher(demo: &Demo) -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("cannot find the codexport binary")?;
+    let dir = exe
+        .parent()
+        .context("the codexport binary has no directory")?;
+    let launcher = dir.join(codexport_core::homes::launcher_file_name());
+    if launcher.is_file() {
+        return Ok(launcher);
+    }
+    let missing = || {
+        CliError::new(
+            ExitStatus::Hydration,
+            format!("`{}` is missing", launcher.display()),
+        )
+        .hint("build it: `cargo build --release -p codexport-launcher`, or install both: `cargo install --path . && cargo install --path launcher`")
+    };
+    // `cargo run` names itself in `CARGO` and the package in `CARGO_MANIFEST_DIR`.
+    let (Some(cargo), Some(manifest_dir)) = (
+        std::env::var_os("CARGO"),
+        std::env::var_os("CARGO_MANIFEST_DIR"),
+    ) else {
+        return Err(missing().into());
+    };
+    let profile = dir.file_name().and_then(|n| n.to_str()).unwrap_or("debug");
+    let mut args = vec![
+        "build".to_owned(),
+        "-p".to_owned(),
+        "codexport-launcher".to_owned(),
+        "--bin".to_owned(),
+        "codexport-mcp-run".to_owned(),
+        "--target-dir".to_owned(),
+        dir.parent().unwrap_or(dir).display().to_string(),
+    ];
+    match profile {
+        "debug" => {}
+        "release" => args.push("--release".to_owned()),
+        other => args.extend(["--profile".to_owned(), other.to_owned()]),
+    }
+    demo.say("`cargo run` built only codexport; building the launcher too:");
+    let mut cmd = Command::new(cargo);
+    cmd.args(&args).current_dir(manifest_dir);
+    demo.run_captured(&mut cmd, "cargo")?;
+    if launcher.is_file() {
+        Ok(launcher)
+    } else {
+        Err(missing().into())
+    }
 }
 
 /// `NAME: command args...` for each `[mcp_servers.NAME]` of a config file.

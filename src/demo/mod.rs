@@ -190,16 +190,21 @@ impl Demo {
         Ok(stdout)
     }
 
+    /// Runs a prepared command (outside both homes), narrated, its stderr shown.
+    pub(crate) fn run_captured(&self, cmd: &mut Command, what: &str) -> anyhow::Result<()> {
+        let out = self
+            .wait_for(cmd)
+            .with_context(|| format!("cannot run `{what}`"))?;
+        self.show_stderr(&out);
+        check(what, &out)
+    }
+
     /// Any program as `role` (npm, node), narrated like [`Demo::codexport`].
     pub(crate) fn program(&self, role: Role, program: &str, args: &[String]) -> anyhow::Result<()> {
         self.say(format!("$ {program} {}", args.join(" ")));
         let mut cmd = self.command(role, Path::new(program));
         cmd.args(args);
-        let out = self
-            .wait_for(&mut cmd)
-            .with_context(|| format!("cannot run `{program}`: is it installed?"))?;
-        self.show_stderr(&out);
-        check(program, &out)
+        self.run_captured(&mut cmd, program)
     }
 
     /// Starts `codexport ARGS` as `role` in the background; it is killed at cleanup.
