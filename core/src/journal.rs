@@ -33,6 +33,16 @@ pub enum Op {
         #[serde(default)]
         link: bool,
     },
+    /// Make `path` hold the bytes of `from`, a file that never changes (an object of the
+    /// content-addressed store): no copy in the journal needed.
+    Copy {
+        /// Absolute target.
+        path: PathBuf,
+        /// The immutable source file.
+        from: PathBuf,
+        /// Permission bits.
+        mode: Option<u32>,
+    },
     /// Make `path` not exist; then remove its empty parent folders up to `root`.
     Delete {
         /// Absolute target.
@@ -95,6 +105,15 @@ impl Pending {
         Ok(())
     }
 
+    /// Queues writing the bytes of the immutable file `from` (a store object) to `path`.
+    pub fn copy(&mut self, path: &Path, from: &Path, mode: Option<u32>) {
+        self.ops.push(Op::Copy {
+            path: path.to_path_buf(),
+            from: from.to_path_buf(),
+            mode,
+        });
+    }
+
     /// Queues deleting `path` (and its parents, emptied, up to `root`).
     pub fn delete(&mut self, path: &Path, root: &Path) {
         self.ops.push(Op::Delete {
@@ -145,6 +164,10 @@ impl Journal {
                 let blob_path = self.dir.join(BLOBS).join(blob.to_string());
                 let bytes = fs::read(&blob_path).map_err(|e| Error::io("read", &blob_path, e))?;
                 write_target(path, &bytes, *mode, *link)
+            }
+            Op::Copy { path, from, mode } => {
+                let bytes = fs::read(from).map_err(|e| Error::io("read", from, e))?;
+                write_target(path, &bytes, *mode, false)
             }
             Op::Delete { path, root } => {
                 match fs::symlink_metadata(path) {
@@ -267,6 +290,9 @@ mod tests {
         p.write(&root.join("a"), b"new", Some(0o600), false)
             .unwrap();
         p.write(&root.join("b/c"), b"c", None, false).unwrap();
+        let object = tmp.path().join("object");
+        fs::write(&object, "copied").unwrap();
+        p.copy(&root.join("d"), &object, None);
         p.delete(&root.join("gone/deep/x"), &root);
         let j = p.commit().unwrap();
         j.perform(&j.ops[0]).unwrap();
@@ -275,7 +301,8 @@ mod tests {
             Pending::begin(&jdir),
             Err(Error::JournalPending(_))
         ));
-        assert_eq!(Journal::recover(&jdir).unwrap(), Some(3));
+        assert_eq!(Journal::recover(&jdir).unwrap(), Some(4));
+        assert_eq!(fs::read_to_string(root.join("d")).unwrap(), "copied");
         assert_eq!(fs::read_to_string(root.join("a")).unwrap(), "new");
         assert_eq!(fs::read_to_string(root.join("b/c")).unwrap(), "c");
         assert!(!root.join("gone").exists());

@@ -147,10 +147,18 @@ pub struct ExecuteOptions {
 struct PlannedWrite {
     name: String,
     target: PathBuf,
-    bytes: Vec<u8>,
+    /// The content: bytes computed here, or a store object (immutable: the journal
+    /// references it instead of keeping a copy).
+    content: Content,
     mode: u32,
     link: bool,
     existed: bool,
+}
+
+/// Where a planned write's bytes come from.
+enum Content {
+    Bytes(Vec<u8>),
+    Object(PathBuf),
 }
 
 /// Writes `transformed.files` into their roots and records the result, through the journal
@@ -219,10 +227,18 @@ pub fn execute(
             report.added.push(name.clone());
         }
         report.written.push(name.clone());
+        let content = match &file.source {
+            // Verified above; the store never changes an object in place.
+            Source::Object(hash) => match store.path(hash) {
+                Ok(path) => Content::Object(path),
+                Err(_) => Content::Bytes(bytes),
+            },
+            _ => Content::Bytes(bytes),
+        };
         writes.push(PlannedWrite {
             name,
             target,
-            bytes,
+            content,
             mode,
             link: is_link,
             existed: existing.is_some(),
@@ -282,7 +298,11 @@ pub fn execute(
 
     let mut journal = Pending::begin(&homes.journal())?;
     for w in &writes {
-        journal.write(&w.target, &w.bytes, Some(w.mode), w.link)?;
+        match &w.content {
+            // Links come as `Source::Link`, never as objects.
+            Content::Object(from) => journal.copy(&w.target, from, Some(w.mode)),
+            Content::Bytes(bytes) => journal.write(&w.target, bytes, Some(w.mode), w.link)?,
+        }
     }
     for (root, _, target) in &deletes {
         journal.delete(target, &root.dir(homes));
