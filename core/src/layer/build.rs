@@ -159,17 +159,16 @@ pub fn skill_files(plan: &SkillPlan) -> Result<Vec<SkillFile>, Error> {
     Ok(out)
 }
 
-fn read_optional(path: &Path) -> Result<Option<String>, Error> {
-    match fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes)
-            .map(Some)
-            .map_err(|_| Error::InvalidLayer {
+/// A text file's content, `None` when it does not exist.
+pub(crate) fn read_optional(path: &Path) -> Result<Option<String>, Error> {
+    crate::identity::read_optional(path)?
+        .map(|bytes| {
+            String::from_utf8(bytes).map_err(|_| Error::InvalidLayer {
                 path: path.to_path_buf(),
                 reason: "not UTF-8 text".to_owned(),
-            }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io("read", path, e)),
-    }
+            })
+        })
+        .transpose()
 }
 
 #[cfg(test)]

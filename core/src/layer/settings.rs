@@ -34,10 +34,9 @@ impl LayerSettings {
 
     /// Reads `local.toml`; defaults when it does not exist.
     pub fn load(path: &Path) -> Result<Self, Error> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Self::parse(&text, path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(e) => Err(Error::io("read", path, e)),
+        match super::build::read_optional(path)? {
+            Some(text) => Self::parse(&text, path),
+            None => Ok(Self::default()),
         }
     }
 
