@@ -55,9 +55,18 @@ impl HashCache {
             return;
         }
         self.dirty = false;
+        // Atomic but not fsynced: after a crash a stale or missing cache only costs a re-read.
+        let write = |path: &std::path::Path, bytes: &[u8]| -> std::io::Result<()> {
+            let parent = path.parent().expect("the cache lives in the tool home");
+            fs::create_dir_all(parent)?;
+            let mut tmp = tempfile::NamedTempFile::new_in(parent)?;
+            std::io::Write::write_all(&mut tmp, bytes)?;
+            tmp.persist(path).map_err(|e| e.error)?;
+            Ok(())
+        };
         if let Some(path) = &self.path
             && let Ok(bytes) = serde_json::to_vec(self)
-            && let Err(e) = fsx::write_atomic(path, &bytes, None)
+            && let Err(e) = write(path, &bytes)
         {
             tracing::warn!("cannot write `{}`: {e}", path.display());
         }
