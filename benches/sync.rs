@@ -1,5 +1,6 @@
 //! Sync benchmarks, each reported against a baseline measured in the same run:
-//! - rebuild after one changed file in a generated tree (baseline: a cold rebuild);
+//! - rebuild after one changed file in a generated tree, full and as the watcher does it
+//!   (only the reported path re-read; baseline: a cold rebuild);
 //! - bytes a follower receives after one changed file (baseline: the first full transfer),
 //!   counted by the server (`/v1/stats`);
 //! - the hook path, `codexport sync --apply` with nothing new (baseline: `codexport --version`,
@@ -113,6 +114,24 @@ fn main() {
             })
             .collect(),
     );
+    let watched = median(
+        (0..7)
+            .map(|n| {
+                let path = ctx
+                    .master
+                    .write_codex(&rel(n * 11 + 3), content(2_000 + n as u64, size));
+                let t = Instant::now();
+                let rebuilt = publisher.rebuild_changed(&[path]).unwrap();
+                let elapsed = t.elapsed();
+                assert!(rebuilt.changed);
+                elapsed
+            })
+            .collect(),
+    );
+    assert!(
+        !publisher.rebuild().unwrap().changed,
+        "the watcher path missed nothing"
+    );
     drop(publisher);
     println!("rebuild, cold (baseline):       {:8.1} ms", ms(cold));
     println!(
@@ -124,6 +143,11 @@ fn main() {
         "rebuild, 1 file changed:        {:8.1} ms  ({:.3}x cold; target <= 50 ms)",
         ms(one),
         ms(one) / ms(cold)
+    );
+    println!(
+        "watcher rebuild, 1 file changed: {:7.1} ms  ({:.3}x cold; target <= 50 ms)",
+        ms(watched),
+        ms(watched) / ms(cold)
     );
 
     // Delta bytes, counted by the server.

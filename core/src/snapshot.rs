@@ -73,6 +73,55 @@ impl HashCache {
     }
 }
 
+impl HashCache {
+    /// The stamp of one file: from the cache when size, mtime and inode match and the object
+    /// is in the store, else read into the store (`true`: it was read).
+    fn stamp(
+        &self,
+        store: &ObjectStore,
+        key: &str,
+        abs: &std::path::Path,
+        meta: &fs::Metadata,
+    ) -> Result<(Stamp, bool)> {
+        let (size, mtime_ns, inode) = stamp_of(meta);
+        if let Some(s) = self.entries.get(key).filter(|s| {
+            s.size == size
+                && s.mtime_ns == mtime_ns
+                && s.inode == inode
+                && store.contains(&s.sha256)
+        }) {
+            return Ok((s.clone(), false));
+        }
+        let (sha256, _) = store.put_file(abs).map_err(|e| Error::io("read", abs, e))?;
+        Ok((
+            Stamp {
+                size,
+                mtime_ns,
+                inode,
+                sha256,
+            },
+            true,
+        ))
+    }
+
+    /// Hashes one file through the cache and records it (the watcher's incremental path).
+    pub fn hash_one(
+        &mut self,
+        store: &ObjectStore,
+        key: String,
+        abs: &std::path::Path,
+        meta: &fs::Metadata,
+    ) -> Result<(String, bool)> {
+        let (stamp, read) = self.stamp(store, &key, abs, meta)?;
+        let sha256 = stamp.sha256.clone();
+        if read {
+            self.entries.insert(key, stamp);
+            self.dirty = true;
+        }
+        Ok((sha256, read))
+    }
+}
+
 fn stamp_of(meta: &fs::Metadata) -> (u64, i128, u64) {
     let mtime = filetime::FileTime::from_last_modification_time(meta);
     let mtime_ns =
@@ -129,32 +178,11 @@ pub fn snapshot(
             });
             continue;
         }
-        let (size, mtime_ns, inode) = stamp_of(&meta);
-        let cached = cache.entries.get(&key).filter(|s| {
-            s.size == size
-                && s.mtime_ns == mtime_ns
-                && s.inode == inode
-                && store.contains(&s.sha256)
-        });
-        let sha256 = match cached {
-            Some(s) => s.sha256.clone(),
-            None => {
-                rehashed += 1;
-                let (hash, _) = store
-                    .put_file(&sel.abs)
-                    .map_err(|e| Error::io("read", &sel.abs, e))?;
-                hash
-            }
-        };
-        seen.insert(
-            key,
-            Stamp {
-                size,
-                mtime_ns,
-                inode,
-                sha256: sha256.clone(),
-            },
-        );
+        let (stamp, read) = cache.stamp(store, &key, &sel.abs, &meta)?;
+        rehashed += usize::from(read);
+        let sha256 = stamp.sha256.clone();
+        let size = stamp.size;
+        seen.insert(key, stamp);
         files.push(FileEntry {
             root: sel.root,
             path: sel.path,

@@ -3,6 +3,7 @@
 //! Debounced events only mark the tree dirty (a channel message); one thread rebuilds while
 //! messages are pending, so an event that arrives during a rebuild causes another one.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -27,21 +28,27 @@ pub(super) struct Watcher {
 
 /// Starts watching and the rebuild thread.
 pub(super) fn start(homes: &Homes, mut publisher: Publisher, current: Current) -> Result<Watcher> {
-    let (tx, rx) = mpsc::channel::<()>();
+    // `None`: rebuild everything (the watcher lost events or failed).
+    let (tx, rx) = mpsc::channel::<Option<Vec<PathBuf>>>();
     let filter_homes = homes.clone();
     let selection = publisher.selection().clone();
     let mut debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
-        let relevant = match result {
-            Ok(events) => events
-                .iter()
-                .flat_map(|e| e.paths.iter())
-                .any(|p| selection.affects(&filter_homes, p)),
-            // A lost event queue or watch error: rebuild to be safe.
-            Err(_) => true,
+        let message = match result {
+            Ok(events) => {
+                let paths: Vec<PathBuf> = events
+                    .iter()
+                    .flat_map(|e| e.paths.iter())
+                    .filter(|p| selection.affects(&filter_homes, p))
+                    .cloned()
+                    .collect();
+                if paths.is_empty() {
+                    return;
+                }
+                Some(paths)
+            }
+            Err(_) => None,
         };
-        if relevant {
-            let _ = tx.send(());
-        }
+        let _ = tx.send(message);
     })
     .map_err(|e| Error::io("watch", &homes.codex, std::io::Error::other(e)))?;
 
@@ -63,11 +70,28 @@ pub(super) fn start(homes: &Homes, mut publisher: Publisher, current: Current) -
     std::thread::Builder::new()
         .name("rebuild".into())
         .spawn(move || {
-            while rx.recv().is_ok() {
+            while let Ok(first) = rx.recv() {
                 // Everything queued so far is covered by this rebuild; later messages
                 // (events during the rebuild) trigger the next loop.
-                while rx.try_recv().is_ok() {}
-                match publisher.rebuild() {
+                let mut changed = first;
+                while let Ok(more) = rx.try_recv() {
+                    changed = match (changed, more) {
+                        (Some(mut a), Some(b)) => {
+                            a.extend(b);
+                            Some(a)
+                        }
+                        _ => None,
+                    };
+                }
+                let result = match changed {
+                    Some(mut paths) => {
+                        paths.sort();
+                        paths.dedup();
+                        publisher.rebuild_changed(&paths)
+                    }
+                    None => publisher.rebuild(),
+                };
+                match result {
                     Ok(rebuilt) => {
                         for w in &rebuilt.warnings {
                             tracing::warn!("{w}");
