@@ -4,6 +4,9 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::Path;
 
+/// Name prefix of the temp files [`write_atomic`] creates beside its target.
+pub const TEMP_PREFIX: &str = ".codexport-tmp-";
+
 /// File mode for secrets (`auth.json`, manifests with env values, identities).
 pub const SECRET_MODE: u32 = 0o600;
 
@@ -16,7 +19,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> io::Result<
     let parent = parent_dir(path);
     fs::create_dir_all(parent)?;
     let mut tmp = tempfile::Builder::new()
-        .prefix(".codexport-tmp-")
+        .prefix(TEMP_PREFIX)
         .tempfile_in(parent)?;
     #[cfg(unix)]
     if let Some(mode) = mode {

@@ -139,6 +139,7 @@ impl Journal {
     /// Performs every operation, then removes the journal.
     pub fn run(self) -> Result<(), Error> {
         let crash_after = crash_point();
+        self.sweep_temp_files();
         for (done, op) in self.ops.iter().enumerate() {
             if crash_after == Some(done) {
                 // Tests of crash safety: die like kill -9, with no cleanup of any kind.
@@ -151,6 +152,38 @@ impl Journal {
         fs::remove_file(&ops).map_err(|e| Error::io("remove", &ops, e))?;
         fsx::sync_dir(&self.dir).map_err(|e| Error::io("sync", &self.dir, e))?;
         remove_dir(&self.dir)
+    }
+
+    /// Removes temp files an earlier run killed mid-write left beside the targets it touched,
+    /// so a recovered Codex home holds exactly what a clean apply writes. The tool home is
+    /// skipped: other codexport processes (launcher installs, hydration) write there without
+    /// the apply lock.
+    fn sweep_temp_files(&self) {
+        let tool_home = self.dir.parent();
+        let dirs: std::collections::BTreeSet<&Path> = self
+            .ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::Write { path, .. } | Op::Copy { path, .. } | Op::Delete { path, .. } => {
+                    path.parent()
+                }
+            })
+            .filter(|dir| tool_home.is_none_or(|tool| !dir.starts_with(tool)))
+            .collect();
+        for dir in dirs {
+            let Ok(entries) = fs::read_dir(dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                if entry
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(fsx::TEMP_PREFIX)
+                {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
+        }
     }
 
     fn perform(&self, op: &Op) -> Result<(), Error> {
@@ -271,7 +304,7 @@ mod tests {
     fn committed_journals_replay_and_uncommitted_ones_vanish() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("codex");
-        let jdir = tmp.path().join("journal");
+        let jdir = tmp.path().join("tool/journal");
         fs::create_dir_all(root.join("gone/deep")).unwrap();
         fs::write(root.join("gone/deep/x"), "old").unwrap();
         fs::write(root.join("a"), "old").unwrap();
@@ -297,6 +330,10 @@ mod tests {
         let j = p.commit().unwrap();
         j.perform(&j.ops[0]).unwrap();
         std::mem::forget(j);
+        // A run killed mid-write left temp files beside its targets, in the tool home too.
+        fs::write(root.join(".codexport-tmp-left"), "partial").unwrap();
+        fs::write(root.join("gone/deep/.codexport-tmp-x"), "partial").unwrap();
+        fs::write(jdir.parent().unwrap().join(".codexport-tmp-busy"), "").unwrap();
         assert!(matches!(
             Pending::begin(&jdir),
             Err(Error::JournalPending(_))
@@ -306,6 +343,8 @@ mod tests {
         assert_eq!(fs::read_to_string(root.join("a")).unwrap(), "new");
         assert_eq!(fs::read_to_string(root.join("b/c")).unwrap(), "c");
         assert!(!root.join("gone").exists());
+        assert!(!root.join(".codexport-tmp-left").exists());
+        assert!(jdir.parent().unwrap().join(".codexport-tmp-busy").exists());
         assert!(root.exists());
         assert_eq!(Journal::recover(&jdir).unwrap(), None);
         #[cfg(unix)]

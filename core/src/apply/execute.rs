@@ -363,13 +363,11 @@ fn check_writable<'a>(targets: impl Iterator<Item = &'a Path>) -> Result<()> {
         if !checked.insert(dir.to_path_buf()) {
             continue;
         }
-        tempfile::Builder::new()
-            .prefix(".codexport-probe-")
-            .tempfile_in(dir)
-            .map_err(|e| Error::NotWritable {
-                path: dir.to_path_buf(),
-                source: e,
-            })?;
+        // An unnamed file (O_TMPFILE on Linux): a run killed here leaves nothing behind.
+        tempfile::tempfile_in(dir).map_err(|e| Error::NotWritable {
+            path: dir.to_path_buf(),
+            source: e,
+        })?;
     }
     Ok(())
 }
