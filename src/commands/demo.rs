@@ -54,7 +54,7 @@ fn steps(demo: &mut Demo) -> anyhow::Result<()> {
                     }
                 }
             }
-            let launcher = ensure_launcher(d)?;
+            let launcher = ensure_launcher()?;
             d.say(format!("launcher: {}", launcher.display()));
             Ok(())
         },
@@ -168,9 +168,8 @@ fn steps(demo: &mut Demo) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `codexport-mcp-run` next to this binary, where an apply installs it from. `cargo run`
-/// builds only `codexport`, so under cargo the launcher is built here the same way.
-fn ensure_launcher(demo: &Demo) -> anyhow::Result<PathBuf> {
+/// `codexport-mcp-run` next to this binary, where an apply installs it from.
+fn ensure_launcher() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("cannot find the codexport binary")?;
     let dir = exe
         .parent()
@@ -179,44 +178,12 @@ fn ensure_launcher(demo: &Demo) -> anyhow::Result<PathBuf> {
     if launcher.is_file() {
         return Ok(launcher);
     }
-    let missing = || {
-        CliError::new(
-            ExitStatus::Hydration,
-            format!("`{}` is missing", launcher.display()),
-        )
-        .hint("build it: `cargo build --release -p codexport-launcher`, or install both: `cargo install --path . && cargo install --path launcher`")
-    };
-    // `cargo run` names itself in `CARGO` and the package in `CARGO_MANIFEST_DIR`.
-    let (Some(cargo), Some(manifest_dir)) = (
-        std::env::var_os("CARGO"),
-        std::env::var_os("CARGO_MANIFEST_DIR"),
-    ) else {
-        return Err(missing().into());
-    };
-    let profile = dir.file_name().and_then(|n| n.to_str()).unwrap_or("debug");
-    let mut args = vec![
-        "build".to_owned(),
-        "-p".to_owned(),
-        "codexport-launcher".to_owned(),
-        "--bin".to_owned(),
-        "codexport-mcp-run".to_owned(),
-        "--target-dir".to_owned(),
-        dir.parent().unwrap_or(dir).display().to_string(),
-    ];
-    match profile {
-        "debug" => {}
-        "release" => args.push("--release".to_owned()),
-        other => args.extend(["--profile".to_owned(), other.to_owned()]),
-    }
-    demo.say("`cargo run` built only codexport; building the launcher too:");
-    let mut cmd = Command::new(cargo);
-    cmd.args(&args).current_dir(manifest_dir);
-    demo.run_captured(&mut cmd, "cargo")?;
-    if launcher.is_file() {
-        Ok(launcher)
-    } else {
-        Err(missing().into())
-    }
+    Err(CliError::new(
+        ExitStatus::Hydration,
+        format!("`{}` is missing", launcher.display()),
+    )
+    .hint("build both programs: `cargo build --release` (then run `target/release/codexport demo`), or install them: `cargo install --path .`")
+    .into())
 }
 
 /// `NAME: command args...` for each `[mcp_servers.NAME]` of a config file.

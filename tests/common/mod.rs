@@ -319,56 +319,10 @@ pub fn codexport_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_codexport"))
 }
 
-/// The `codexport-mcp-run` launcher, built next to `codexport`.
-///
-/// `CARGO_BIN_EXE_*` only names binaries of the root package, and the launcher lives in the
-/// `codexport-launcher` package. `cargo nextest run --workspace` (the README's test command)
-/// builds it into the same directory as `codexport`; when a narrower run (`cargo test -p
-/// codexport`) did not, the first call builds it with the same cargo and target dir
-/// (`--workspace`, so features unify as in a workspace build and no dependency is rebuilt
-/// with another feature set). Verified both ways: with the binary present it is used as
-/// is; with it deleted, the first call rebuilds it.
+/// The `codexport-mcp-run` launcher under test (a binary of the root package, so cargo
+/// builds it fresh with the tests).
 pub fn launcher_bin() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let dir = codexport_bin().parent().unwrap().to_path_buf();
-            let path = dir.join(format!("codexport-mcp-run{}", std::env::consts::EXE_SUFFIX));
-            if !path.is_file() {
-                build_launcher(&dir);
-            }
-            assert!(path.is_file(), "no launcher at {}", path.display());
-            path
-        })
-        .clone()
-}
-
-fn build_launcher(bin_dir: &Path) {
-    let profile_dir = bin_dir.file_name().unwrap().to_string_lossy().into_owned();
-    let target_dir = bin_dir.parent().unwrap();
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args([
-        "build",
-        "-p",
-        "codexport-launcher",
-        "--bin",
-        "codexport-mcp-run",
-    ])
-    .arg("--target-dir")
-    .arg(target_dir)
-    .current_dir(env!("CARGO_MANIFEST_DIR"));
-    match profile_dir.as_str() {
-        "debug" => {}
-        "release" => {
-            cmd.arg("--release");
-        }
-        other => {
-            cmd.args(["--profile", other]);
-        }
-    }
-    let status = cmd.status().unwrap();
-    assert!(status.success(), "building codexport-mcp-run failed");
+    PathBuf::from(env!("CARGO_BIN_EXE_codexport-mcp-run"))
 }
 
 impl Home {
