@@ -367,14 +367,3 @@ impl ReleaseFixture {
         [("CODEXPORT_GITHUB_API_URL", self.base.clone())]
     }
 }
-
-/// Makes `path` executable (0755).
-pub fn make_executable(path: &Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-}
