@@ -96,7 +96,10 @@ impl GithubClient {
                 })?;
                 let bytes = serde_json::to_vec(&release).expect("Release serialises");
                 // The cache only saves a later call; failing to write it changes nothing now.
-                let _ = codexport_core::fsx::write_atomic(&cache_file, &bytes, None);
+                // An unchanged answer (the common case) is not rewritten: no fsync per lookup.
+                if std::fs::read(&cache_file).ok().as_deref() != Some(bytes.as_slice()) {
+                    let _ = codexport_core::fsx::write_atomic(&cache_file, &bytes, None);
+                }
                 Ok(release)
             }
             Err(err @ (Error::RateLimited { .. } | Error::Network { .. })) => match cached() {
