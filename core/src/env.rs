@@ -38,3 +38,6 @@ pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
 pub const USERDOMAIN: &str = "USERDOMAIN";
 /// The user's Windows account name, for scheduled tasks.
 pub const USERNAME: &str = "USERNAME";
+/// Set to anything: an apply does not start `codexport mcp hydrate --all` in the background
+/// (containers, CI, scripts that hydrate explicitly).
+pub const NO_BACKGROUND_HYDRATE: &str = "CODEXPORT_NO_BACKGROUND_HYDRATE";

@@ -77,8 +77,20 @@ pub struct AfterApply {
 /// The follower's side of an apply that the launcher cares about: keeps
 /// `~/.codexport/bin/codexport-mcp-run` current (copied from next to `codexport`, the CLI
 /// executable), and when the manifest changed (`manifest_before` holds its bytes from before
-/// the apply) and some entry is not hydrated, starts `codexport mcp hydrate --all` detached.
+/// the apply) and some entry is not hydrated, starts `codexport mcp hydrate --all` detached (unless
+/// `CODEXPORT_NO_BACKGROUND_HYDRATE` is set).
 pub fn after_apply(homes: &Homes, codexport: &Path, manifest_before: Option<&[u8]>) -> AfterApply {
+    let background = std::env::var_os(codexport_core::env::NO_BACKGROUND_HYDRATE).is_none();
+    after_apply_with(homes, codexport, manifest_before, background)
+}
+
+/// [`after_apply`], with background hydration allowed or not (`CODEXPORT_NO_BACKGROUND_HYDRATE`).
+fn after_apply_with(
+    homes: &Homes,
+    codexport: &Path,
+    manifest_before: Option<&[u8]>,
+    background: bool,
+) -> AfterApply {
     let launcher = match codexport.parent() {
         Some(dir) => install_launcher_from(homes, &dir.join(launcher_file_name())),
         None => Err(io::Error::other(
@@ -87,7 +99,7 @@ pub fn after_apply(homes: &Homes, codexport: &Path, manifest_before: Option<&[u8
     };
     let after = fs::read(homes.mcp_manifest()).ok();
     let changed = after.as_deref() != manifest_before;
-    let hydrate = (changed && after.is_some() && needs_hydration(homes))
+    let hydrate = (background && changed && after.is_some() && needs_hydration(homes))
         .then(|| spawn_background_hydrate(homes, codexport));
     AfterApply { launcher, hydrate }
 }
@@ -180,6 +192,10 @@ mod tests {
         assert_eq!(unchanged.launcher.unwrap(), homes.launcher());
         assert_eq!(fs::read(homes.launcher()).unwrap(), b"launcher");
         assert!(unchanged.hydrate.is_none());
+
+        let opted_out = after_apply_with(&homes, &fake, None, false);
+        assert!(opted_out.hydrate.is_none());
+        assert!(!marker.exists());
 
         let changed = after_apply(&homes, &fake, None);
         changed.hydrate.unwrap().unwrap();
