@@ -51,10 +51,13 @@ struct Leftovers {
     /// The command the demo is waiting for, by pid.
     foreground: Option<u32>,
     root: Option<PathBuf>,
+    /// Set once cleanup began: no command may start after it.
+    closed: bool,
 }
 
 impl Leftovers {
     fn clean(&mut self) {
+        self.closed = true;
         if let Some(pid) = self.foreground.take() {
             kill_pid(pid);
         }
@@ -64,8 +67,24 @@ impl Leftovers {
         }
         self.children.clear();
         if let Some(root) = self.root.take() {
-            let _ = std::fs::remove_dir_all(root);
+            // A stopped command may still be writing for a moment (its `Child` is waited on
+            // elsewhere): remove until the root stays gone, for a bounded time.
+            for _ in 0..100 {
+                let _ = std::fs::remove_dir_all(&root);
+                if !root.exists() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
         }
+    }
+
+    /// Refuses to start anything once cleanup began (Ctrl-C may arrive between two steps).
+    fn check_open(&self) -> std::io::Result<()> {
+        if self.closed {
+            return Err(std::io::Error::other("the demo is stopping"));
+        }
+        Ok(())
     }
 }
 
@@ -226,6 +245,8 @@ impl Demo {
         ));
         let log_file = std::fs::File::create(log)
             .with_context(|| format!("cannot create `{}`", log.display()))?;
+        let mut leftovers = self.leftovers.lock().expect("cleanup lock");
+        leftovers.check_open()?;
         let child = self
             .command(role, &self.exe)
             .args(&args)
@@ -234,11 +255,7 @@ impl Demo {
             .stderr(log_file)
             .spawn()
             .with_context(|| format!("cannot start `codexport {shown}`"))?;
-        self.leftovers
-            .lock()
-            .expect("cleanup lock")
-            .children
-            .push(child);
+        leftovers.children.push(child);
         Ok(())
     }
 
@@ -251,6 +268,8 @@ impl Demo {
             .env(env::CODEX_HOME, &homes.codex)
             .env(env::CODEXPORT_HOME, &homes.tool)
             .env(env::NO_COLOR, "1")
+            // The demo hydrates in a step of its own, where it can be seen and stopped.
+            .env(env::NO_BACKGROUND_HYDRATE, "1")
             .env("npm_config_update_notifier", "false");
         if let Some(home) = std::env::var_os(env::HOME) {
             let home = PathBuf::from(home);
@@ -266,12 +285,18 @@ impl Demo {
 
     /// Runs `cmd` to its end with its output captured; Ctrl-C meanwhile stops it too.
     fn wait_for(&self, cmd: &mut Command) -> std::io::Result<Output> {
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()?;
-        self.leftovers.lock().expect("cleanup lock").foreground = Some(child.id());
+        let child = {
+            // Spawned under the lock, so cleanup either sees it or has already closed.
+            let mut leftovers = self.leftovers.lock().expect("cleanup lock");
+            leftovers.check_open()?;
+            let child = cmd
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()?;
+            leftovers.foreground = Some(child.id());
+            child
+        };
         let out = child.wait_with_output();
         self.leftovers.lock().expect("cleanup lock").foreground = None;
         out
