@@ -183,12 +183,7 @@ impl Demo {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
-        let shown = args
-            .iter()
-            .map(|a| a.to_string_lossy())
-            .collect::<Vec<_>>()
-            .join(" ");
+        let (args, shown) = owned_and_shown(args);
         self.say(format!(
             "$ codexport {}    # as the {}",
             redact_token(&shown),
@@ -232,12 +227,7 @@ impl Demo {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
-        let shown = args
-            .iter()
-            .map(|a| a.to_string_lossy())
-            .collect::<Vec<_>>()
-            .join(" ");
+        let (args, shown) = owned_and_shown(args);
         self.say(format!(
             "$ codexport {shown} &    # as the {}, log: {}",
             role.label(),
@@ -353,6 +343,21 @@ pub(crate) fn redact_token(link: &str) -> String {
         }
         None => link.to_owned(),
     }
+}
+
+/// The arguments as owned strings, and as one line to show (lossy, space-separated).
+fn owned_and_shown<I, S>(args: I) -> (Vec<std::ffi::OsString>, String)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+    let shown = args
+        .iter()
+        .map(|a| a.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(" ");
+    (args, shown)
 }
 
 /// Stops a process the demo only knows by pid (its `Child` is being waited on).
