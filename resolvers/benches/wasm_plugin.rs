@@ -9,9 +9,11 @@
 //! Run: `cargo bench -p codexport-resolvers --bench wasm_plugin` (builds the example plugins
 //! for wasm32-wasip2 first). `BENCH_ITERS=N` changes the number of resolve calls (default 200).
 
+#[path = "../tests/support/example_plugins.rs"]
+mod example_plugins;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,13 +24,16 @@ use codexport_resolvers::builtin::GithubReleaseResolver;
 use codexport_resolvers::platform::Libc;
 use codexport_resolvers::wasm::{HostConfig, PluginHost};
 use codexport_resolvers::{GithubConfig, Mode, Platform, ResolveContext, Resolver};
+use example_plugins::example_plugins_dir;
 
 fn main() {
     let iters: usize = std::env::var("BENCH_ITERS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
-    let plugins = build_plugins();
+    let plugins = example_plugins_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../resolver-sdk/examples"),
+    );
     let (base, _runtime) = github_fixture();
     let dir = tempfile::tempdir().unwrap();
     let homes = Homes::new(
@@ -172,28 +177,6 @@ fn ms(d: Duration) -> f64 {
 
 fn ratio(a: Duration, b: Duration) -> f64 {
     a.as_secs_f64() / b.as_secs_f64().max(1e-9)
-}
-
-/// Builds the example plugins (as the tests do) and returns their directory.
-fn build_plugins() -> PathBuf {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../resolver-sdk/examples");
-    let exe = std::env::current_exe().unwrap();
-    let target = exe.ancestors().nth(3).unwrap().join("wasm-plugins");
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--release",
-            "--locked",
-            "--target",
-            "wasm32-wasip2",
-        ])
-        .arg("--manifest-path")
-        .arg(workspace.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", &target)
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building the example plugins failed");
-    target.join("wasm32-wasip2/release")
 }
 
 /// A loopback GitHub answering one release of `o/fff` with a digest.

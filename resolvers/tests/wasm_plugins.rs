@@ -3,8 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use codexport_core::Homes;
@@ -17,37 +16,16 @@ use codexport_resolvers::{
     Error, GithubConfig, InferContext, Mode, Platform, ResolveContext, Resolver, SourceLimits,
 };
 
+#[path = "support/example_plugins.rs"]
+mod example_plugins;
+use example_plugins::example_plugins_dir;
+
 const DIGEST: &str = "5a2e8f4c1b7d9e0f3a6c8b1d4e7f0a2c5b8d1e4f7a0c3b6d9e2f5a8c1b4d7e0f";
 const SIBLING: &str = "0000000000000000000000000000000000000000000000000000000000000abc";
 
-/// The example plugins, built once per test run (cargo's own cache keeps later runs quick).
-fn built() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../resolver-sdk/examples");
-        // <target>/debug/deps/wasm_plugins-HASH: build the plugins beside it, never in the
-        // target dir this test runs from (cargo holds its lock).
-        let exe = std::env::current_exe().unwrap();
-        let target = exe.ancestors().nth(3).unwrap().join("wasm-plugins");
-        let out = Command::new(env!("CARGO"))
-            .args(["build", "--release", "--locked", "--target", "wasm32-wasip2"])
-            .arg("--manifest-path")
-            .arg(workspace.join("Cargo.toml"))
-            .env("CARGO_TARGET_DIR", &target)
-            .env_remove("RUSTFLAGS")
-            .output()
-            .expect("cargo runs");
-        assert!(
-            out.status.success(),
-            "building the example plugins failed (is the wasm32-wasip2 target installed? `rustup target add wasm32-wasip2`):\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        target.join("wasm32-wasip2/release")
-    })
-}
-
 fn plugin(crate_file: &str) -> PathBuf {
-    built().join(format!("{crate_file}.wasm"))
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../resolver-sdk/examples");
+    example_plugins_dir(&examples).join(format!("{crate_file}.wasm"))
 }
 
 /// A loopback GitHub: releases of `dmtrKovalenko/fff.nvim` with an API digest (v0.4.2,

@@ -4,6 +4,8 @@
 //! Each test binary includes it with `mod common;`, and not every binary uses every helper.
 #![allow(dead_code, unreachable_pub)]
 
+#[path = "../../resolvers/tests/support/example_plugins.rs"]
+mod example_plugins;
 pub mod mcp;
 
 use std::fs;
@@ -426,31 +428,6 @@ pub fn codex_bin() -> PathBuf {
 /// `misbehave`), built for wasm32-wasip2 once per run into `<target>/wasm-plugins` (the
 /// resolvers crate's tests share that build).
 pub fn example_plugin(name: &str) -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    let dir = BUILT.get_or_init(|| {
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("resolver-sdk/examples");
-        let exe = std::env::current_exe().unwrap();
-        let target = exe.ancestors().nth(3).unwrap().join("wasm-plugins");
-        let out = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "--release",
-                "--locked",
-                "--target",
-                "wasm32-wasip2",
-            ])
-            .arg("--manifest-path")
-            .arg(workspace.join("Cargo.toml"))
-            .env("CARGO_TARGET_DIR", &target)
-            .env_remove("RUSTFLAGS")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "building the example plugins failed (`rustup target add wasm32-wasip2`?):\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        target.join("wasm32-wasip2/release")
-    });
-    dir.join(format!("{name}.wasm"))
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("resolver-sdk/examples");
+    example_plugins::example_plugins_dir(&examples).join(format!("{name}.wasm"))
 }
