@@ -16,8 +16,8 @@ use std::fs;
 use std::time::{Duration, Instant};
 
 use codexport_core::Homes;
-use codexport_core::master::Publisher;
-use codexport_core::mcp_export::PlainExport;
+use codexport_core::master::publish::Publisher;
+use codexport_core::mcp::export::PlainExport;
 use common::{Home, TestContext, output};
 
 fn env_or(name: &str, default: usize) -> usize {

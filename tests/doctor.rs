@@ -7,7 +7,7 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 
-use codexport_core::manifest::{Artifact, McpEntry, Transport};
+use codexport_core::mcp::manifest::{Artifact, McpEntry, Transport};
 use common::{Home, TestContext, mcp_entry, output, resolved, run};
 use serde_json::{Value, json};
 

@@ -12,12 +12,12 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use codexport_core::Homes;
+use codexport_core::follower::layer::ConfigTransform;
+use codexport_core::follower::layer::paths::{Direction, rewrite_document};
 use codexport_core::hooks::{
     self, CanonicalHooks, HookState, HooksFile, OurHook, handler_hash, set_state, trust_key,
 };
-use codexport_core::layer::ConfigTransform;
-use codexport_core::layer::paths::{Direction, rewrite_document};
-use codexport_core::manifest::MasterPaths;
+use codexport_core::mcp::manifest::MasterPaths;
 use codexport_core::pathmap::PathMap;
 use serde_json::{Value, json};
 

@@ -8,9 +8,9 @@ use std::path::Path;
 use std::process::Command;
 
 use codexport_core::Homes;
-use codexport_core::layer::{ConfigInputs, LayerSettings, generate};
-use codexport_core::manifest::{MANIFEST_VERSION, MasterPaths, McpManifest, Origin};
-use codexport_core::mcp_config::read_mcp_servers;
+use codexport_core::follower::layer::{ConfigInputs, LayerSettings, generate};
+use codexport_core::mcp::config::read_mcp_servers;
+use codexport_core::mcp::manifest::{MANIFEST_VERSION, MasterPaths, McpManifest, Origin};
 
 /// `codex mcp list --json` against `codex_home`, as JSON.
 fn codex_mcp_list(home: &Path, codex_home: &Path) -> serde_json::Value {

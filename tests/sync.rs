@@ -10,9 +10,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use codexport_core::identity::MasterKey;
-use codexport_core::manifest::McpManifest;
+use codexport_core::master::selection::{FileClass, Root};
+use codexport_core::mcp::manifest::McpManifest;
 use codexport_core::revision::{FileEntry, MasterInfo, PROTOCOL, Revision, content_hash};
-use codexport_core::selection::{FileClass, Root};
 use common::{TestContext, output, run};
 
 /// Every file under `dir` with its bytes (links as `-> target`), to prove nothing changed.

@@ -2,40 +2,35 @@
 //! hashed into signed revisions and served, and how a follower pulls, stages and applies them.
 //!
 //! It owns the on-disk layout, the protocol and every write into the Codex home. It knows MCP
-//! entries only as data ([`manifest`]): inferring and hydrating artifacts is
+//! entries only as data ([`mcp::manifest`]): inferring and hydrating artifacts is
 //! `codexport-resolvers`' job, and the CLI wires the two together.
+//!
+//! Layout: [`master`] (selection, snapshot, publish, tokens, server, service), [`follower`]
+//! (client, stage, layering, apply, journal, backups, state), [`mcp`] (Codex's MCP tables and
+//! the portable manifest), [`hooks`] (Codex's `hooks.json` and hook trust), [`settings`]
+//! (`master.toml`, `local.toml`); the modules at the top are shared by both roles.
 
-pub mod apply;
-pub mod backups;
-pub mod client;
-pub mod config;
+// Shared by both roles.
 pub mod duration;
 pub mod env;
-pub mod error;
-pub mod exit;
-pub mod follower;
-pub mod followers;
+mod error;
+mod exit;
 pub mod fsx;
 pub mod homes;
-pub mod hooks;
 pub mod identity;
-pub mod journal;
-pub mod layer;
 pub mod link;
 pub mod lock;
-pub mod manifest;
-pub mod master;
-pub mod mcp_config;
-pub mod mcp_export;
 pub mod pathmap;
 pub mod revision;
-pub mod selection;
-pub mod server;
-pub mod service;
-pub mod snapshot;
-pub mod state;
 pub mod status;
 pub mod store;
+
+// By role and concept.
+pub mod follower;
+pub mod hooks;
+pub mod master;
+pub mod mcp;
+pub mod settings;
 
 pub use error::{Error, Result};
 pub use exit::{Diagnose, ExitStatus};

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use crate::Homes;
 use crate::error::Error;
-use crate::manifest::MasterPaths;
+use crate::mcp::manifest::MasterPaths;
 
 /// The portable name of the Codex home.
 pub const CODEX_DIR: &str = "codexDir";

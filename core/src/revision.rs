@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::identity::{MasterKey, Trust, verify};
-use crate::manifest::McpManifest;
-use crate::selection::{FileClass, Root, check_rel_path, link_stays_inside};
+use crate::master::selection::{FileClass, Root, check_rel_path, link_stays_inside};
+use crate::mcp::manifest::McpManifest;
 use crate::store::is_object_name;
 
 /// The protocol version of documents and HTTP paths (`/v1/...`).

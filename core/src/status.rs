@@ -6,12 +6,12 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::Homes;
-use crate::client::Client;
 use crate::error::Result;
+use crate::follower::client::Client;
 use crate::follower::master_url;
+use crate::follower::state::{LastSync, State};
 use crate::identity::Identity;
-use crate::master::load_published;
-use crate::state::{LastSync, State};
+use crate::master::publish::load_published;
 
 /// A revision by seq and hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

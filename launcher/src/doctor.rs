@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use codexport_core::manifest::{Artifact, McpEntry, Transport};
+use codexport_core::mcp::manifest::{Artifact, McpEntry, Transport};
 use codexport_core::{Diagnose, Homes};
 use codexport_resolvers::executor;
 use serde::Serialize;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use codexport_core::Homes;
 use codexport_core::env;
-use codexport_core::manifest::{Artifact, ArtifactSpec, McpEntry, Transport};
+use codexport_core::mcp::manifest::{Artifact, ArtifactSpec, McpEntry, Transport};
 use codexport_core::store::ObjectStore;
 use codexport_resolvers::executor::{self, Executor, Outcome, Ready, Reporter};
 use codexport_resolvers::registry::Registry;

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use codexport_core::Homes;
-use codexport_core::manifest::{McpEntry, McpManifest};
+use codexport_core::mcp::manifest::{McpEntry, McpManifest};
 
 use crate::Error;
 

@@ -10,8 +10,8 @@ use std::path::Path;
 use std::process::Command;
 
 use codexport_core::Homes;
-use codexport_core::layer::LayerSettings;
-use codexport_core::manifest::{Artifact, McpEntry, McpManifest, Origin};
+use codexport_core::follower::layer::LayerSettings;
+use codexport_core::mcp::manifest::{Artifact, McpEntry, McpManifest, Origin};
 use codexport_core::pathmap::PathMap;
 use codexport_resolvers::executor::Reporter;
 use codexport_resolvers::{Launch, Platform};

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use codexport_core::Homes;
-use codexport_core::manifest::{Artifact, ArtifactSpec, McpEntry, Origin, Transport};
+use codexport_core::mcp::manifest::{Artifact, ArtifactSpec, McpEntry, Origin, Transport};
 use codexport_core::store::ObjectStore;
 use codexport_resolvers::builtin::GithubReleaseResolver;
 use codexport_resolvers::platform::Libc;

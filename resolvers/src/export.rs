@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use codexport_core::Homes;
-use codexport_core::manifest::{Artifact, McpManifest, Origin};
-use codexport_core::mcp_config::{EntryError, read_mcp_servers};
-use codexport_core::mcp_export::{McpExport, McpExportOutcome, master_manifest};
+use codexport_core::mcp::config::{EntryError, read_mcp_servers};
+use codexport_core::mcp::export::{McpExport, McpExportOutcome, master_manifest};
+use codexport_core::mcp::manifest::{Artifact, McpManifest, Origin};
 use codexport_core::store::ObjectStore;
 use toml_edit::DocumentMut;
 
@@ -150,7 +150,7 @@ args = ["--stdio"]
         assert_eq!(
             out.manifest.get("hinted").map(|e| &e.artifact),
             Some(&Artifact::Resolved(
-                codexport_core::manifest::ArtifactSpec {
+                codexport_core::mcp::manifest::ArtifactSpec {
                     resolver: "path".into(),
                     spec: serde_json::json!({"program": "fff", "args": ["--stdio"]}),
                     objects: vec![],

@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 
-use codexport_core::config::MasterConfig;
+use codexport_core::settings::MasterConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::SourceLimits;

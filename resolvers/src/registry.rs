@@ -2,7 +2,7 @@
 //! built-ins), the first resolver that recognises an entry wins, and hints from
 //! `master.toml` replace inference for one entry.
 
-use codexport_core::manifest::{Artifact, ArtifactSpec, McpEntry};
+use codexport_core::mcp::manifest::{Artifact, ArtifactSpec, McpEntry};
 
 use crate::builtin::{
     CargoResolver, GithubReleaseResolver, NpmResolver, PathResolver, SourceResolver, UrlResolver,

@@ -3,7 +3,7 @@
 //! These are the stable, documented shapes inside `artifact.spec` of a manifest entry.
 //! Master-side inference produces them; follower-side resolution consumes them.
 
-use codexport_core::manifest::ArtifactSpec;
+use codexport_core::mcp::manifest::ArtifactSpec;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 

@@ -12,8 +12,8 @@ use std::sync::OnceLock;
 
 use codexport_core::Homes;
 use codexport_core::lock::{LockGuard, Wait};
-use codexport_core::manifest::{Artifact, ArtifactSpec, McpManifest};
-use codexport_core::mcp_export::McpExport;
+use codexport_core::mcp::export::McpExport;
+use codexport_core::mcp::manifest::{Artifact, ArtifactSpec, McpManifest};
 use codexport_core::store::ObjectStore;
 use codexport_resolvers::spec::{
     BuiltinSpec, CargoSpec, NpmSpec, PathSpec, SourceKind, SourceSpec, UrlSpec, UvSpec,

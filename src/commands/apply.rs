@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use codexport_core::ExitStatus;
-use codexport_core::apply::{ApplyReport, ExecuteOptions};
 use codexport_core::follower;
+use codexport_core::follower::apply::{ApplyReport, ExecuteOptions};
 use codexport_core::lock::Wait;
 
 use crate::cli::ApplyArgs;

@@ -2,7 +2,8 @@
 
 use std::io::Write;
 
-use codexport_core::{ExitStatus, backups};
+use codexport_core::ExitStatus;
+use codexport_core::follower::backups;
 
 use crate::cli::BackupsArgs;
 

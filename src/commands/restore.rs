@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use codexport_core::ExitStatus;
-use codexport_core::apply;
+use codexport_core::follower::apply;
 use codexport_core::lock::{LockGuard, Wait};
 
 use crate::cli::RestoreArgs;

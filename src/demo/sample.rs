@@ -200,9 +200,9 @@ mod tests {
                 .unwrap()
                 .parse()
                 .unwrap();
-        let (entries, errors) = codexport_core::mcp_config::read_mcp_servers(
+        let (entries, errors) = codexport_core::mcp::config::read_mcp_servers(
             &config,
-            codexport_core::manifest::Origin::Canonical,
+            codexport_core::mcp::manifest::Origin::Canonical,
         );
         assert!(errors.is_empty(), "{errors:?}");
         let names: Vec<_> = entries.iter().map(|e| e.name.as_str()).collect();

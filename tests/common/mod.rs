@@ -330,10 +330,10 @@ pub fn launcher_bin() -> PathBuf {
 impl Home {
     /// Writes `mcp-manifest.json` (0600, as apply does) with `entries`, as if a master at
     /// `/home/master` had sent them.
-    pub fn write_manifest(&self, entries: Vec<codexport_core::manifest::McpEntry>) {
-        let manifest = codexport_core::manifest::McpManifest {
-            version: codexport_core::manifest::MANIFEST_VERSION,
-            master: codexport_core::manifest::MasterPaths {
+    pub fn write_manifest(&self, entries: Vec<codexport_core::mcp::manifest::McpEntry>) {
+        let manifest = codexport_core::mcp::manifest::McpManifest {
+            version: codexport_core::mcp::manifest::MANIFEST_VERSION,
+            master: codexport_core::mcp::manifest::MasterPaths {
                 os: std::env::consts::OS.into(),
                 home: "/home/master".into(),
                 codex_home: "/home/master/.codex".into(),
@@ -360,11 +360,11 @@ impl Home {
 /// A stdio MCP entry with `artifact` (what a master's inference would have written).
 pub fn mcp_entry(
     name: &str,
-    artifact: codexport_core::manifest::Artifact,
-) -> codexport_core::manifest::McpEntry {
-    codexport_core::manifest::McpEntry {
+    artifact: codexport_core::mcp::manifest::Artifact,
+) -> codexport_core::mcp::manifest::McpEntry {
+    codexport_core::mcp::manifest::McpEntry {
         name: name.into(),
-        transport: codexport_core::manifest::Transport::Stdio,
+        transport: codexport_core::mcp::manifest::Transport::Stdio,
         command: Some("unused-on-followers".into()),
         args: Vec::new(),
         env: Default::default(),
@@ -372,13 +372,16 @@ pub fn mcp_entry(
         url: None,
         extra: Default::default(),
         artifact,
-        origin: codexport_core::manifest::Origin::Canonical,
+        origin: codexport_core::mcp::manifest::Origin::Canonical,
     }
 }
 
 /// A resolved artifact of `resolver` with `spec`.
-pub fn resolved(resolver: &str, spec: serde_json::Value) -> codexport_core::manifest::Artifact {
-    codexport_core::manifest::Artifact::Resolved(codexport_core::manifest::ArtifactSpec {
+pub fn resolved(
+    resolver: &str,
+    spec: serde_json::Value,
+) -> codexport_core::mcp::manifest::Artifact {
+    codexport_core::mcp::manifest::Artifact::Resolved(codexport_core::mcp::manifest::ArtifactSpec {
         resolver: resolver.into(),
         spec,
         objects: Vec::new(),

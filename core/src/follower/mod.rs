@@ -1,19 +1,26 @@
-//! The follower: join a master, pull (verify, fetch what is missing, stage), apply.
+//! The follower: join a master, pull (verify, fetch what is missing, stage), apply; and what
+//! apply needs: layering, the journal, backups, `state.json`, the protocol client.
 
-pub mod stage;
+pub mod apply;
+pub mod backups;
+pub(crate) mod client;
+pub(crate) mod journal;
+pub mod layer;
+pub(crate) mod stage;
+pub(crate) mod state;
 
 use std::future::Future;
 use std::time::Duration;
 
 use crate::Homes;
-use crate::apply::{self, ApplyReport, ExecuteOptions};
-use crate::client::{Client, Fetched};
-use crate::config::LocalConfig;
 use crate::error::{Error, Result};
+use crate::follower::apply::{ApplyReport, ExecuteOptions};
+use crate::follower::client::{Client, Fetched};
+use crate::follower::state::{Head, LastSync, Staged, State};
 use crate::identity::{Identity, Trust, fingerprint, now_rfc3339};
 use crate::lock::{LockGuard, Wait};
 use crate::revision::{Revision, SignedRevision};
-use crate::state::{Head, LastSync, Staged, State};
+use crate::settings::LocalConfig;
 use crate::store::ObjectStore;
 
 /// How a sync runs.

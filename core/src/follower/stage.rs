@@ -6,7 +6,7 @@ use crate::revision::{Revision, SignedRevision};
 use crate::{Homes, fsx};
 
 /// The staged revision, re-verified with the pinned key; `None` when nothing is staged.
-pub fn load(homes: &Homes, trust: &Trust) -> Result<Option<Revision>> {
+pub(crate) fn load(homes: &Homes, trust: &Trust) -> Result<Option<Revision>> {
     let path = homes.staged_revision();
     let Some(bytes) = read_optional(&path)? else {
         return Ok(None);
@@ -20,13 +20,13 @@ pub fn load(homes: &Homes, trust: &Trust) -> Result<Option<Revision>> {
 }
 
 /// Stages a verified revision's envelope (0600: it holds MCP env values).
-pub fn save(homes: &Homes, envelope: &[u8]) -> Result<()> {
+pub(crate) fn save(homes: &Homes, envelope: &[u8]) -> Result<()> {
     let path = homes.staged_revision();
     fsx::write_secret(&path, envelope).map_err(|e| Error::io("write", path, e))
 }
 
 /// Drops the staged revision (trust reset).
-pub fn clear(homes: &Homes) -> Result<()> {
+pub(crate) fn clear(homes: &Homes) -> Result<()> {
     let path = homes.staged_revision();
     match std::fs::remove_file(&path) {
         Ok(()) => Ok(()),

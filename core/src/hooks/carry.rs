@@ -139,7 +139,7 @@ mod tests {
     use super::*;
     use crate::Homes;
     use crate::hooks::{EVENT_SESSION_START, OurHook, trust_key};
-    use crate::manifest::MasterPaths;
+    use crate::mcp::manifest::MasterPaths;
 
     const MASTER_HOOKS: &str = r#"{"hooks": {
       "SessionStart": [

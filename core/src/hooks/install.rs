@@ -8,10 +8,10 @@ use toml_edit::DocumentMut;
 
 use super::file::{EVENT_SESSION_START, HooksFile, OurHook};
 use super::trust::{HookState, handler_hash, read_states, remove_state, set_state, trust_key};
-use crate::apply::transform::HOOKS_JSON as HOOKS_FILE;
 use crate::error::Error;
-use crate::selection::Root;
-use crate::state::State;
+use crate::follower::apply::transform::HOOKS_JSON as HOOKS_FILE;
+use crate::follower::state::State;
+use crate::master::selection::Root;
 use crate::{Homes, fsx};
 
 /// What [`install`] did.
@@ -203,7 +203,7 @@ fn write_hooks(path: &Path, file: &HooksFile) -> Result<(), Error> {
 
 fn read_config(path: &Path) -> Result<Option<DocumentMut>, Error> {
     match std::fs::read_to_string(path) {
-        Ok(text) => crate::layer::parse_toml(&text, path).map(Some),
+        Ok(text) => crate::follower::layer::parse_toml(&text, path).map(Some),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io("read", path, e)),
     }

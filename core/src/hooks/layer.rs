@@ -12,8 +12,8 @@ use super::settings::HookSettings;
 use super::trust::{HookState, handler_hash, remove_state, set_state, trust_key};
 use crate::Homes;
 use crate::error::Error;
-use crate::layer::ConfigTransform;
-use crate::manifest::MasterPaths;
+use crate::follower::layer::ConfigTransform;
+use crate::mcp::manifest::MasterPaths;
 use crate::pathmap::PathMap;
 
 /// What the hooks layer decided for one apply.
@@ -59,7 +59,10 @@ pub fn layer_hooks(
     let mut follower = master_hooks_for_follower(&master, map)?;
     let trust = match canonical.config {
         Some(text) => {
-            let doc = crate::layer::parse_toml(text, Path::new("config.toml (master revision)"))?;
+            let doc = crate::follower::layer::parse_toml(
+                text,
+                Path::new("config.toml (master revision)"),
+            )?;
             carry_master_trust(
                 &doc,
                 &master,
@@ -107,7 +110,7 @@ pub fn layer_hooks(
 /// `[hook] installed` says so (the one in the current `hooks.json` when there is one, so the
 /// binary the user installed stays; else this very binary).
 pub fn for_apply(homes: &Homes, canonical: CanonicalHooks<'_>) -> Result<HooksLayer, Error> {
-    let layer_settings = crate::layer::LayerSettings::load(&homes.local_toml())?;
+    let layer_settings = crate::follower::layer::LayerSettings::load(&homes.local_toml())?;
     let map = PathMap::new(canonical.master, homes, &layer_settings.path_variables);
     let ours = if HookSettings::load(&homes.local_toml())?.installed {
         Some(installed_hook(homes)?)
@@ -155,8 +158,8 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+    use crate::follower::layer::paths::{Direction, rewrite_document};
     use crate::hooks::read_states;
-    use crate::layer::paths::{Direction, rewrite_document};
 
     const HOOKS: &str = r#"{"hooks": {"Stop": [{"hooks": [
         {"type": "command", "command": "/home/al/.codex/hooks/stop.sh"}]}]}}"#;

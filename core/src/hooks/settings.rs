@@ -90,7 +90,7 @@ impl HookSettings {
 
 fn read(path: &Path) -> Result<Option<DocumentMut>, Error> {
     match std::fs::read_to_string(path) {
-        Ok(text) => crate::layer::parse_toml(&text, path).map(Some),
+        Ok(text) => crate::follower::layer::parse_toml(&text, path).map(Some),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io("read", path, e)),
     }

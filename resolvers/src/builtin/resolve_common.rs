@@ -1,6 +1,6 @@
 //! Helpers the built-in resolvers' follower sides share: typed specs, safe names, launch paths.
 
-use codexport_core::manifest::{ArtifactSpec, McpEntry};
+use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
 
 use crate::Error;
 

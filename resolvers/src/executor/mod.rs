@@ -19,7 +19,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use codexport_core::fsx;
 use codexport_core::lock::{LockError, LockGuard, Wait};
-use codexport_core::manifest::ArtifactSpec;
+use codexport_core::mcp::manifest::ArtifactSpec;
 use codexport_core::store::ObjectStore;
 use serde::{Deserialize, Serialize};
 

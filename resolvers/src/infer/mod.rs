@@ -10,7 +10,7 @@ pub(crate) mod uv;
 use std::path::{Path, PathBuf};
 
 use codexport_core::env;
-use codexport_core::manifest::McpEntry;
+use codexport_core::mcp::manifest::McpEntry;
 
 use crate::{Error, InferContext};
 
@@ -154,8 +154,8 @@ pub(crate) mod test_support {
     use std::collections::BTreeMap;
 
     use codexport_core::Homes;
-    use codexport_core::manifest::{McpEntry, Origin, Transport};
-    use codexport_core::mcp_config::not_inferred;
+    use codexport_core::mcp::config::not_inferred;
+    use codexport_core::mcp::manifest::{McpEntry, Origin, Transport};
     use codexport_core::store::ObjectStore;
 
     use crate::{InferContext, SourceLimits};

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use codexport_core::manifest::McpEntry;
+use codexport_core::mcp::manifest::McpEntry;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use walkdir::WalkDir;

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use codexport_core::manifest::McpEntry;
+use codexport_core::mcp::manifest::McpEntry;
 
 use crate::spec::SourceKind;
 use crate::{Error, InferContext};

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use codexport_core::Homes;
-use codexport_core::manifest::{ArtifactSpec, McpEntry, Transport};
+use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry, Transport};
 
 use super::bindings::codexport::resolver::types as w;
 use crate::plan::{ARTIFACT_PLACEHOLDER, ArchiveKind, Launch, Plan, Resolution, Step};

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use codexport_core::manifest::{ArtifactSpec, McpEntry};
+use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
 
 use crate::registry::Registry;
 use crate::{Error, GithubConfig, InferContext, Mode, Resolution, ResolveContext};

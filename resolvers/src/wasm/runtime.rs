@@ -4,7 +4,7 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use codexport_core::manifest::{ArtifactSpec, McpEntry};
+use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, Store, UpdateDeadline};
 

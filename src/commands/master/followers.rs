@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use codexport_core::ExitStatus;
-use codexport_core::followers::Followers;
 use codexport_core::identity::Identity;
+use codexport_core::master::tokens::Followers;
 
 use crate::cli::MasterFollowersArgs;
 

@@ -2,8 +2,8 @@
 
 use std::io::Write;
 
-use codexport_core::config::DEFAULT_MASTER_TOML;
 use codexport_core::identity::{Identity, MasterKey};
+use codexport_core::settings::DEFAULT_MASTER_TOML;
 use codexport_core::{Error, ExitStatus, fsx};
 
 use crate::cli::MasterInitArgs;

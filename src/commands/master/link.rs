@@ -2,10 +2,10 @@
 
 use std::io::Write;
 
-use codexport_core::config::{DEFAULT_PORT, MasterConfig};
-use codexport_core::followers::Followers;
 use codexport_core::identity::Identity;
 use codexport_core::link::JoinLink;
+use codexport_core::master::tokens::Followers;
+use codexport_core::settings::{DEFAULT_PORT, MasterConfig};
 use codexport_core::{Error, ExitStatus};
 
 use crate::cli::MasterLinkArgs;

@@ -11,7 +11,7 @@ pub(crate) mod service;
 use std::sync::Arc;
 
 use codexport_core::Homes;
-use codexport_core::mcp_export::McpExport;
+use codexport_core::mcp::export::McpExport;
 
 /// How master snapshots build the MCP manifest: resolver inference steered by the hints in
 /// `master.toml` (read once, when the command starts).

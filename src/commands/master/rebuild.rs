@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use codexport_core::ExitStatus;
-use codexport_core::master::Publisher;
+use codexport_core::master::publish::Publisher;
 
 use crate::cli::MasterRebuildArgs;
 

@@ -1,8 +1,8 @@
 //! `codexport master revoke NAME`: drop a follower's token.
 
 use codexport_core::ExitStatus;
-use codexport_core::followers::Followers;
 use codexport_core::identity::Identity;
+use codexport_core::master::tokens::Followers;
 
 use crate::cli::MasterRevokeArgs;
 

@@ -1,8 +1,8 @@
 //! `codexport master serve`: the protocol v1 server, with the watcher.
 
 use codexport_core::ExitStatus;
-use codexport_core::config::MasterConfig;
-use codexport_core::server::{ServeOptions, listen_addr, serve};
+use codexport_core::master::server::{ServeOptions, listen_addr, serve};
+use codexport_core::settings::MasterConfig;
 
 use crate::cli::MasterServeArgs;
 

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use codexport_core::service::{self, Manager, Plan, ServiceSpec};
+use codexport_core::master::service::{self, Manager, Plan, ServiceSpec};
 use codexport_core::{ExitStatus, Homes};
 
 use crate::cli::{ServiceCommand, ServiceInstallArgs, ServiceStatusArgs, ServiceUninstallArgs};

@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use codexport_core::ExitStatus;
-use codexport_core::manifest::Transport;
+use codexport_core::mcp::manifest::Transport;
 use codexport_launcher::doctor::{self, DoctorOptions, EntryReport};
 use codexport_launcher::hydrate::Hydrator;
 use codexport_launcher::manifest;

@@ -1,7 +1,7 @@
 //! `codexport mcp hydrate [NAME...|--all]`: make MCP artifacts ready ahead of time.
 
 use codexport_core::ExitStatus;
-use codexport_core::manifest::{Artifact, Transport};
+use codexport_core::mcp::manifest::{Artifact, Transport};
 use codexport_launcher::hydrate::Hydrator;
 use codexport_launcher::manifest;
 use codexport_resolvers::Platform;

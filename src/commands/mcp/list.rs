@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use codexport_core::manifest::{Artifact, McpEntry, Transport};
+use codexport_core::mcp::manifest::{Artifact, McpEntry, Transport};
 use codexport_core::{ExitStatus, Homes};
 use codexport_launcher::hydrate::ready_now;
 use codexport_resolvers::Platform;
@@ -66,7 +66,7 @@ struct Row<'a> {
     /// The spec in one line, or why there is none.
     summary: String,
     /// `canonical` or `local`.
-    origin: codexport_core::manifest::Origin,
+    origin: codexport_core::mcp::manifest::Origin,
 }
 
 impl<'a> Row<'a> {

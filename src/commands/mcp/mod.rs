@@ -7,10 +7,10 @@ pub(crate) mod list;
 pub(crate) mod plan;
 pub(crate) mod run;
 
-use codexport_core::config::MasterConfig;
-use codexport_core::manifest::McpManifest;
-use codexport_core::master::load_published;
-use codexport_core::mcp_export::McpExport;
+use codexport_core::master::publish::load_published;
+use codexport_core::mcp::export::McpExport;
+use codexport_core::mcp::manifest::McpManifest;
+use codexport_core::settings::MasterConfig;
 use codexport_core::store::ObjectStore;
 use codexport_core::{ExitStatus, Homes};
 use codexport_resolvers::{InferSettings, RegistryExport};

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::io::Write;
 
 use codexport_core::ExitStatus;
-use codexport_core::manifest::Origin;
-use codexport_core::mcp_config::read_mcp_servers;
+use codexport_core::mcp::config::read_mcp_servers;
+use codexport_core::mcp::manifest::Origin;
 use codexport_core::store::ObjectStore;
 use codexport_resolvers::wasm::{HostConfig, PluginHost};
 use codexport_resolvers::{InferContext, Mode, Platform, ResolveContext, Resolver, SourceLimits};

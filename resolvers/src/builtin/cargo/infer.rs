@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use codexport_core::manifest::{ArtifactSpec, McpEntry};
+use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
 
 use crate::infer::cargo::{self as records, Source};
 use crate::infer::{self as facts, pack, project};

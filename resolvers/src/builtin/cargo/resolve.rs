@@ -1,6 +1,6 @@
 //! Follower side of `cargo`: `cargo install --locked` of the exact version or git revision.
 
-use codexport_core::manifest::{ArtifactSpec, McpEntry};
+use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
 
 use super::super::resolve_common::{bad_spec, check_name, exe};
 use crate::plan::{Launch, Plan, Step};

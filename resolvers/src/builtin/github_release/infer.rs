@@ -2,7 +2,7 @@
 //! not recorded anywhere on disk). A `[mcp.NAME]` hint in `master.toml` or a wasm plugin
 //! supplies `repo`, `tag` and an asset template; the registry applies hints.
 
-use codexport_core::manifest::{ArtifactSpec, McpEntry};
+use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
 
 use crate::{Error, InferContext};
 

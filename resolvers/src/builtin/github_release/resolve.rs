@@ -1,7 +1,7 @@
 //! Follower side of `github-release`: pick this platform's asset, pin its published checksum,
 //! download, unpack and mark the binary executable.
 
-use codexport_core::manifest::{ArtifactSpec, McpEntry};
+use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
 
 use super::super::resolve_common::{bad_spec, check_relative};
 use crate::executor::Reporter;

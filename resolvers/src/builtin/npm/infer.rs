@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use codexport_core::manifest::{ArtifactSpec, McpEntry};
+use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
 
 use crate::infer::node::{self, Package, node_script};
 use crate::infer::{self as facts, Program};

@@ -1,7 +1,7 @@
 //! Follower side of `npm`: an exact `npm install` into the artifact, run from
 //! `node_modules/.bin` (or `node` on a package file when the master ran one).
 
-use codexport_core::manifest::{ArtifactSpec, McpEntry};
+use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
 
 use super::super::resolve_common::{bad_spec, check_name, check_relative};
 use crate::executor::find_tool;

@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use codexport_core::manifest::{ArtifactSpec, McpEntry};
+use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
 
 use crate::infer as facts;
 use crate::spec::{BuiltinSpec, PathSpec};

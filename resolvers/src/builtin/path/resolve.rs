@@ -1,6 +1,6 @@
 //! Follower side of `path`: the program must be on this machine's PATH; nothing to hydrate.
 
-use codexport_core::manifest::{ArtifactSpec, McpEntry};
+use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
 
 use crate::plan::{Launch, Plan};
 use crate::spec::{BuiltinSpec, PathSpec};

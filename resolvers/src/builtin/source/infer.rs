@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use codexport_core::manifest::{ArtifactSpec, McpEntry};
+use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
 
 use crate::infer::node::node_script;
 use crate::infer::{self as facts, pack, project};

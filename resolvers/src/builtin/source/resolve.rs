@@ -4,7 +4,7 @@
 
 use std::io::Read;
 
-use codexport_core::manifest::{ArtifactSpec, McpEntry};
+use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
 
 use super::super::resolve_common::{bad_spec, check_name, check_relative, exe, uv_tool_bin};
 use crate::executor::find_tool;

@@ -1,7 +1,7 @@
 //! Master side of `url`: streamable-HTTP servers pass through. Headers, `env_http_headers`
 //! and `bearer_token_env_var` stay in the entry's `extra` (names only); nothing to hydrate.
 
-use codexport_core::manifest::{ArtifactSpec, McpEntry, Transport};
+use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry, Transport};
 
 use crate::spec::{BuiltinSpec, UrlSpec};
 use crate::{Error, InferContext};

@@ -3,7 +3,7 @@
 mod infer;
 mod resolve;
 
-use codexport_core::manifest::{ArtifactSpec, McpEntry};
+use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
 
 use crate::{Error, InferContext, Resolution, ResolveContext, Resolver};
 

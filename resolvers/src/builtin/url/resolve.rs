@@ -1,6 +1,6 @@
 //! Follower side of `url`: Codex connects to the URL itself, so there is nothing to run.
 
-use codexport_core::manifest::{ArtifactSpec, McpEntry};
+use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
 
 use crate::spec::{BuiltinSpec, UrlSpec};
 use crate::{Error, Resolution, ResolveContext};

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use codexport_core::manifest::{ArtifactSpec, McpEntry};
+use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
 
 use crate::infer::uv::{self as receipts, Origin, Tool};
 use crate::infer::{self as facts, pack, project};

@@ -1,6 +1,6 @@
 //! Follower side of `uv`: `uv tool install` into the artifact, run from the tool's own bin.
 
-use codexport_core::manifest::{ArtifactSpec, McpEntry};
+use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
 
 use super::super::resolve_common::{bad_spec, check_name, uv_tool_bin};
 use crate::plan::{Launch, Plan, Step};

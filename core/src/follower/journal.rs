@@ -20,7 +20,7 @@ const BLOBS: &str = "blobs";
 /// One idempotent change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "lowercase")]
-pub enum Op {
+pub(crate) enum Op {
     /// Make `path` hold blob `blob` (or, for a link, point at the blob's text).
     Write {
         /// Absolute target.
@@ -54,7 +54,7 @@ pub enum Op {
 
 /// Operations being collected; nothing is committed until [`Pending::commit`].
 #[derive(Debug)]
-pub struct Pending {
+pub(crate) struct Pending {
     dir: PathBuf,
     ops: Vec<Op>,
     blobs: usize,
@@ -62,14 +62,14 @@ pub struct Pending {
 
 /// A committed journal: its operations will happen, now or on the next recovery.
 #[derive(Debug)]
-pub struct Journal {
+pub(crate) struct Journal {
     dir: PathBuf,
     ops: Vec<Op>,
 }
 
 impl Pending {
     /// Starts a journal in `dir` (`~/.codexport/journal`), dropping an uncommitted one.
-    pub fn begin(dir: &Path) -> Result<Self, Error> {
+    pub(crate) fn begin(dir: &Path) -> Result<Self, Error> {
         if dir.join(OPS_FILE).exists() {
             return Err(Error::JournalPending(dir.to_path_buf()));
         }
@@ -84,7 +84,7 @@ impl Pending {
     }
 
     /// Queues writing `bytes` to `path` (a symlink to the text of `bytes` when `link`).
-    pub fn write(
+    pub(crate) fn write(
         &mut self,
         path: &Path,
         bytes: &[u8],
@@ -106,7 +106,7 @@ impl Pending {
     }
 
     /// Queues writing the bytes of the immutable file `from` (a store object) to `path`.
-    pub fn copy(&mut self, path: &Path, from: &Path, mode: Option<u32>) {
+    pub(crate) fn copy(&mut self, path: &Path, from: &Path, mode: Option<u32>) {
         self.ops.push(Op::Copy {
             path: path.to_path_buf(),
             from: from.to_path_buf(),
@@ -115,7 +115,7 @@ impl Pending {
     }
 
     /// Queues deleting `path` (and its parents, emptied, up to `root`).
-    pub fn delete(&mut self, path: &Path, root: &Path) {
+    pub(crate) fn delete(&mut self, path: &Path, root: &Path) {
         self.ops.push(Op::Delete {
             path: path.to_path_buf(),
             root: root.to_path_buf(),
@@ -123,7 +123,7 @@ impl Pending {
     }
 
     /// Commits: from here on the change happens, now or at the next recovery.
-    pub fn commit(self) -> Result<Journal, Error> {
+    pub(crate) fn commit(self) -> Result<Journal, Error> {
         let path = self.dir.join(OPS_FILE);
         let bytes = serde_json::to_vec_pretty(&self.ops).expect("serialises");
         fsx::sync_dir(&self.dir.join(BLOBS)).map_err(|e| Error::io("sync", &self.dir, e))?;
@@ -137,7 +137,7 @@ impl Pending {
 
 impl Journal {
     /// Performs every operation, then removes the journal.
-    pub fn run(self) -> Result<(), Error> {
+    pub(crate) fn run(self) -> Result<(), Error> {
         let crash_after = crash_point();
         self.sweep_temp_files();
         for (done, op) in self.ops.iter().enumerate() {
@@ -216,7 +216,7 @@ impl Journal {
 
     /// Replays a committed journal left by a killed run, or drops an uncommitted one.
     /// Returns how many operations were replayed (`None` when there was no journal).
-    pub fn recover(dir: &Path) -> Result<Option<usize>, Error> {
+    pub(crate) fn recover(dir: &Path) -> Result<Option<usize>, Error> {
         let path = dir.join(OPS_FILE);
         let bytes = match fs::read(&path) {
             Ok(b) => b,

@@ -126,7 +126,7 @@ fn rewrite_inline(table: &mut InlineTable, map: &PathMap, dir: Direction) -> Res
 mod tests {
     use super::*;
     use crate::Homes;
-    use crate::manifest::MasterPaths;
+    use crate::mcp::manifest::MasterPaths;
     use std::collections::BTreeMap;
 
     fn map() -> PathMap {

@@ -102,7 +102,7 @@ fn load<T: DeserializeOwned + Default>(path: &Path) -> Result<T> {
     let text = String::from_utf8(bytes).map_err(|_| invalid("not UTF-8".into()))?;
     // Line and column, so the message points at the mistake.
     toml_edit::de::from_str(&text)
-        .map_err(|e| crate::layer::invalid_toml(path, &text, e.span(), e.message()))
+        .map_err(|e| crate::follower::layer::invalid_toml(path, &text, e.span(), e.message()))
 }
 
 impl MasterConfig {

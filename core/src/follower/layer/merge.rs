@@ -14,7 +14,7 @@ use toml_edit::{Item, Table};
 
 use super::overlay::{detached, spaced};
 use crate::error::Error;
-use crate::mcp_config::item_to_json;
+use crate::mcp::config::item_to_json;
 
 /// One thing the merge decided that the user should know.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use toml_edit::{DocumentMut, Item, Table, Value};
 
-use crate::manifest::{Artifact, McpEntry, Origin, Transport};
+use crate::mcp::manifest::{Artifact, McpEntry, Origin, Transport};
 
 /// Keys the manifest holds in typed fields; every other key goes to `extra` verbatim.
 const TYPED_KEYS: [&str; 5] = ["command", "args", "env", "cwd", "url"];

@@ -4,14 +4,14 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::config::MasterConfig;
 use crate::error::{Error, Result};
 use crate::identity::{Identity, MasterKey, now_rfc3339, read_optional};
-use crate::manifest::McpManifest;
-use crate::mcp_export::McpExport;
+use crate::master::selection::{Root, Selection, check_rel_path, classify};
+use crate::master::snapshot::{HashCache, snapshot};
+use crate::mcp::export::McpExport;
+use crate::mcp::manifest::McpManifest;
 use crate::revision::{FileEntry, MasterInfo, PROTOCOL, Revision, SignedRevision, content_hash};
-use crate::selection::{Root, Selection, check_rel_path, classify};
-use crate::snapshot::{HashCache, snapshot};
+use crate::settings::MasterConfig;
 use crate::store::ObjectStore;
 use crate::{Homes, fsx};
 
@@ -236,7 +236,7 @@ mod tests {
     use std::fs;
 
     use super::*;
-    use crate::mcp_export::PlainExport;
+    use crate::mcp::export::PlainExport;
 
     #[test]
     fn incremental_rebuild_matches_a_full_one() {

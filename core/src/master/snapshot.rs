@@ -8,10 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::identity::read_optional;
-use crate::manifest::McpManifest;
-use crate::mcp_export::McpExport;
+use crate::master::selection::{Root, Selection};
+use crate::mcp::export::McpExport;
+use crate::mcp::manifest::McpManifest;
 use crate::revision::FileEntry;
-use crate::selection::{Root, Selection};
 use crate::store::{ObjectStore, sha256_hex};
 use crate::{Homes, fsx};
 
@@ -26,7 +26,7 @@ struct Stamp {
 
 /// Remembers (size, mtime, inode) → sha256 per file, so an unchanged file is not re-read.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
-pub struct HashCache {
+pub(crate) struct HashCache {
     entries: HashMap<String, Stamp>,
     #[serde(skip)]
     path: Option<PathBuf>,
@@ -37,7 +37,7 @@ pub struct HashCache {
 
 impl HashCache {
     /// Loads the cache file of the master (`hash-cache.json`); an unreadable one starts empty.
-    pub fn load(homes: &Homes) -> Self {
+    pub(crate) fn load(homes: &Homes) -> Self {
         let path = homes.tool.join("hash-cache.json");
         let mut cache: Self = read_optional(&path)
             .ok()
@@ -50,7 +50,7 @@ impl HashCache {
 
     /// Writes the cache back when it changed (best effort: a lost cache only costs
     /// re-hashing).
-    pub fn save(&mut self) {
+    pub(crate) fn save(&mut self) {
         if !self.dirty {
             return;
         }
@@ -105,7 +105,7 @@ impl HashCache {
     }
 
     /// Hashes one file through the cache and records it (the watcher's incremental path).
-    pub fn hash_one(
+    pub(crate) fn hash_one(
         &mut self,
         store: &ObjectStore,
         key: String,
@@ -135,7 +135,7 @@ fn stamp_of(meta: &fs::Metadata) -> (u64, i128, u64) {
 
 /// The selected files of a master, hashed, and its MCP manifest.
 #[derive(Debug, Clone)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     /// Every file, sorted by root then path.
     pub files: Vec<FileEntry>,
     /// The MCP manifest built from `config.toml`.
@@ -147,7 +147,7 @@ pub struct Snapshot {
 }
 
 /// Hashes every selected file into `store` and builds the MCP manifest through `export`.
-pub fn snapshot(
+pub(crate) fn snapshot(
     homes: &Homes,
     selection: &Selection,
     cache: &mut HashCache,
@@ -228,8 +228,8 @@ pub fn snapshot(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::MasterConfig;
-    use crate::mcp_export::PlainExport;
+    use crate::mcp::export::PlainExport;
+    use crate::settings::MasterConfig;
 
     #[test]
     fn second_snapshot_reads_only_the_changed_file() {

@@ -4,17 +4,17 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::apply::transform::{CONFIG_TOML, Transformed};
-use crate::apply::{DesiredFile, Source};
 use crate::error::{Error, Result};
+use crate::follower::apply::transform::{CONFIG_TOML, Transformed};
+use crate::follower::apply::{DesiredFile, Source};
+use crate::follower::journal::Pending;
+use crate::follower::layer::build::{config_base, rules_base};
+use crate::follower::layer::diff::config_keys;
+use crate::follower::layer::rules::DEFAULT_RULES;
+use crate::follower::state::{Applied, State};
 use crate::identity::now_rfc3339;
-use crate::journal::Pending;
-use crate::layer::build::{config_base, rules_base};
-use crate::layer::diff::config_keys;
-use crate::layer::rules::DEFAULT_RULES;
+use crate::master::selection::{FileClass, Root};
 use crate::revision::Revision;
-use crate::selection::{FileClass, Root};
-use crate::state::{Applied, State};
 use crate::store::{ObjectStore, sha256_hex};
 use crate::{Homes, fsx};
 
@@ -162,7 +162,7 @@ enum Content {
 }
 
 /// Writes `transformed.files` into their roots and records the result, through the journal
-/// (see [`crate::journal`]): every backup is taken and every new content is in the journal
+/// (see [`crate::follower::journal`]): every backup is taken and every new content is in the journal
 /// before the first target changes, so a kill at any point leaves the homes as before or,
 /// once the next run replays the journal, fully applied. The caller holds the lock.
 pub fn execute(
@@ -337,7 +337,7 @@ pub fn execute(
 
     report.backup_dir = backup.dir;
     let keep = layered.settings.keep_backups();
-    report.pruned_backups = crate::backups::prune(&homes.backups(), keep)?;
+    report.pruned_backups = crate::follower::backups::prune(&homes.backups(), keep)?;
     Ok(report)
 }
 

@@ -8,8 +8,8 @@ use toml_edit::{DocumentMut, Item, Table};
 
 use super::paths::{Direction, rewrite_document};
 use crate::error::Error;
-use crate::manifest::{McpEntry, Origin};
-use crate::mcp_config::read_mcp_servers;
+use crate::mcp::config::read_mcp_servers;
+use crate::mcp::manifest::{McpEntry, Origin};
 use crate::pathmap::PathMap;
 
 /// What the overlay contributed.
@@ -123,7 +123,7 @@ pub(crate) fn detached(mut item: Item) -> Item {
 mod tests {
     use super::*;
     use crate::Homes;
-    use crate::manifest::MasterPaths;
+    use crate::mcp::manifest::MasterPaths;
     use std::collections::BTreeMap;
 
     fn map() -> PathMap {

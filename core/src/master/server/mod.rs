@@ -21,13 +21,13 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use crate::Homes;
-use crate::config::MasterConfig;
 use crate::error::{Error, Result};
-use crate::followers::Followers;
 use crate::identity::Identity;
-use crate::master::{Published, Publisher};
-use crate::mcp_export::McpExport;
+use crate::master::publish::{Published, Publisher};
+use crate::master::tokens::Followers;
+use crate::mcp::export::McpExport;
 use crate::revision::PROTOCOL;
+use crate::settings::MasterConfig;
 use crate::store::ObjectStore;
 
 /// Content type of the batch objects stream.
@@ -97,7 +97,7 @@ pub fn listen_addr(flag: Option<&str>, config: &MasterConfig) -> Result<SocketAd
     let text = flag
         .map(str::to_owned)
         .or_else(|| config.listen.clone())
-        .unwrap_or_else(|| format!("0.0.0.0:{}", crate::config::DEFAULT_PORT));
+        .unwrap_or_else(|| format!("0.0.0.0:{}", crate::settings::DEFAULT_PORT));
     text.parse()
         .map_err(|_| Error::Usage(format!("`{text}` is not an address like `0.0.0.0:17342`")))
 }

@@ -40,7 +40,7 @@ pub fn apply_with(
 /// Finishes an apply that a kill interrupted (replays its journal), if any. The caller
 /// holds the lock. Returns whether there was one.
 pub fn recover(homes: &Homes) -> Result<bool> {
-    let replayed = crate::journal::Journal::recover(&homes.journal())?;
+    let replayed = crate::follower::journal::Journal::recover(&homes.journal())?;
     if let Some(n) = replayed {
         tracing::warn!("finished an interrupted apply ({n} operations replayed)");
     }
@@ -52,10 +52,10 @@ mod tests {
     use std::fs;
 
     use super::*;
-    use crate::manifest::McpManifest;
+    use crate::follower::state::State;
+    use crate::master::selection::{FileClass, Root};
+    use crate::mcp::manifest::McpManifest;
     use crate::revision::{FileEntry, MasterInfo, PROTOCOL, content_hash};
-    use crate::selection::{FileClass, Root};
-    use crate::state::State;
     use crate::store::ObjectStore;
 
     fn homes(dir: &std::path::Path) -> Homes {

@@ -13,8 +13,8 @@ use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, ne
 
 use crate::Homes;
 use crate::error::{Error, Result};
-use crate::master::Publisher;
-use crate::selection::Root;
+use crate::master::publish::Publisher;
+use crate::master::selection::Root;
 
 use super::Current;
 

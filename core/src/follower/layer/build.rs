@@ -12,7 +12,7 @@ use super::rules::{DEFAULT_RULES, merge_rules};
 use super::skills::{SkillPlan, folder_names, plan_skills};
 use crate::Homes;
 use crate::error::Error;
-use crate::manifest::McpManifest;
+use crate::mcp::manifest::McpManifest;
 
 /// The canonical inputs taken from the staged revision.
 #[derive(Debug, Clone, Copy)]

@@ -6,15 +6,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::identity::read_optional;
-use crate::selection::Root;
+use crate::master::selection::Root;
 use crate::{Homes, fsx};
 
 /// Format version of `state.json`.
-pub const STATE_VERSION: u32 = 1;
+pub(crate) const STATE_VERSION: u32 = 1;
 
 /// The revision an apply wrote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Applied {
+pub(crate) struct Applied {
     /// Revision hash.
     pub revision: String,
     /// Its seq.
@@ -25,7 +25,7 @@ pub struct Applied {
 
 /// The revision fetched, verified and staged in `staged.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Staged {
+pub(crate) struct Staged {
     /// Revision hash.
     pub revision: String,
     /// Its seq.
@@ -34,7 +34,7 @@ pub struct Staged {
 
 /// The small part of `state.json` a no-change sync needs (it skips the managed list).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-pub struct Head {
+pub(crate) struct Head {
     /// The last applied revision.
     #[serde(default)]
     pub applied: Option<Applied>,
@@ -48,7 +48,7 @@ pub struct Head {
 
 impl Head {
     /// The revision to name in `If-None-Match`: the staged one, else the applied one.
-    pub fn known_revision(&self) -> Option<&str> {
+    pub(crate) fn known_revision(&self) -> Option<&str> {
         self.staged
             .as_ref()
             .map(|s| s.revision.as_str())
@@ -56,14 +56,14 @@ impl Head {
     }
 
     /// The highest seq this follower has seen: a master offering less is rolling back.
-    pub fn known_seq(&self) -> u64 {
+    pub(crate) fn known_seq(&self) -> u64 {
         self.max_seq
             .max(self.applied.as_ref().map_or(0, |a| a.seq))
             .max(self.staged.as_ref().map_or(0, |s| s.seq))
     }
 
     /// Whether the staged revision is already applied.
-    pub fn staged_is_applied(&self) -> bool {
+    pub(crate) fn staged_is_applied(&self) -> bool {
         match (&self.staged, &self.applied) {
             (Some(s), Some(a)) => s.revision == a.revision,
             (None, _) => true,
@@ -74,7 +74,7 @@ impl Head {
 
 /// `state.json`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct State {
+pub(crate) struct State {
     /// [`STATE_VERSION`].
     pub version: u32,
     /// The last applied revision.
@@ -107,7 +107,7 @@ fn parse<T: serde::de::DeserializeOwned + Default>(homes: &Homes) -> Result<Opti
 
 impl State {
     /// Reads `state.json` (empty when missing).
-    pub fn load(homes: &Homes) -> Result<Self> {
+    pub(crate) fn load(homes: &Homes) -> Result<Self> {
         Ok(parse(homes)?.unwrap_or(Self {
             version: STATE_VERSION,
             ..Self::default()
@@ -115,14 +115,14 @@ impl State {
     }
 
     /// Reads only the revisions and seq of `state.json` (fast: the hook path).
-    pub fn load_head(homes: &Homes) -> Result<Head> {
+    pub(crate) fn load_head(homes: &Homes) -> Result<Head> {
         Ok(parse(homes)?.unwrap_or_default())
     }
 
     /// Records that codexport itself rewrote the managed file `root:path` outside an apply
     /// (`hook install`), so the next apply does not report it as edited on this machine.
     /// Nothing happens when the file is not managed.
-    pub fn rewrote_managed(homes: &Homes, root: Root, path: &str) -> Result<()> {
+    pub(crate) fn rewrote_managed(homes: &Homes, root: Root, path: &str) -> Result<()> {
         let mut state = Self::load(homes)?;
         let Some(hash) = state.managed.get_mut(&root).and_then(|m| m.get_mut(path)) else {
             return Ok(());
@@ -137,7 +137,7 @@ impl State {
     }
 
     /// Writes `state.json` atomically.
-    pub fn save(&self, homes: &Homes) -> Result<()> {
+    pub(crate) fn save(&self, homes: &Homes) -> Result<()> {
         let path = homes.state();
         let bytes = serde_json::to_vec_pretty(self).expect("serialises");
         fsx::write_atomic(&path, &bytes, None).map_err(|e| Error::io("write", path, e))

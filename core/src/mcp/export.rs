@@ -7,8 +7,8 @@
 use toml_edit::DocumentMut;
 
 use crate::Homes;
-use crate::manifest::{MANIFEST_VERSION, MasterPaths, McpManifest, Origin};
-use crate::mcp_config::{EntryError, read_mcp_servers};
+use crate::mcp::config::{EntryError, read_mcp_servers};
+use crate::mcp::manifest::{MANIFEST_VERSION, MasterPaths, McpManifest, Origin};
 use crate::store::ObjectStore;
 
 /// A manifest and the problems found while building it.

@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::Homes;
-use crate::config::MasterConfig;
+use crate::settings::MasterConfig;
 
 /// Entries of the Codex home that are synced (files or directories).
 pub const INCLUDE_ROOTS: [&str; 13] = [

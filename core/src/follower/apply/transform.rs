@@ -1,21 +1,21 @@
 //! The follower-side rewrite of the desired set: `config.toml` generated and merged,
 //! `rules/default.rules` merged, `hooks.json` and its trust layered, local and override
-//! skills added (see [`crate::layer`] and [`crate::hooks`]).
+//! skills added (see [`crate::follower::layer`] and [`crate::hooks`]).
 
 use std::collections::BTreeSet;
 
 use crate::Homes;
-use crate::apply::{DesiredFile, Source};
-use crate::config::LocalConfig;
 use crate::error::{Error, Result};
+use crate::follower::apply::{DesiredFile, Source};
+use crate::follower::layer::ConfigTransform;
+use crate::follower::layer::build::{Canonical, Layered, build, skill_files};
+use crate::follower::layer::rules::DEFAULT_RULES;
+use crate::follower::layer::skills::skill_of;
 use crate::hooks::CanonicalHooks;
-use crate::layer::ConfigTransform;
-use crate::layer::build::{Canonical, Layered, build, skill_files};
-use crate::layer::rules::DEFAULT_RULES;
-use crate::layer::skills::skill_of;
-use crate::manifest::MasterPaths;
+use crate::master::selection::{FileClass, Root};
+use crate::mcp::manifest::MasterPaths;
 use crate::revision::Revision;
-use crate::selection::{FileClass, Root};
+use crate::settings::LocalConfig;
 use crate::store::ObjectStore;
 
 /// The canonical `config.toml`, relative to the Codex home.

@@ -1,7 +1,7 @@
 //! The set of files a revision asks for, before any follower-side transformation.
 
+use crate::master::selection::{FileClass, Root};
 use crate::revision::Revision;
-use crate::selection::{FileClass, Root};
 
 /// Where a desired file's content comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]

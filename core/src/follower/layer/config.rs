@@ -12,7 +12,7 @@ use super::overlay::apply_overlay;
 use super::paths::{Direction, rewrite_document};
 use crate::Homes;
 use crate::error::Error;
-use crate::manifest::{MANIFEST_VERSION, McpManifest};
+use crate::mcp::manifest::{MANIFEST_VERSION, McpManifest};
 use crate::pathmap::PathMap;
 
 /// A later step that edits the generated config (e.g. `[hooks.state]` trust entries with
@@ -110,7 +110,7 @@ pub fn generate_with(inputs: &ConfigInputs<'_>, map: &PathMap) -> Result<Generat
 /// entries, sorted by name.
 pub fn follower_manifest(
     canonical: &McpManifest,
-    local: Vec<crate::manifest::McpEntry>,
+    local: Vec<crate::mcp::manifest::McpEntry>,
 ) -> McpManifest {
     let mut entries: Vec<_> = canonical
         .entries
@@ -130,8 +130,8 @@ pub fn follower_manifest(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::{MasterPaths, Origin};
-    use crate::mcp_config::read_mcp_servers;
+    use crate::mcp::config::read_mcp_servers;
+    use crate::mcp::manifest::{MasterPaths, Origin};
 
     fn master_manifest(config: &str) -> McpManifest {
         let (entries, _) = read_mcp_servers(&config.parse().unwrap(), Origin::Canonical);

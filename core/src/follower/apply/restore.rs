@@ -5,10 +5,10 @@ use std::fs;
 use std::path::PathBuf;
 
 use super::execute::{Backup, current_hash};
-use crate::backups;
 use crate::error::{Error, Result};
-use crate::journal::Pending;
-use crate::selection::Root;
+use crate::follower::backups;
+use crate::follower::journal::Pending;
+use crate::master::selection::Root;
 use crate::store::sha256_hex;
 use crate::{Homes, fsx};
 

@@ -5,12 +5,12 @@ use std::time::Duration;
 use reqwest::StatusCode;
 
 use crate::error::{Error, Result};
-use crate::server::{Meta, OBJECTS_STREAM_TYPE, ObjectsRequest};
+use crate::master::server::{Meta, OBJECTS_STREAM_TYPE, ObjectsRequest};
 use crate::store::{ObjectStore, PutError, is_object_name};
 
 /// A connection to one master.
 #[derive(Debug, Clone)]
-pub struct Client {
+pub(crate) struct Client {
     http: reqwest::Client,
     base: String,
     token: Option<String>,
@@ -19,7 +19,7 @@ pub struct Client {
 
 /// `GET /v1/revision`'s answer.
 #[derive(Debug)]
-pub enum Fetched {
+pub(crate) enum Fetched {
     /// `304`: the revision named in `If-None-Match` is still current.
     NotModified,
     /// The signed envelope's bytes.
@@ -30,7 +30,7 @@ impl Client {
     /// A client for `base` (`http://host:port`). `timeout` bounds each connect and each
     /// wait for bytes (a master that accepts and never answers), not a whole transfer: a
     /// first join of a large tree may take longer than that and still make progress.
-    pub fn new(base: &str, token: Option<&str>, timeout: Duration) -> Result<Self> {
+    pub(crate) fn new(base: &str, token: Option<&str>, timeout: Duration) -> Result<Self> {
         let http = reqwest::Client::builder()
             .connect_timeout(timeout)
             .read_timeout(timeout)
@@ -49,7 +49,7 @@ impl Client {
     }
 
     /// The master's base URL.
-    pub fn base(&self) -> &str {
+    pub(crate) fn base(&self) -> &str {
         &self.base
     }
 
@@ -105,7 +105,7 @@ impl Client {
     }
 
     /// `GET /v1/meta`.
-    pub async fn meta(&self) -> Result<Meta> {
+    pub(crate) async fn meta(&self) -> Result<Meta> {
         let response = self.send(self.get("/v1/meta")).await?;
         response
             .json()
@@ -114,7 +114,7 @@ impl Client {
     }
 
     /// `GET /v1/revision`, conditional on `known` (a revision hash).
-    pub async fn revision(&self, known: Option<&str>) -> Result<Fetched> {
+    pub(crate) async fn revision(&self, known: Option<&str>) -> Result<Fetched> {
         let mut request = self.get("/v1/revision");
         if let Some(rev) = known {
             request = request.header(reqwest::header::IF_NONE_MATCH, format!("\"{rev}\""));
@@ -132,7 +132,11 @@ impl Client {
 
     /// Fetches `hashes` in one `POST /v1/objects` stream; verifies and stores each object.
     /// Returns the bytes received.
-    pub async fn fetch_objects(&self, hashes: &[String], store: &ObjectStore) -> Result<u64> {
+    pub(crate) async fn fetch_objects(
+        &self,
+        hashes: &[String],
+        store: &ObjectStore,
+    ) -> Result<u64> {
         if hashes.is_empty() {
             return Ok(0);
         }
