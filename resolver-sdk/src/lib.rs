@@ -31,11 +31,16 @@
 //! `cargo test`; calling a [`host`] function there panics.
 
 mod adapter;
-mod assets;
 pub mod host;
+mod release;
 mod types;
 
-pub use assets::{expand_template, find_templated, latest_matching, match_platform, parse_version};
+/// The asset rules the host uses too: alias tables, word matching, auxiliary files, the
+/// placeholder grammar. [`find_templated`], [`match_platform`] and [`choose_asset`] apply them
+/// to a [`Release`].
+pub use codexport_assets as assets;
+pub use codexport_assets::{Bindings, Choice, Target, expand_template};
+pub use release::{choose_asset, find_templated, latest_matching, match_platform, parse_version};
 pub use semver;
 pub use types::{
     ArchiveKind, Entry, Facts, FetchError, Launch, Libc, Mode, Platform, Release, ReleaseAsset,

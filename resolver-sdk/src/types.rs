@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+pub use codexport_assets::{ArchiveKind, Libc};
+use codexport_assets::{AssetName, NoMatch, Target};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -96,15 +98,6 @@ impl From<Spec> for String {
     }
 }
 
-/// The C library of a Linux host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Libc {
-    /// GNU libc.
-    Gnu,
-    /// musl.
-    Musl,
-}
-
 /// Where the artifact will run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Platform {
@@ -118,6 +111,19 @@ pub struct Platform {
     pub triples: Vec<String>,
 }
 
+impl Platform {
+    /// The platform as the asset rules see it (for [`expand_template`](crate::expand_template)
+    /// and the [`assets`](crate::assets) functions).
+    pub fn target(&self) -> Target<'_> {
+        Target {
+            os: &self.os,
+            arch: &self.arch,
+            libc: self.libc,
+            triples: &self.triples,
+        }
+    }
+}
+
 /// Whether resolution may use the network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mode {
@@ -125,43 +131,6 @@ pub enum Mode {
     Online,
     /// Only what the host has cached.
     Offline,
-}
-
-/// How a download is unpacked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ArchiveKind {
-    /// The file itself.
-    Raw,
-    /// `.tar.gz` / `.tgz`.
-    TarGz,
-    /// `.tar.xz`.
-    TarXz,
-    /// `.tar`.
-    Tar,
-    /// `.zip`.
-    Zip,
-    /// A lone `.gz` file.
-    Gz,
-}
-
-impl ArchiveKind {
-    /// The kind an asset's file name implies (`raw` when no archive suffix matches).
-    pub fn from_name(name: &str) -> Self {
-        let lower = name.to_ascii_lowercase();
-        if lower.ends_with(".tar.gz") || lower.ends_with(".tgz") {
-            Self::TarGz
-        } else if lower.ends_with(".tar.xz") || lower.ends_with(".txz") {
-            Self::TarXz
-        } else if lower.ends_with(".tar") {
-            Self::Tar
-        } else if lower.ends_with(".zip") {
-            Self::Zip
-        } else if lower.ends_with(".gz") {
-            Self::Gz
-        } else {
-            Self::Raw
-        }
-    }
 }
 
 /// One hydration step. Paths are relative to the artifact directory; the host refuses any that
@@ -312,6 +281,15 @@ impl fmt::Display for ResolveError {
 
 impl std::error::Error for ResolveError {}
 
+impl From<NoMatch> for ResolveError {
+    /// The names a template stood for, then the candidates.
+    fn from(none: NoMatch) -> Self {
+        let mut names = none.wanted;
+        names.extend(none.candidates);
+        Self::NoMatchingAsset(names)
+    }
+}
+
 impl From<FetchError> for ResolveError {
     fn from(err: FetchError) -> Self {
         match err {
@@ -332,6 +310,12 @@ pub struct ReleaseAsset {
     pub url: String,
     /// Lowercase hex SHA-256, when GitHub or the release's checksum files give one.
     pub sha256: Option<String>,
+}
+
+impl AssetName for ReleaseAsset {
+    fn asset_name(&self) -> &str {
+        &self.name
+    }
 }
 
 /// A GitHub release.
@@ -382,16 +366,6 @@ mod tests {
         assert_eq!(entry.command_name(), Some("fff-mcp"));
         entry.command = Some(r"C:\tools\fff-mcp.exe".into());
         assert_eq!(entry.command_name(), Some("fff-mcp"));
-    }
-
-    #[test]
-    fn archive_kind_follows_the_suffix() {
-        assert_eq!(ArchiveKind::from_name("x.tar.gz"), ArchiveKind::TarGz);
-        assert_eq!(ArchiveKind::from_name("x.ZIP"), ArchiveKind::Zip);
-        assert_eq!(
-            ArchiveKind::from_name("fff-mcp-x86_64-unknown-linux-gnu"),
-            ArchiveKind::Raw
-        );
     }
 
     #[test]

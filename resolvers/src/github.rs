@@ -1,5 +1,5 @@
-//! The GitHub release client of the hydration path: release lookup, asset matching for this
-//! platform, and the published checksum of the chosen asset.
+//! The GitHub release client of the hydration path: release lookup, the asset for this
+//! platform (by the rules of `codexport-assets`), and the published checksum of that asset.
 //!
 //! The API base and token come from [`GithubConfig`] (tests point it at a loopback fixture).
 //! Answers are cached per repo and tag; when GitHub rate-limits (after one short back-off) or
@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use regex::Regex;
+use codexport_assets::{AssetName, Choice, NoMatch, Target, is_checksum_list};
 use serde::{Deserialize, Serialize};
 
 use crate::executor::Reporter;
@@ -240,11 +240,6 @@ fn is_sha256(text: &str) -> bool {
     text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-fn is_checksum_list(name: &str) -> bool {
-    let lower = name.to_lowercase();
-    lower.contains("checksum") || lower.contains("sha256sum") || lower == "sha256.txt"
-}
-
 /// The hash on the line that names `asset` (`HEX  name` or `HEX *name`, paths allowed).
 fn find_in_checksum_list(text: &str, asset: &str) -> Option<String> {
     text.lines().find_map(|line| {
@@ -256,421 +251,106 @@ fn find_in_checksum_list(text: &str, asset: &str) -> Option<String> {
     })
 }
 
-/// Files that accompany binaries: checksums, signatures, metadata and OS packages.
-fn is_auxiliary(name: &str) -> bool {
-    const SUFFIXES: [&str; 24] = [
-        ".sha256",
-        ".sha256sum",
-        ".sha512",
-        ".sha1",
-        ".md5",
-        ".sig",
-        ".asc",
-        ".pem",
-        ".crt",
-        ".cert",
-        ".minisig",
-        ".sbom",
-        ".spdx",
-        ".json",
-        ".txt",
-        ".jsonl",
-        ".deb",
-        ".rpm",
-        ".apk",
-        ".msi",
-        ".pkg",
-        ".dmg",
-        ".snap",
-        ".appimage",
-    ];
-    let lower = name.to_lowercase();
-    SUFFIXES.iter().any(|s| lower.ends_with(s)) || is_checksum_list(&lower)
-}
-
 /// How an asset is unpacked, from its name.
 pub fn archive_kind(name: &str) -> ArchiveKind {
-    let lower = name.to_lowercase();
-    if lower.ends_with(".tar.gz") || lower.ends_with(".tgz") {
-        ArchiveKind::TarGz
-    } else if lower.ends_with(".tar.xz") || lower.ends_with(".txz") {
-        ArchiveKind::TarXz
-    } else if lower.ends_with(".tar") {
-        ArchiveKind::Tar
-    } else if lower.ends_with(".zip") {
-        ArchiveKind::Zip
-    } else if lower.ends_with(".gz") {
-        ArchiveKind::Gz
-    } else {
-        ArchiveKind::Raw
+    match codexport_assets::ArchiveKind::from_name(name) {
+        codexport_assets::ArchiveKind::Raw => ArchiveKind::Raw,
+        codexport_assets::ArchiveKind::TarGz => ArchiveKind::TarGz,
+        codexport_assets::ArchiveKind::TarXz => ArchiveKind::TarXz,
+        codexport_assets::ArchiveKind::Tar => ArchiveKind::Tar,
+        codexport_assets::ArchiveKind::Zip => ArchiveKind::Zip,
+        codexport_assets::ArchiveKind::Gz => ArchiveKind::Gz,
     }
 }
 
-fn os_aliases(os: &str) -> &'static [&'static str] {
-    match os {
-        "linux" => &["linux"],
-        "macos" => &["darwin", "macos", "apple", "osx", "mac"],
-        "windows" => &["windows", "win64", "win", "msvc"],
-        _ => &[],
+impl AssetName for Asset {
+    fn asset_name(&self) -> &str {
+        &self.name
     }
 }
 
-fn arch_aliases(arch: &str) -> &'static [&'static str] {
-    match arch {
-        "x86_64" => &["x86_64", "x86-64", "amd64", "x64"],
-        "aarch64" => &["aarch64", "arm64"],
-        "x86" => &["i686", "i386", "x86"],
-        "arm" => &["armv7", "armhf", "arm"],
-        _ => &[],
-    }
-}
-
-const KNOWN_OSES: [&str; 3] = ["linux", "macos", "windows"];
-const KNOWN_ARCHES: [&str; 4] = ["x86_64", "aarch64", "x86", "arm"];
-
-fn word(alias: &str) -> Regex {
-    Regex::new(&format!(
-        "(?:^|[^a-z0-9]){}(?:[^a-z0-9]|$)",
-        regex::escape(alias)
-    ))
-    .expect("alias patterns are valid")
-}
-
-/// The arches an asset name mentions (`x86_64` spellings are removed before looking for
-/// `x86`, so `x86_64` does not also count as 32-bit).
-fn arches_in(name: &str) -> Vec<&'static str> {
-    let mut rest = name.to_lowercase();
-    let mut found = Vec::new();
-    for arch in KNOWN_ARCHES {
-        let mut hit = false;
-        for alias in arch_aliases(arch) {
-            let re = word(alias);
-            if re.is_match(&rest) {
-                hit = true;
-                rest = re.replace_all(&rest, "-").into_owned();
-            }
-        }
-        if hit {
-            found.push(arch);
-        }
-    }
-    found
-}
-
-fn oses_in(name: &str) -> Vec<&'static str> {
-    let lower = name.to_lowercase();
-    KNOWN_OSES
-        .into_iter()
-        .filter(|os| os_aliases(os).iter().any(|a| word(a).is_match(&lower)))
-        .collect()
-}
-
-fn libc_in(name: &str) -> Option<Libc> {
-    let lower = name.to_lowercase();
-    if word("musl").is_match(&lower) {
-        Some(Libc::Musl)
-    } else if word("gnu").is_match(&lower) || word("glibc").is_match(&lower) {
-        Some(Libc::Gnu)
-    } else {
-        None
-    }
-}
-
-/// Lower is better: the archive formats this OS handles most naturally first.
-fn format_rank(name: &str, platform: &Platform) -> u8 {
-    let windows = platform.os == "windows";
-    match archive_kind(name) {
-        ArchiveKind::Zip if windows => 0,
-        ArchiveKind::TarGz => 1,
-        ArchiveKind::TarXz => 2,
-        ArchiveKind::Raw => 3,
-        ArchiveKind::Zip => 4,
-        ArchiveKind::Tar => 5,
-        ArchiveKind::Gz => 6,
-    }
-}
-
-/// Why no single asset was chosen: the names worth showing the user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NoMatch {
-    /// The assets considered.
-    pub candidates: Vec<String>,
-}
-
-/// The asset for `platform`, by platform matching over all assets.
-pub fn match_asset<'a>(assets: &'a [Asset], platform: &Platform) -> Result<&'a Asset, NoMatch> {
-    let binaries: Vec<&Asset> = assets.iter().filter(|a| !is_auxiliary(&a.name)).collect();
-    let all = || NoMatch {
-        candidates: binaries.iter().map(|a| a.name.clone()).collect(),
-    };
-    // An exact target triple is the strongest signal, in the platform's order.
-    for triple in &platform.triples {
-        let hits: Vec<&Asset> = binaries
-            .iter()
-            .copied()
-            .filter(|a| a.name.to_lowercase().contains(triple.as_str()))
-            .collect();
-        if !hits.is_empty() {
-            return best_of(hits, platform);
-        }
-    }
-    let for_os: Vec<&Asset> = binaries
-        .iter()
-        .copied()
-        .filter(|a| {
-            let oses = oses_in(&a.name);
-            oses.contains(&platform.os.as_str())
-                || (oses.is_empty()
-                    && platform.os == "windows"
-                    && a.name.to_lowercase().ends_with(".exe"))
-        })
-        .collect();
-    let universal =
-        |a: &Asset| platform.os == "macos" && a.name.to_lowercase().contains("universal");
-    let ours: Vec<&Asset> = for_os
-        .iter()
-        .copied()
-        .filter(|a| arches_in(&a.name) == [platform.arch.as_str()] || universal(a))
-        .collect();
-    let unknown: Vec<&Asset> = for_os
-        .iter()
-        .copied()
-        .filter(|a| arches_in(&a.name).is_empty() && !universal(a))
-        .collect();
-    let others = for_os.len() - ours.len() - unknown.len();
-    let chosen = if !ours.is_empty() {
-        ours
-    } else if !unknown.is_empty() && others == 0 {
-        unknown
-    } else {
-        // Either nothing fits, or an asset without an arch sits next to assets for other
-        // arches: guessing could run the wrong binary.
-        return Err(NoMatch {
-            candidates: if for_os.is_empty() {
-                all().candidates
-            } else {
-                for_os.iter().map(|a| a.name.clone()).collect()
-            },
-        });
-    };
-    best_of(chosen, platform)
-}
-
-/// The single best asset by libc and format; a tie between different assets is refused.
-fn best_of<'a>(assets: Vec<&'a Asset>, platform: &Platform) -> Result<&'a Asset, NoMatch> {
-    let libc_rank = |a: &Asset| -> Option<u8> {
-        match (platform.libc, libc_in(&a.name)) {
-            (Some(Libc::Musl), Some(Libc::Gnu)) => None,
-            (Some(Libc::Musl), Some(Libc::Musl)) | (Some(Libc::Gnu), Some(Libc::Gnu)) => Some(0),
-            (_, None) => Some(1),
-            (_, Some(_)) => Some(2),
-        }
-    };
-    let mut ranked: Vec<((u8, u8), &Asset)> = assets
-        .iter()
-        .filter_map(|a| Some(((libc_rank(a)?, format_rank(&a.name, platform)), *a)))
-        .collect();
-    ranked.sort_by_key(|(rank, a)| (*rank, a.name.clone()));
-    match ranked.as_slice() {
-        [] => Err(NoMatch {
-            candidates: assets.iter().map(|a| a.name.clone()).collect(),
+/// `platform` as the asset rules see it.
+pub fn target(platform: &Platform) -> Target<'_> {
+    Target {
+        os: &platform.os,
+        arch: &platform.arch,
+        libc: platform.libc.map(|libc| match libc {
+            Libc::Gnu => codexport_assets::Libc::Gnu,
+            Libc::Musl => codexport_assets::Libc::Musl,
         }),
-        [(rank, _), (next, _), ..] if rank == next => Err(NoMatch {
-            candidates: ranked
-                .iter()
-                .filter(|(r, _)| r == rank)
-                .map(|(_, a)| a.name.clone())
-                .collect(),
-        }),
-        [(_, first), ..] => Ok(first),
+        triples: &platform.triples,
     }
 }
 
-/// Values a template's placeholders take on this platform, best first.
-fn placeholder_values(key: &str, platform: &Platform, tag: &str) -> Vec<String> {
-    let own = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect();
-    match key {
-        "triple" => platform.triples.clone(),
-        "os" => own(os_aliases(&platform.os)),
-        "arch" => own(arch_aliases(&platform.arch)),
-        "tag" => vec![tag.to_owned()],
-        "version" => vec![tag.strip_prefix('v').unwrap_or(tag).to_owned()],
-        "libc" => match platform.libc {
-            Some(Libc::Musl) => vec!["musl".to_owned()],
-            Some(Libc::Gnu) => vec!["gnu".to_owned(), "musl".to_owned()],
-            None => vec![String::new()],
-        },
-        _ => Vec::new(),
-    }
-}
-
-/// Every concrete name `template` stands for on this platform, best first (`{triple}`,
-/// `{os}`, `{arch}`, `{libc}`, `{tag}`, `{version}`; unknown placeholders stay as written).
-pub fn expand_template(template: &str, platform: &Platform, tag: &str) -> Vec<String> {
-    let mut names = vec![String::new()];
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        let Some(close) = rest[open..].find('}').map(|c| open + c) else {
-            break;
-        };
-        let key = &rest[open + 1..close];
-        let values = placeholder_values(key, platform, tag);
-        let literal = &rest[..open];
-        let values = if values.is_empty() {
-            vec![rest[open..=close].to_owned()]
-        } else {
-            values
-        };
-        names = names
-            .iter()
-            .flat_map(|n| values.iter().map(move |v| format!("{n}{literal}{v}")))
-            .collect();
-        rest = &rest[close + 1..];
-    }
-    names.into_iter().map(|n| n + rest).collect()
-}
-
-/// The asset a template names: the first expansion (in preference order) that an asset
-/// matches, exactly or followed by an archive extension; `*` matches anything.
-pub fn match_template<'a>(
-    assets: &'a [Asset],
-    template: &str,
+/// The asset of `release` for `platform`: the one `template` names when the spec has one,
+/// else by platform matching (the rules of `codexport-assets`).
+pub fn choose<'a>(
+    release: &'a Release,
+    template: Option<&str>,
     platform: &Platform,
-    tag: &str,
-) -> Result<&'a Asset, NoMatch> {
-    for name in expand_template(template, platform, tag) {
-        let pattern = regex::escape(&name).replace(r"\*", ".*");
-        let re = Regex::new(&format!(
-            r"(?i)^{pattern}(\.tar\.gz|\.tgz|\.tar\.xz|\.txz|\.tar|\.zip|\.gz|\.exe)?$"
-        ))
-        .expect("escaped templates are valid");
-        let hits: Vec<&Asset> = assets
-            .iter()
-            .filter(|a| !is_auxiliary(&a.name) && re.is_match(&a.name))
-            .collect();
-        if !hits.is_empty() {
-            return best_of(hits, platform);
+) -> Result<Choice<'a, Asset>, NoMatch> {
+    let target = target(platform);
+    match template {
+        Some(template) => {
+            codexport_assets::match_template(&release.assets, template, &target, &release.tag_name)
         }
+        None => codexport_assets::match_asset(&release.assets, &target, &release.tag_name),
     }
-    Err(NoMatch {
-        candidates: assets
-            .iter()
-            .filter(|a| !is_auxiliary(&a.name))
-            .map(|a| a.name.clone())
-            .collect(),
-    })
 }
 
 #[cfg(test)]
 mod tests {
+    use codexport_assets::vectors::{Expect, VECTORS};
+
     use super::*;
 
-    fn assets(names: &[&str]) -> Vec<Asset> {
-        names
-            .iter()
-            .map(|n| Asset {
-                name: (*n).to_owned(),
-                browser_download_url: format!("http://x/{n}"),
-                digest: None,
-            })
-            .collect()
-    }
-
-    fn linux_gnu() -> Platform {
-        Platform::new("linux", "x86_64", Some(Libc::Gnu))
+    /// The shared vectors, through the host's own release and platform types.
+    #[test]
+    fn the_shared_asset_vectors_hold_for_the_host() {
+        for v in VECTORS {
+            let release = Release {
+                tag_name: v.tag.to_owned(),
+                assets: v
+                    .assets
+                    .iter()
+                    .map(|n| Asset {
+                        name: (*n).to_owned(),
+                        browser_download_url: format!("http://127.0.0.1/{n}"),
+                        digest: None,
+                    })
+                    .collect(),
+            };
+            let platform = Platform {
+                os: v.platform.os.to_owned(),
+                arch: v.platform.arch.to_owned(),
+                libc: v.platform.libc.map(|libc| match libc {
+                    codexport_assets::Libc::Gnu => Libc::Gnu,
+                    codexport_assets::Libc::Musl => Libc::Musl,
+                }),
+                triples: v.platform.triples(),
+            };
+            match (choose(&release, v.template, &platform), v.expect) {
+                (Ok(choice), Expect::Pick(name)) => {
+                    assert_eq!(choice.asset.name, name, "{}", v.about)
+                }
+                (Err(none), Expect::Refuse(names)) => {
+                    assert_eq!(none.candidates, names, "{}", v.about);
+                }
+                (got, want) => panic!("{}: got {got:?}, want {want:?}", v.about),
+            }
+        }
     }
 
     #[test]
-    fn triples_win_in_platform_order_and_checksums_are_dropped() {
-        let list = assets(&[
-            "fff-mcp-x86_64-unknown-linux-musl",
-            "fff-mcp-x86_64-unknown-linux-gnu",
-            "fff-mcp-x86_64-unknown-linux-gnu.sha256",
-            "fff-mcp-aarch64-unknown-linux-gnu",
-        ]);
-        assert_eq!(
-            match_asset(&list, &linux_gnu()).unwrap().name,
-            "fff-mcp-x86_64-unknown-linux-gnu"
-        );
-        let musl = Platform::new("linux", "x86_64", Some(Libc::Musl));
-        assert_eq!(
-            match_asset(&list, &musl).unwrap().name,
-            "fff-mcp-x86_64-unknown-linux-musl"
-        );
-    }
-
-    #[test]
-    fn aliases_match_on_word_boundaries() {
-        let list = assets(&[
-            "tool_1.0_Linux_amd64.tar.gz",
-            "tool_1.0_Linux_arm64.tar.gz",
-            "tool_1.0_Darwin_arm64.tar.gz",
-            "tool_1.0_Windows_amd64.zip",
-            "checksums.txt",
-        ]);
-        assert_eq!(
-            match_asset(&list, &linux_gnu()).unwrap().name,
-            "tool_1.0_Linux_amd64.tar.gz"
-        );
-        let mac = Platform::new("macos", "aarch64", None);
-        assert_eq!(
-            match_asset(&list, &mac).unwrap().name,
-            "tool_1.0_Darwin_arm64.tar.gz"
-        );
-        // `x86_64` is not also 32-bit `x86`, and `linux` inside another word is no match.
-        assert_eq!(arches_in("t-x86_64-linux"), ["x86_64"]);
-        assert!(oses_in("mylinuxtool").is_empty());
-    }
-
-    #[test]
-    fn an_archless_asset_next_to_other_arches_is_not_guessed() {
-        let list = assets(&["tool-linux.tar.gz", "tool-linux-arm64.tar.gz"]);
-        let err = match_asset(&list, &linux_gnu()).unwrap_err();
-        assert_eq!(
-            err.candidates,
-            ["tool-linux.tar.gz", "tool-linux-arm64.tar.gz"]
-        );
-        // Alone, it is the Linux build.
-        let alone = assets(&["tool-linux.tar.gz", "tool-darwin.tar.gz"]);
-        assert_eq!(
-            match_asset(&alone, &linux_gnu()).unwrap().name,
-            "tool-linux.tar.gz"
-        );
-    }
-
-    #[test]
-    fn ties_between_formats_prefer_tarballs_and_real_ties_are_refused() {
-        let list = assets(&["t-linux-x64.zip", "t-linux-x64.tar.gz"]);
-        assert_eq!(
-            match_asset(&list, &linux_gnu()).unwrap().name,
-            "t-linux-x64.tar.gz"
-        );
-        let tie = assets(&["a-linux-x64.tar.gz", "b-linux-x64.tar.gz"]);
-        assert_eq!(
-            match_asset(&tie, &linux_gnu())
-                .unwrap_err()
-                .candidates
-                .len(),
-            2
-        );
-    }
-
-    #[test]
-    fn templates_expand_in_preference_order() {
-        let p = linux_gnu();
-        assert_eq!(
-            expand_template("fff-mcp-{triple}", &p, "v1"),
-            [
-                "fff-mcp-x86_64-unknown-linux-gnu",
-                "fff-mcp-x86_64-unknown-linux-musl"
-            ]
-        );
-        let list = assets(&[
-            "tool-1.2.0-linux-amd64.tar.gz",
-            "tool-1.2.0-linux-arm64.tar.gz",
-        ]);
-        let hit = match_template(&list, "tool-{version}-{os}-{arch}", &p, "v1.2.0").unwrap();
-        assert_eq!(hit.name, "tool-1.2.0-linux-amd64.tar.gz");
+    fn detected_platforms_have_the_vectors_triples() {
+        use codexport_assets::vectors::{LINUX_GNU, LINUX_MUSL, MACOS_ARM64, WINDOWS_X64};
+        for v in [LINUX_GNU, LINUX_MUSL, MACOS_ARM64, WINDOWS_X64] {
+            let libc = v.libc.map(|libc| match libc {
+                codexport_assets::Libc::Gnu => Libc::Gnu,
+                codexport_assets::Libc::Musl => Libc::Musl,
+            });
+            assert_eq!(Platform::new(v.os, v.arch, libc).triples, v.triples);
+        }
     }
 
     #[test]

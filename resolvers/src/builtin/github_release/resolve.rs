@@ -5,7 +5,7 @@ use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
 
 use super::super::resolve_common::{bad_spec, check_relative};
 use crate::executor::Reporter;
-use crate::github::{GithubClient, archive_kind, match_asset, match_template};
+use crate::github::{GithubClient, archive_kind, choose};
 use crate::plan::{ArchiveKind, Launch, Plan, Step};
 use crate::spec::{BuiltinSpec, GithubReleaseSpec};
 use crate::{Error, Resolution, ResolveContext};
@@ -50,37 +50,22 @@ pub(super) fn resolve(
     )?;
     let release = client.release(&gh.repo, gh.tag.as_deref())?;
     let tag = release.tag_name.clone();
-    let chosen = match &gh.asset {
-        Some(template) => match_template(&release.assets, template, &cx.platform, &tag),
-        None => match_asset(&release.assets, &cx.platform),
-    }
-    .map_err(|none| Error::NoMatchingAsset {
-        repo: gh.repo.clone(),
-        platform: cx.platform.label(),
-        candidates: if none.candidates.is_empty() {
-            "none".to_owned()
-        } else {
-            none.candidates.join(", ")
-        },
+    let chosen = choose(&release, gh.asset.as_deref(), &cx.platform).map_err(|none| {
+        Error::NoMatchingAsset {
+            repo: gh.repo.clone(),
+            platform: cx.platform.label(),
+            candidates: if none.candidates.is_empty() {
+                "none".to_owned()
+            } else {
+                none.candidates.join(", ")
+            },
+        }
     })?;
-    let sha256 = client.checksum(&release, chosen)?;
-    let triple = cx
-        .platform
-        .triples
-        .iter()
-        .find(|t| chosen.name.contains(t.as_str()))
-        .or(cx.platform.triples.first())
-        .cloned()
-        .unwrap_or_default();
-    let bin = gh
-        .bin
-        .replace("{triple}", &triple)
-        .replace("{tag}", &tag)
-        .replace("{version}", tag.strip_prefix('v').unwrap_or(&tag))
-        .replace("{os}", &cx.platform.os)
-        .replace("{arch}", &cx.platform.arch);
+    let sha256 = client.checksum(&release, chosen.asset)?;
+    // `bin` speaks the asset template's grammar, with the values the asset was chosen with.
+    let bin = chosen.bindings.expand(&gh.bin);
     check_relative(entry, spec, "bin", &bin)?;
-    let archive = archive_kind(&chosen.name);
+    let archive = archive_kind(&chosen.asset.name);
     let (dest, exe_path) = match archive {
         ArchiveKind::Raw | ArchiveKind::Gz => {
             let file = bin.rsplit(['/', '\\']).next().unwrap_or(&bin).to_owned();
@@ -90,11 +75,11 @@ pub(super) fn resolve(
     };
     Ok(Resolution {
         version: tag.clone(),
-        cache_key: format!("{}@{tag}/{}", gh.repo, chosen.name),
+        cache_key: format!("{}@{tag}/{}", gh.repo, chosen.asset.name),
         plan: Plan {
             steps: vec![
                 Step::Download {
-                    url: chosen.browser_download_url.clone(),
+                    url: chosen.asset.browser_download_url.clone(),
                     sha256: Some(sha256),
                     archive,
                     strip: 0,
