@@ -12,7 +12,6 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use codexport_core::Homes;
-use codexport_core::follower::layer::ConfigTransform;
 use codexport_core::follower::layer::paths::{Direction, rewrite_document};
 use codexport_core::hooks::{
     self, CanonicalHooks, HookState, HooksFile, OurHook, handler_hash, set_state, trust_key,
@@ -204,7 +203,7 @@ fn master_trust_carries_to_the_follower_and_untrusted_stays_untrusted() {
     .unwrap();
     let mut generated: toml_edit::DocumentMut = config.parse().unwrap();
     rewrite_document(&mut generated, &map, Direction::MasterToFollower).unwrap();
-    layer.transform(&mut generated, &follower).unwrap();
+    layer.write_trust(&mut generated);
     std::fs::write(follower.codex.join("config.toml"), generated.to_string()).unwrap();
     std::fs::write(
         follower.codex.join("hooks.json"),

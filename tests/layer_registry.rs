@@ -100,7 +100,7 @@ fn codex_lists_every_generated_mcp() {
         master_host: Some("100.64.0.7"),
         canonical: Some(MASTER_CONFIG),
         overlay: Some(OVERLAY),
-        transforms: &[],
+        hooks: None,
     })
     .unwrap();
     let config = generated.config.unwrap();

@@ -148,6 +148,10 @@ pub enum Error {
         /// Why it is refused.
         reason: String,
     },
+    /// A revision that is signed but does not hold together (an object name that is not a
+    /// hash, a content hash that does not match).
+    #[error("the revision is invalid: {0}")]
+    InvalidRevision(String),
     /// A revision older than the one already applied or staged.
     #[error("the master offers seq {offered}, older than seq {known} already applied (rollback)")]
     Rollback {
@@ -240,6 +244,12 @@ impl Error {
     }
 }
 
+impl From<crate::store::BadObjectName> for Error {
+    fn from(e: crate::store::BadObjectName) -> Self {
+        Self::InvalidRevision(e.to_string())
+    }
+}
+
 impl From<crate::lock::LockError> for Error {
     fn from(e: crate::lock::LockError) -> Self {
         match e {
@@ -268,6 +278,7 @@ impl Diagnose for Error {
             Self::BadLink(_)
             | Self::LinkVersion(_)
             | Self::UnsafePath { .. }
+            | Self::InvalidRevision(_)
             | Self::Protocol { .. }
             | Self::Corrupt { .. }
             | Self::InvalidConfig { .. } => ExitStatus::InvalidInput,
@@ -345,7 +356,10 @@ impl Error {
             Self::KeyChanged { .. } => {
                 "if the master was reinstalled on purpose, run `codexport follower trust-reset --yes`, then join again"
             }
-            Self::BadSignature(_) | Self::HashMismatch { .. } | Self::UnsafePath { .. } => {
+            Self::BadSignature(_)
+            | Self::HashMismatch { .. }
+            | Self::UnsafePath { .. }
+            | Self::InvalidRevision(_) => {
                 "nothing was applied; check the master (`codexport master rebuild`) and the network path to it"
             }
             Self::Rollback { .. } => {

@@ -116,12 +116,11 @@ impl Revision {
     /// Checks what a signature cannot: content hash, paths that stay inside their roots,
     /// object names that are hashes.
     pub fn check(&self) -> Result<()> {
-        let protocol = |reason: String| Error::Protocol {
-            url: "revision".into(),
-            reason,
-        };
         if self.protocol != PROTOCOL {
-            return Err(protocol(format!("protocol {} is not 1", self.protocol)));
+            return Err(Error::Protocol {
+                url: "revision".into(),
+                reason: format!("protocol {} is not 1", self.protocol),
+            });
         }
         for f in &self.files {
             let unsafe_path = |reason: &str| Error::UnsafePath {
@@ -144,14 +143,21 @@ impl Revision {
                 )));
             }
             if !is_object_name(&f.sha256) {
-                return Err(protocol(format!("`{}` has a malformed hash", f.path)));
+                return Err(Error::InvalidRevision(format!(
+                    "`{}` has a malformed hash",
+                    f.path
+                )));
             }
         }
         if let Some(bad) = self.mcp.objects().find(|o| !is_object_name(o)) {
-            return Err(protocol(format!("MCP object `{bad}` is not a hash")));
+            return Err(Error::InvalidRevision(format!(
+                "MCP object `{bad}` is not a hash"
+            )));
         }
         if content_hash(&self.files, &self.mcp) != self.revision {
-            return Err(protocol("`revision` does not match the content".into()));
+            return Err(Error::InvalidRevision(
+                "`revision` does not match the content".into(),
+            ));
         }
         Ok(())
     }
@@ -292,5 +298,19 @@ mod tests {
             signed.verify(&trust(&key), "u"),
             Err(Error::UnsafePath { .. })
         ));
+    }
+
+    #[test]
+    fn a_signed_revision_naming_a_non_hash_object_is_invalid() {
+        let key = MasterKey::generate();
+        let mut bad = file("AGENTS.md");
+        bad.sha256 = "../../objects".into();
+        let signed = sample(&key, vec![bad]).sign(&key);
+        let err = signed.verify(&trust(&key), "u").unwrap_err();
+        assert!(matches!(err, Error::InvalidRevision(_)), "{err}");
+        assert_eq!(
+            crate::exit::Diagnose::exit_status(&err),
+            crate::ExitStatus::InvalidInput
+        );
     }
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use codexport_core::ExitStatus;
 use codexport_core::follower;
-use codexport_core::follower::apply::{ApplyReport, ExecuteOptions};
+use codexport_core::follower::apply::{ApplyReport, ApplyOptions};
 use codexport_core::lock::Wait;
 
 use crate::cli::ApplyArgs;
@@ -17,7 +17,7 @@ pub(crate) fn run(args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
     let report = follower::apply_staged(
         &homes,
         Wait::For(Duration::from_secs(60)),
-        ExecuteOptions {
+        ApplyOptions {
             dry_run: args.dry_run,
         },
     )?;

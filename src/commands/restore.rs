@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use codexport_core::ExitStatus;
-use codexport_core::follower::apply;
+use codexport_core::follower::backups;
 use codexport_core::lock::{LockGuard, Wait};
 
 use crate::cli::RestoreArgs;
@@ -13,7 +13,7 @@ pub(crate) fn run(args: &RestoreArgs) -> anyhow::Result<ExitStatus> {
     let homes = super::homes()?;
     let _lock = LockGuard::acquire(&homes.lock(), Wait::For(Duration::from_secs(60)))
         .map_err(codexport_core::Error::from)?;
-    let report = apply::restore(&homes, args.backup.as_deref(), args.dry_run)?;
+    let report = backups::restore(&homes, args.backup.as_deref(), args.dry_run)?;
     if args.dry_run {
         for name in &report.restored {
             println!("~ {name}");

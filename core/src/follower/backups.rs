@@ -1,12 +1,18 @@
-//! Backups of what applies replaced or deleted (`~/.codexport/backups/<stamp>/<root>/<path>`):
-//! listing, pruning to a count, and planning a restore.
+//! Backups of what applies and restores replaced (`~/.codexport/backups/<stamp>/<root>/<path>`):
+//! taking one, listing, pruning to a count, and restoring one.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::error::Error;
+use crate::follower::apply::RootPath;
+use crate::follower::apply::execute::current_hash;
+use crate::error::{Error, Result};
+use crate::follower::journal::Pending;
+use crate::master::selection::Root;
+use crate::store::sha256_hex;
+use crate::{Homes, fsx};
 
 /// One backup folder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -32,8 +38,109 @@ pub struct RestoreFile {
     pub source: PathBuf,
 }
 
+/// What a restore did (or would do).
+#[derive(Debug, Clone, Default)]
+pub struct RestoreReport {
+    /// The backup restored.
+    pub backup: String,
+    /// Every file put back.
+    pub restored: Vec<RootPath>,
+    /// Files already as in the backup.
+    pub unchanged: usize,
+    /// Where the replaced files were backed up, when any were.
+    pub backup_dir: Option<PathBuf>,
+    /// Nothing was written.
+    pub dry_run: bool,
+}
+
+/// Copies each file `(at, existing)` into a new backup `<stamp>/<root>/<path>`, created
+/// only when there is a file to copy; returns its folder. A symlink is saved as a file
+/// holding its target; a file keeps its mode (a backed-up secret stays 0600).
+pub(crate) fn save<'a>(
+    homes: &Homes,
+    files: impl IntoIterator<Item = (&'a RootPath, &'a Path)>,
+) -> Result<Option<PathBuf>> {
+    let mut dir = None;
+    for (at, existing) in files {
+        let dir = dir.get_or_insert_with(|| homes.backups().join(stamp()));
+        let dest = dir.join(at.root.name()).join(&at.rel);
+        let parent = dest.parent().expect("has a parent");
+        fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+        let meta = fs::symlink_metadata(existing).map_err(|e| Error::io("read", existing, e))?;
+        if meta.file_type().is_symlink() {
+            let target = fs::read_link(existing).map_err(|e| Error::io("read", existing, e))?;
+            fs::write(&dest, target.to_string_lossy().as_bytes())
+                .map_err(|e| Error::io("write", &dest, e))?;
+        } else {
+            fs::copy(existing, &dest).map_err(|e| Error::io("back up", existing, e))?;
+        }
+    }
+    Ok(dir)
+}
+
+/// A new backup's name: the UTC time to the microsecond, so names sort by age.
+fn stamp() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(time::macros::format_description!(
+            "[year][month][day]T[hour][minute][second].[subsecond digits:6]Z"
+        ))
+        .unwrap_or_else(|_| "backup".into())
+}
+
+/// Restores backup `name` (the newest when `None`): plans what differs from the backup,
+/// then (unless `dry_run`) backs up what it replaces, so a restore can itself be undone,
+/// and puts the files back through the journal. The caller holds the lock.
+pub fn restore(homes: &Homes, name: Option<&str>, dry_run: bool) -> Result<RestoreReport> {
+    crate::follower::apply::recover(homes)?;
+    let info = find(&homes.backups(), name)?;
+    let mut report = RestoreReport {
+        backup: info.name.clone(),
+        dry_run,
+        ..Default::default()
+    };
+    let mut planned = Vec::new();
+    for file in files(&info)? {
+        let root = Root::from_name(&file.root).ok_or_else(|| Error::InvalidLayer {
+            path: info.path.join(&file.root),
+            reason: format!("`{}` is not a root codexport knows", file.root),
+        })?;
+        let at = RootPath::new(root, file.path);
+        let target = at.target(homes);
+        let bytes = fs::read(&file.source).map_err(|e| Error::io("read", &file.source, e))?;
+        let mode = fs::metadata(&file.source)
+            .map(|m| fsx::mode_of(&m))
+            .map_err(|e| Error::io("read", &file.source, e))?;
+        let current = current_hash(&target);
+        if current
+            .as_ref()
+            .is_some_and(|(h, link, m)| !link && *h == sha256_hex(&bytes) && *m == mode)
+        {
+            report.unchanged += 1;
+            continue;
+        }
+        report.restored.push(at.clone());
+        planned.push((at, target, bytes, mode, current.is_some()));
+    }
+    if dry_run || planned.is_empty() {
+        return Ok(report);
+    }
+    report.backup_dir = save(
+        homes,
+        planned
+            .iter()
+            .filter(|(.., existed)| *existed)
+            .map(|(at, target, ..)| (at, target.as_path())),
+    )?;
+    let mut journal = Pending::begin(&homes.journal())?;
+    for (_, target, bytes, mode, _) in &planned {
+        journal.write(target, bytes, Some(*mode), false)?;
+    }
+    journal.commit()?.run()?;
+    Ok(report)
+}
+
 /// Every backup in `dir`, oldest first.
-pub fn list(dir: &Path) -> Result<Vec<BackupInfo>, Error> {
+pub fn list(dir: &Path) -> Result<Vec<BackupInfo>> {
     let read = match fs::read_dir(dir) {
         Ok(r) => r,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -66,7 +173,7 @@ pub fn list(dir: &Path) -> Result<Vec<BackupInfo>, Error> {
 }
 
 /// Deletes the oldest backups until at most `keep` remain; returns the deleted names.
-pub fn prune(dir: &Path, keep: usize) -> Result<Vec<String>, Error> {
+pub fn prune(dir: &Path, keep: usize) -> Result<Vec<String>> {
     let all = list(dir)?;
     let excess = all.len().saturating_sub(keep);
     let mut removed = Vec::new();
@@ -78,7 +185,7 @@ pub fn prune(dir: &Path, keep: usize) -> Result<Vec<String>, Error> {
 }
 
 /// The backup called `name`, or the newest when `None`.
-pub fn find(dir: &Path, name: Option<&str>) -> Result<BackupInfo, Error> {
+pub fn find(dir: &Path, name: Option<&str>) -> Result<BackupInfo> {
     let all = list(dir)?;
     let found = match name {
         Some(n) => all.iter().find(|b| b.name == n),
@@ -91,7 +198,7 @@ pub fn find(dir: &Path, name: Option<&str>) -> Result<BackupInfo, Error> {
 }
 
 /// Every file of `backup`, by root and path (the first folder level is the root's name).
-pub fn files(backup: &BackupInfo) -> Result<Vec<RestoreFile>, Error> {
+pub fn files(backup: &BackupInfo) -> Result<Vec<RestoreFile>> {
     let mut out = Vec::new();
     for f in walkdir::WalkDir::new(&backup.path)
         .min_depth(2)

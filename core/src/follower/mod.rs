@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use crate::Homes;
 use crate::error::{Error, Result};
-use crate::follower::apply::{ApplyReport, ExecuteOptions};
+use crate::follower::apply::{ApplyReport, ApplyOptions};
 use crate::follower::client::{Client, Fetched};
 use crate::follower::state::{Head, LastSync, Staged, State};
 use crate::identity::{Identity, Trust, fingerprint, now_rfc3339};
@@ -254,7 +254,7 @@ fn finish(
         };
         let applied = revision
             .as_ref()
-            .map(|r| apply::apply_with(homes, r, ExecuteOptions { dry_run: true }))
+            .map(|r| apply::apply_with(homes, r, ApplyOptions { dry_run: true }))
             .transpose()?;
         return Ok(SyncOutcome {
             staged: revision.as_ref().map(|r| (r.seq, r.revision.clone())),
@@ -304,7 +304,7 @@ fn finish(
 pub fn apply_staged(
     homes: &Homes,
     lock_wait: Wait,
-    options: ExecuteOptions,
+    options: ApplyOptions,
 ) -> Result<ApplyReport> {
     let _lock = LockGuard::acquire(&homes.lock(), lock_wait)?;
     apply::recover(homes)?;

@@ -1,6 +1,6 @@
 //! The hooks layer of an apply: the follower's `hooks.json` (the master's hooks with paths
 //! rewritten, plus codexport's own hook when installed) and the `[hooks.state]` entries that
-//! go with it, as a config transform of the layer pipeline.
+//! go with it: one step of layering ([`crate::follower::layer::build`]).
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +12,6 @@ use super::settings::HookSettings;
 use super::trust::{HookState, handler_hash, remove_state, set_state, trust_key};
 use crate::Homes;
 use crate::error::Error;
-use crate::follower::layer::ConfigTransform;
 use crate::mcp::manifest::MasterPaths;
 use crate::pathmap::PathMap;
 
@@ -136,12 +135,10 @@ fn installed_hook(homes: &Homes) -> Result<OurHook, Error> {
     Ok(OurHook::for_homes(&exe, settings.budget(), homes))
 }
 
-impl ConfigTransform for HooksLayer {
-    fn name(&self) -> &str {
-        "hook trust"
-    }
-
-    fn transform(&self, doc: &mut DocumentMut, _homes: &Homes) -> Result<(), Error> {
+impl HooksLayer {
+    /// Writes this layer's `[hooks.state]` into the generated config: the master's entries
+    /// keyed and hashed for this follower (its own keys removed), and codexport's hook's.
+    pub fn write_trust(&self, doc: &mut DocumentMut) {
         for key in &self.stale_keys {
             remove_state(doc, key);
         }
@@ -149,7 +146,6 @@ impl ConfigTransform for HooksLayer {
         if let Some((key, state)) = &self.ours {
             set_state(doc, key, state);
         }
-        Ok(())
     }
 }
 
@@ -210,7 +206,7 @@ mod tests {
         // What the pipeline does: rewrite paths, then run the transform.
         let mut doc: DocumentMut = config.parse().unwrap();
         rewrite_document(&mut doc, &map, Direction::MasterToFollower).unwrap();
-        layer.transform(&mut doc, &homes).unwrap();
+        layer.write_trust(&mut doc);
         let states = read_states(&doc);
         let keys: Vec<&str> = states.keys().map(String::as_str).collect();
         assert_eq!(

@@ -1,9 +1,11 @@
-//! Writes the desired files: backup, temp + fsync + rename, managed-only deletion, state.
+//! The last steps of an apply: plan every write and deletion (objects read and verified),
+//! back up what the plan replaces, commit through the journal and record the state.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::RootPath;
 use crate::error::{Error, Result};
 use crate::follower::apply::transform::{CONFIG_TOML, Transformed};
 use crate::follower::apply::{DesiredFile, Source};
@@ -16,23 +18,24 @@ use crate::identity::now_rfc3339;
 use crate::master::selection::{FileClass, Root};
 use crate::revision::Revision;
 use crate::store::{ObjectStore, sha256_hex};
+use crate::follower::backups;
 use crate::{Homes, fsx};
 
 /// What an apply did.
 #[derive(Debug, Clone, Default)]
 pub struct ApplyReport {
-    /// `root:path` of every file written.
-    pub written: Vec<String>,
-    /// `root:path` of every managed file deleted.
-    pub deleted: Vec<String>,
+    /// Every file written.
+    pub written: Vec<RootPath>,
+    /// Every managed file deleted.
+    pub deleted: Vec<RootPath>,
     /// Files already as desired.
     pub unchanged: usize,
     /// Managed files that were edited on this machine since the last apply (backed up).
-    pub locally_edited: Vec<String>,
+    pub locally_edited: Vec<RootPath>,
     /// Where replaced files were backed up, when any were.
     pub backup_dir: Option<PathBuf>,
-    /// `root:path` of the written files that did not exist before (a subset of `written`).
-    pub added: Vec<String>,
+    /// The written files that did not exist before (a subset of `written`).
+    pub added: Vec<RootPath>,
     /// `config.toml` keys that change (`+ key`, `~ key`, `- key`).
     pub config_keys: Vec<String>,
     /// What the `config.toml` merge carried over or kept (keys changed on both sides).
@@ -45,51 +48,12 @@ pub struct ApplyReport {
     pub dry_run: bool,
 }
 
-/// Lazily created backup directory `backups/<timestamp>/<root>/<path>`.
-pub(crate) struct Backup {
-    pub(crate) root: PathBuf,
-    pub(crate) dir: Option<PathBuf>,
-}
-
-impl Backup {
-    pub(crate) fn save(&mut self, root: Root, rel: &str, existing: &Path) -> Result<()> {
-        let dir = match &self.dir {
-            Some(d) => d.clone(),
-            None => {
-                let stamp = time::OffsetDateTime::now_utc()
-                    .format(time::macros::format_description!(
-                        "[year][month][day]T[hour][minute][second].[subsecond digits:6]Z"
-                    ))
-                    .unwrap_or_else(|_| "backup".into());
-                let d = self.root.join(stamp);
-                self.dir = Some(d.clone());
-                d
-            }
-        };
-        let dest = dir.join(root.name()).join(rel);
-        let parent = dest.parent().expect("has a parent");
-        fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
-        let meta = fs::symlink_metadata(existing).map_err(|e| Error::io("read", existing, e))?;
-        if meta.file_type().is_symlink() {
-            let target = fs::read_link(existing).map_err(|e| Error::io("read", existing, e))?;
-            fs::write(&dest, target.to_string_lossy().as_bytes())
-                .map_err(|e| Error::io("write", &dest, e))?;
-        } else {
-            // Keep the mode: a backed-up secret stays 0600.
-            fs::copy(existing, &dest).map_err(|e| Error::io("back up", existing, e))?;
-        }
-        Ok(())
-    }
-}
-
 /// The bytes a desired file should hold (objects re-verified: the store is a cache).
 fn content(store: &ObjectStore, file: &DesiredFile) -> Result<Vec<u8>> {
     match &file.source {
         Source::Object(hash) => {
-            let path = store.path(hash).map_err(|e| Error::Protocol {
-                url: "store".into(),
-                reason: e.to_string(),
-            })?;
+            // A name that is not a hash is the revision's fault, never a path.
+            let path = store.path(hash)?;
             let bytes = fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
             let actual = sha256_hex(&bytes);
             if &actual != hash {
@@ -136,47 +100,80 @@ pub(crate) fn current_hash(path: &Path) -> Option<(String, bool, u32)> {
     Some((sha256_hex(&bytes), false, fsx::mode_of(&meta)))
 }
 
-/// How an apply runs.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ExecuteOptions {
-    /// Compute and report, write nothing (no backup, no journal, no state).
-    pub dry_run: bool,
+/// Everything an apply will change, decided before any file changes: every object it
+/// writes is already read and verified, so a missing or corrupt one stops the apply here.
+#[derive(Debug)]
+pub struct Plan {
+    writes: Vec<PlannedWrite>,
+    deletes: Vec<PlannedDelete>,
+    /// `state.json` as it stands once the plan is committed.
+    state: State,
+    /// The follower's `mcp-manifest.json`.
+    manifest: Vec<u8>,
+    /// The bases of the next config and rules merges (deleted when `None`).
+    bases: [(PathBuf, Option<String>); 2],
+    /// How many backups to keep after the commit.
+    keep_backups: usize,
+    report: ApplyReport,
 }
 
 /// A write the plan decided on.
+#[derive(Debug)]
 struct PlannedWrite {
-    name: String,
+    at: RootPath,
     target: PathBuf,
     /// The content: bytes computed here, or a store object (immutable: the journal
     /// references it instead of keeping a copy).
     content: Content,
     mode: u32,
     link: bool,
+    /// Something is at `target` now (it is backed up).
     existed: bool,
 }
 
+/// A managed file the plan deletes (it exists: it is backed up).
+#[derive(Debug)]
+struct PlannedDelete {
+    at: RootPath,
+    target: PathBuf,
+}
+
 /// Where a planned write's bytes come from.
+#[derive(Debug)]
 enum Content {
     Bytes(Vec<u8>),
     Object(PathBuf),
 }
 
-/// Writes `transformed.files` into their roots and records the result, through the journal
-/// (see [`crate::follower::journal`]): every backup is taken and every new content is in the journal
-/// before the first target changes, so a kill at any point leaves the homes as before or,
-/// once the next run replays the journal, fully applied. The caller holds the lock.
-pub fn execute(
-    homes: &Homes,
-    revision: &Revision,
-    transformed: &Transformed,
-    options: ExecuteOptions,
-) -> Result<ApplyReport> {
-    let files = &transformed.files;
+impl Plan {
+    /// What committing the plan does (for a dry run: what it would do).
+    pub fn report(&self) -> &ApplyReport {
+        &self.report
+    }
+
+    /// The report of a plan that is not committed (a dry run).
+    pub fn into_report(self) -> ApplyReport {
+        self.report
+    }
+
+    /// Every file the commit replaces or deletes, with where it is now.
+    fn replaced(&self) -> impl Iterator<Item = (&RootPath, &Path)> {
+        self.writes
+            .iter()
+            .filter(|w| w.existed)
+            .map(|w| (&w.at, w.target.as_path()))
+            .chain(self.deletes.iter().map(|d| (&d.at, d.target.as_path())))
+    }
+}
+
+/// Plans writing `transformed.files` into their roots: what is already as desired, what is
+/// added or changed, which managed files go, and the state that records it. Reads, never
+/// writes.
+pub fn plan(homes: &Homes, revision: &Revision, transformed: &Transformed) -> Result<Plan> {
     let layered = &transformed.layered;
     let store = ObjectStore::new(homes.objects());
     let mut state = State::load(homes)?;
     let mut report = ApplyReport {
-        dry_run: options.dry_run,
         merge_notes: layered.notes.iter().map(ToString::to_string).collect(),
         replaced_mcps: layered.replaced_mcps.clone(),
         ..ApplyReport::default()
@@ -186,9 +183,9 @@ pub fn execute(
     // Decide what must be written before reading any object, then read and verify those
     // objects, so a missing or corrupt object stops the apply before any file changes.
     let mut pending = Vec::new();
-    let mut writes = Vec::new();
-    for file in files {
-        let target = file.root.dir(homes).join(&file.path);
+    for file in &transformed.files {
+        let at = RootPath::new(file.root, file.path.clone());
+        let target = at.target(homes);
         let hash = desired_hash(file);
         let is_link = matches!(file.source, Source::Link(_));
         let mode = mode_for(file);
@@ -205,28 +202,25 @@ pub fn execute(
             report.unchanged += 1;
             continue;
         }
-        pending.push((file, target, existing.map(|(h, ..)| h), is_link, mode));
+        pending.push((file, at, target, existing.map(|(h, ..)| h), is_link, mode));
     }
     let contents = pending
         .iter()
         .map(|(file, ..)| content(&store, file))
         .collect::<Result<Vec<_>>>()?;
 
-    for ((file, target, existing, is_link, mode), bytes) in pending.into_iter().zip(contents) {
-        let name = format!("{}:{}", file.root.name(), file.path);
+    let mut writes = Vec::new();
+    for ((file, at, target, existing, is_link, mode), bytes) in pending.into_iter().zip(contents) {
         if let Some(h) = &existing {
-            let before = state
-                .managed
-                .get(&file.root)
-                .and_then(|m| m.get(&file.path));
+            let before = state.managed.get(&at.root).and_then(|m| m.get(&at.rel));
             // Merged files carry local edits over: they are not drift.
             if before.is_some_and(|b| b != h) && !is_merged(file) {
-                report.locally_edited.push(name.clone());
+                report.locally_edited.push(at.clone());
             }
         } else {
-            report.added.push(name.clone());
+            report.added.push(at.clone());
         }
-        report.written.push(name.clone());
+        report.written.push(at.clone());
         let content = match &file.source {
             // Verified above; the store never changes an object in place.
             Source::Object(hash) => match store.path(hash) {
@@ -236,7 +230,7 @@ pub fn execute(
             _ => Content::Bytes(bytes),
         };
         writes.push(PlannedWrite {
-            name,
+            at,
             target,
             content,
             mode,
@@ -251,16 +245,16 @@ pub fn execute(
             if managed.get(root).is_some_and(|m| m.contains_key(path)) {
                 continue;
             }
-            let target = root.dir(homes).join(path);
+            let at = RootPath::new(*root, path.clone());
+            let target = at.target(homes);
             let Some((h, ..)) = current_hash(&target) else {
                 continue;
             };
-            let name = format!("{}:{path}", root.name());
             if &h != written_hash {
-                report.locally_edited.push(name.clone());
+                report.locally_edited.push(at.clone());
             }
-            report.deleted.push(name);
-            deletes.push((*root, path.clone(), target));
+            report.deleted.push(at.clone());
+            deletes.push(PlannedDelete { at, target });
         }
     }
 
@@ -273,56 +267,6 @@ pub fn execute(
             .collect();
     }
 
-    if options.dry_run {
-        return Ok(report);
-    }
-    check_writable(
-        writes
-            .iter()
-            .map(|w| w.target.as_path())
-            .chain(deletes.iter().map(|(.., t)| t.as_path())),
-    )?;
-
-    let mut backup = Backup {
-        root: homes.backups(),
-        dir: None,
-    };
-    for w in writes.iter().filter(|w| w.existed) {
-        let (root, rel) = w.name.split_once(':').expect("root:path");
-        let root = Root::from_name(root).expect("our own name");
-        backup.save(root, rel, &w.target)?;
-    }
-    for (root, path, target) in &deletes {
-        backup.save(*root, path, target)?;
-    }
-
-    let mut journal = Pending::begin(&homes.journal())?;
-    for w in &writes {
-        match &w.content {
-            // Links come as `Source::Link`, never as objects.
-            Content::Object(from) => journal.copy(&w.target, from, Some(w.mode)),
-            Content::Bytes(bytes) => journal.write(&w.target, bytes, Some(w.mode), w.link)?,
-        }
-    }
-    for (root, _, target) in &deletes {
-        journal.delete(target, &root.dir(homes));
-    }
-    let manifest = serde_json::to_vec_pretty(&layered.manifest).expect("serialises");
-    journal.write(
-        &homes.mcp_manifest(),
-        &manifest,
-        Some(fsx::SECRET_MODE),
-        false,
-    )?;
-    for (base, text) in [
-        (config_base(homes), layered.generated_config.as_deref()),
-        (rules_base(homes), transformed.canonical_rules.as_deref()),
-    ] {
-        match text {
-            Some(text) => journal.write(&base, text.as_bytes(), None, false)?,
-            None => journal.delete(&base, &homes.tool),
-        }
-    }
     state.applied = Some(Applied {
         revision: revision.revision.clone(),
         seq: revision.seq,
@@ -330,14 +274,69 @@ pub fn execute(
     });
     state.max_seq = state.max_seq.max(revision.seq);
     state.managed = managed;
-    let state_bytes = serde_json::to_vec_pretty(&state).expect("serialises");
+    Ok(Plan {
+        writes,
+        deletes,
+        state,
+        manifest: serde_json::to_vec_pretty(&layered.manifest).expect("serialises"),
+        bases: [
+            (config_base(homes), layered.generated_config.clone()),
+            (rules_base(homes), transformed.canonical_rules.clone()),
+        ],
+        keep_backups: layered.settings.keep_backups(),
+        report,
+    })
+}
+
+/// Backs up what `plan` replaces or deletes, after checking that every folder it writes
+/// into takes new files (so a refused write leaves nothing behind, no backup either).
+/// Returns the backup folder, when anything was saved.
+pub fn back_up(homes: &Homes, plan: &Plan) -> Result<Option<PathBuf>> {
+    check_writable(
+        plan.writes
+            .iter()
+            .map(|w| w.target.as_path())
+            .chain(plan.deletes.iter().map(|d| d.target.as_path())),
+    )?;
+    backups::save(homes, plan.replaced())
+}
+
+/// Commits `plan` through the journal (see [`crate::follower::journal`]): every new content is in the
+/// journal before the first target changes, so a kill at any point leaves the homes as
+/// before or, once the next run replays the journal, fully applied. Then prunes old
+/// backups. The caller holds the lock and took the backup ([`back_up`]).
+pub fn commit(homes: &Homes, plan: Plan, backup: Option<PathBuf>) -> Result<ApplyReport> {
+    let mut journal = Pending::begin(&homes.journal())?;
+    for w in &plan.writes {
+        match &w.content {
+            // Links come as `Source::Link`, never as objects.
+            Content::Object(from) => journal.copy(&w.target, from, Some(w.mode)),
+            Content::Bytes(bytes) => journal.write(&w.target, bytes, Some(w.mode), w.link)?,
+        }
+    }
+    for d in &plan.deletes {
+        journal.delete(&d.target, &d.at.root.dir(homes));
+    }
+    journal.write(
+        &homes.mcp_manifest(),
+        &plan.manifest,
+        Some(fsx::SECRET_MODE),
+        false,
+    )?;
+    for (base, text) in &plan.bases {
+        match text {
+            Some(text) => journal.write(base, text.as_bytes(), None, false)?,
+            None => journal.delete(base, &homes.tool),
+        }
+    }
+    let state_bytes = serde_json::to_vec_pretty(&plan.state).expect("serialises");
     // state.json last: a replayed journal ends in the same state as an uninterrupted run.
     journal.write(&homes.state(), &state_bytes, None, false)?;
     journal.commit()?.run()?;
 
-    report.backup_dir = backup.dir;
-    let keep = layered.settings.keep_backups();
-    report.pruned_backups = crate::follower::backups::prune(&homes.backups(), keep)?;
+    let mut report = plan.report;
+    report.backup_dir = backup;
+    report.pruned_backups = backups::prune(&homes.backups(), plan.keep_backups)?;
     Ok(report)
 }
 

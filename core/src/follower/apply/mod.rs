@@ -1,40 +1,91 @@
 //! Apply: turn a staged revision into files in the Codex home and the other roots.
 //!
-//! Three stages, each its own module so later work can hook in:
-//! [`desired`] computes the files the revision asks for, [`transform`] rewrites that set
-//! (config layering and overlays go there), [`execute`] backs up, writes atomically, deletes
-//! only managed files, and records `state.json` and `mcp-manifest.json`.
+//! An apply runs in steps, each its own module: [`desired`] lists the files the revision
+//! asks for, [`transform`] layers that set for this machine (config, rules, hooks, skills),
+//! [`execute::plan`] decides every write and deletion and verifies every object (a dry run
+//! stops here), [`execute::back_up`] saves what the plan replaces (see [`crate::follower::backups`]),
+//! and [`execute::commit`] writes through the journal and records `state.json` and
+//! `mcp-manifest.json`.
 
 pub mod desired;
 pub mod execute;
-pub mod restore;
 pub mod transform;
+
+use std::fmt;
 
 use crate::Homes;
 use crate::error::Result;
 use crate::revision::Revision;
+use crate::master::selection::Root;
 
 pub use desired::{DesiredFile, Source, desired_files};
-pub use execute::{ApplyReport, ExecuteOptions, execute};
-pub use restore::{RestoreReport, restore};
+pub use execute::{ApplyReport, Plan, back_up, commit, plan};
 pub use transform::Transformed;
+
+/// A file inside one of the roots: its root and its `/`-separated path there. Shown as
+/// `root:path` (`codex:AGENTS.md`), the name reports and backups use.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RootPath {
+    /// The root.
+    pub root: Root,
+    /// Path relative to the root, `/`-separated.
+    pub rel: String,
+}
+
+impl RootPath {
+    /// `rel` inside `root`.
+    pub fn new(root: Root, rel: impl Into<String>) -> Self {
+        Self {
+            root,
+            rel: rel.into(),
+        }
+    }
+
+    /// Where the file is on the machine of `homes`.
+    pub fn target(&self, homes: &Homes) -> std::path::PathBuf {
+        self.root.dir(homes).join(&self.rel)
+    }
+}
+
+impl fmt::Display for RootPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.root.name(), self.rel)
+    }
+}
+
+impl PartialEq<&str> for RootPath {
+    fn eq(&self, other: &&str) -> bool {
+        other
+            .split_once(':')
+            .is_some_and(|(root, rel)| root == self.root.name() && rel == self.rel)
+    }
+}
+
+/// How an apply runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApplyOptions {
+    /// Plan and report, write nothing (no backup, no journal, no state).
+    pub dry_run: bool,
+}
 
 /// Applies `revision` (already verified and fetched) to the homes. The caller holds the lock.
 pub fn apply(homes: &Homes, revision: &Revision) -> Result<ApplyReport> {
-    apply_with(homes, revision, ExecuteOptions::default())
+    apply_with(homes, revision, ApplyOptions::default())
 }
 
-/// [`apply`] with options (`--dry-run`). A journal left by a killed apply is replayed first.
-pub fn apply_with(
-    homes: &Homes,
-    revision: &Revision,
-    options: ExecuteOptions,
-) -> Result<ApplyReport> {
+/// [`apply`] with options: a dry run stops after the plan. A journal left by a killed apply
+/// is replayed first.
+pub fn apply_with(homes: &Homes, revision: &Revision, options: ApplyOptions) -> Result<ApplyReport> {
     recover(homes)?;
-    let files = desired_files(revision);
-    // Config transforms (hook trust, ...) join here, in order.
-    let transformed = transform::transform(homes, revision, files, &[])?;
-    execute(homes, revision, &transformed, options)
+    let transformed = transform::transform(homes, revision, desired_files(revision))?;
+    let plan = plan(homes, revision, &transformed)?;
+    if options.dry_run {
+        let mut report = plan.into_report();
+        report.dry_run = true;
+        return Ok(report);
+    }
+    let backup = back_up(homes, &plan)?;
+    commit(homes, plan, backup)
 }
 
 /// Finishes an apply that a kill interrupted (replays its journal), if any. The caller
@@ -186,5 +237,51 @@ mod tests {
         assert!(matches!(err, crate::Error::HashMismatch { .. }), "{err}");
         assert!(!h.codex.join("AGENTS.md").exists());
         assert!(!h.state().exists());
+    }
+
+    #[test]
+    fn a_dry_run_stops_after_the_plan() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = homes(dir.path());
+        let store = ObjectStore::new(h.objects());
+        fs::create_dir_all(&h.codex).unwrap();
+        fs::write(h.codex.join("AGENTS.md"), "local").unwrap();
+        let rev = revision(
+            1,
+            vec![
+                file(&store, Root::Codex, "AGENTS.md", b"canon", FileClass::Regular),
+                file(&store, Root::Codex, "RTK.md", b"new", FileClass::Regular),
+            ],
+        );
+        let report = apply_with(&h, &rev, ApplyOptions { dry_run: true }).unwrap();
+        assert!(report.dry_run);
+        assert_eq!(report.written, ["codex:AGENTS.md", "codex:RTK.md"]);
+        assert_eq!(report.added, ["codex:RTK.md"]);
+        assert_eq!(report.backup_dir, None);
+        assert_eq!(
+            fs::read_to_string(h.codex.join("AGENTS.md")).unwrap(),
+            "local"
+        );
+        assert!(!h.codex.join("RTK.md").exists());
+        assert!(!h.backups().exists() && !h.journal().exists() && !h.state().exists());
+    }
+
+    #[test]
+    fn a_bad_object_name_is_an_invalid_revision() {
+        use crate::exit::{Diagnose, ExitStatus};
+        let dir = tempfile::tempdir().unwrap();
+        let h = homes(dir.path());
+        let store = ObjectStore::new(h.objects());
+        // Past `Revision::check` (a revision staged by an older build, say): the apply still
+        // refuses the name before it becomes a path.
+        for path in ["AGENTS.md", "config.toml"] {
+            let mut bad = file(&store, Root::Codex, path, b"x", FileClass::Regular);
+            bad.sha256 = "../../../etc/passwd".into();
+            let err = apply(&h, &revision(1, vec![bad])).unwrap_err();
+            assert!(matches!(err, crate::Error::InvalidRevision(_)), "{err}");
+            assert_eq!(err.exit_status(), ExitStatus::InvalidInput);
+            assert!(err.to_string().contains("`../../../etc/passwd`"), "{err}");
+            assert!(!h.codex.join(path).exists() && !h.state().exists());
+        }
     }
 }

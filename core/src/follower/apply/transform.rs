@@ -6,12 +6,10 @@ use std::collections::BTreeSet;
 
 use crate::Homes;
 use crate::error::{Error, Result};
-use crate::follower::apply::{DesiredFile, Source};
-use crate::follower::layer::ConfigTransform;
+use crate::follower::apply::{DesiredFile, RootPath, Source};
 use crate::follower::layer::build::{Canonical, Layered, build, skill_files};
 use crate::follower::layer::rules::DEFAULT_RULES;
 use crate::follower::layer::skills::skill_of;
-use crate::hooks::CanonicalHooks;
 use crate::master::selection::{FileClass, Root};
 use crate::mcp::manifest::MasterPaths;
 use crate::revision::Revision;
@@ -34,13 +32,11 @@ pub struct Transformed {
     pub canonical_rules: Option<String>,
 }
 
-/// Rewrites the desired files for this machine. `transforms` run on the generated config
-/// after launcher routing (hook trust is one).
+/// Rewrites the desired files for this machine.
 pub fn transform(
     homes: &Homes,
     revision: &Revision,
     mut files: Vec<DesiredFile>,
-    transforms: &[&dyn ConfigTransform],
 ) -> Result<Transformed> {
     let store = ObjectStore::new(homes.objects());
     let config = canonical_text(&store, &files, CONFIG_TOML)?;
@@ -63,28 +59,16 @@ pub fn transform(
         .master
         .and_then(|url| url::Url::parse(&url).ok())
         .and_then(|url| url.host_str().map(str::to_owned));
-    // The hooks layer: the master's hooks.json for this machine (codexport's own hook kept
-    // when installed) and the `[hooks.state]` trust that goes with it, as a config step.
-    let hooks = crate::hooks::for_apply(
-        homes,
-        CanonicalHooks {
-            config: config.as_deref(),
-            hooks_json: hooks_json.as_deref().map(str::as_bytes),
-            master: &manifest.master,
-        },
-    )?;
-    let mut steps: Vec<&dyn ConfigTransform> = vec![&hooks];
-    steps.extend_from_slice(transforms);
     let layered = build(
         homes,
         Canonical {
             config: config.as_deref(),
             default_rules: rules.as_deref(),
+            hooks_json: hooks_json.as_deref().map(str::as_bytes),
             skill_names: &skill_names,
             manifest: &manifest,
             master_host: master_host.as_deref(),
         },
-        &steps,
     )?;
 
     // Codex itself writes config.toml 0600.
@@ -104,7 +88,7 @@ pub fn transform(
         FileClass::Regular,
         0o644,
     );
-    let hooks_text = hooks.hooks_json.as_deref();
+    let hooks_text = layered.hooks_json.as_deref();
     set_bytes(
         &mut files,
         HOOKS_JSON,
@@ -152,9 +136,8 @@ fn canonical_text(
     let Source::Object(hash) = &file.source else {
         return Ok(None);
     };
-    let bytes = store
-        .read(hash)
-        .map_err(|e| Error::io("read", store.root().join(hash), e))?;
+    let object = store.path(hash)?;
+    let bytes = std::fs::read(&object).map_err(|e| Error::io("read", &object, e))?;
     String::from_utf8(bytes)
         .map(Some)
         .map_err(|_| Error::InvalidConfig {

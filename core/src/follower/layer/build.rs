@@ -6,12 +6,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::LayerSettings;
-use super::config::{ConfigInputs, ConfigTransform, generate};
+use super::config::{ConfigInputs, generate};
 use super::merge::{MergeNote, merge};
 use super::rules::{DEFAULT_RULES, merge_rules};
 use super::skills::{SkillPlan, folder_names, plan_skills};
 use crate::Homes;
 use crate::error::Error;
+use crate::hooks::CanonicalHooks;
 use crate::mcp::manifest::McpManifest;
 
 /// The canonical inputs taken from the staged revision.
@@ -21,6 +22,8 @@ pub struct Canonical<'a> {
     pub config: Option<&'a str>,
     /// The revision's `rules/default.rules`.
     pub default_rules: Option<&'a str>,
+    /// The revision's `hooks.json`.
+    pub hooks_json: Option<&'a [u8]>,
     /// The names of the revision's skills (`skills/<name>/...`).
     pub skill_names: &'a BTreeSet<String>,
     /// The revision's MCP manifest.
@@ -38,6 +41,9 @@ pub struct Layered {
     pub generated_config: Option<String>,
     /// The `rules/default.rules` to write (canonical plus lines Codex appended here).
     pub default_rules: Option<String>,
+    /// The `hooks.json` to write (the master's hooks for this machine, codexport's own
+    /// hook kept when installed); `None` when there is no hook at all.
+    pub hooks_json: Option<String>,
     /// Local and override skills.
     pub skills: SkillPlan,
     /// The follower's MCP manifest (canonical and local entries).
@@ -61,13 +67,20 @@ pub fn rules_base(homes: &Homes) -> PathBuf {
 }
 
 /// Runs every layer. Reads `local.toml`, `mcps.local.toml`, local skills and overrides, the
-/// Codex home's `config.toml` and `rules/default.rules`, and the bases; writes nothing.
-pub fn build(
-    homes: &Homes,
-    canonical: Canonical<'_>,
-    transforms: &[&dyn ConfigTransform],
-) -> Result<Layered, Error> {
+/// Codex home's `config.toml`, `hooks.json` and `rules/default.rules`, and the bases;
+/// writes nothing.
+pub fn build(homes: &Homes, canonical: Canonical<'_>) -> Result<Layered, Error> {
     let settings = LayerSettings::load(&homes.local_toml())?;
+    // The hooks layer: the master's hooks for this machine, and the `[hooks.state]` trust
+    // that goes with them (written into the generated config).
+    let hooks = crate::hooks::for_apply(
+        homes,
+        CanonicalHooks {
+            config: canonical.config,
+            hooks_json: canonical.hooks_json,
+            master: &canonical.manifest.master,
+        },
+    )?;
     let overlay = read_optional(&homes.mcps_local_toml())?;
     let generated = generate(&ConfigInputs {
         homes,
@@ -76,7 +89,7 @@ pub fn build(
         master_host: canonical.master_host,
         canonical: canonical.config,
         overlay: overlay.as_deref(),
-        transforms,
+        hooks: Some(&hooks),
     })?;
     let config_path = homes.codex.join("config.toml");
     let (config, notes) = match &generated.config {
@@ -109,6 +122,7 @@ pub fn build(
         config,
         generated_config: generated.config,
         default_rules,
+        hooks_json: hooks.hooks_json,
         skills,
         manifest: generated.manifest,
         notes,
@@ -209,11 +223,11 @@ mod tests {
             Canonical {
                 config: Some("model = \"m\"\n"),
                 default_rules: Some("canon()\n"),
+                hooks_json: None,
                 skill_names: &names,
                 manifest: &manifest,
                 master_host: None,
             },
-            &[],
         )
         .unwrap();
         let config = layered.config.unwrap();
@@ -233,11 +247,11 @@ mod tests {
             Canonical {
                 config: None,
                 default_rules: None,
+                hooks_json: None,
                 skill_names: &names,
                 manifest: &manifest,
                 master_host: None,
             },
-            &[],
         )
         .unwrap_err();
         assert!(err.to_string().contains("local.toml:1:22"), "{err}");

@@ -1,6 +1,6 @@
 //! Generates the follower's `config.toml` and MCP manifest: canonical config → paths mapped
-//! → `mcps.local.toml` overlay → command MCPs routed to the launcher → config transforms
-//! (hook trust, ...). The result is what the three-way merge ([`super::merge`]) starts from.
+//! → `mcps.local.toml` overlay → command MCPs routed to the launcher → hook trust. The result
+//! is what the three-way merge ([`super::merge`]) starts from.
 
 use std::path::Path;
 
@@ -12,18 +12,9 @@ use super::overlay::apply_overlay;
 use super::paths::{Direction, rewrite_document};
 use crate::Homes;
 use crate::error::Error;
+use crate::hooks::HooksLayer;
 use crate::mcp::manifest::{MANIFEST_VERSION, McpManifest};
 use crate::pathmap::PathMap;
-
-/// A later step that edits the generated config (e.g. `[hooks.state]` trust entries with
-/// hashes recomputed for this follower). Runs after routing, before the merge, so what it
-/// writes becomes part of the base of the next merge.
-pub trait ConfigTransform {
-    /// A short name for errors and logs.
-    fn name(&self) -> &str;
-    /// Edits `doc` for this follower.
-    fn transform(&self, doc: &mut DocumentMut, homes: &Homes) -> Result<(), Error>;
-}
 
 /// Everything generation reads.
 pub struct ConfigInputs<'a> {
@@ -39,8 +30,10 @@ pub struct ConfigInputs<'a> {
     pub canonical: Option<&'a str>,
     /// The text of `mcps.local.toml`, when it exists.
     pub overlay: Option<&'a str>,
-    /// Extra steps, in order.
-    pub transforms: &'a [&'a dyn ConfigTransform],
+    /// The hooks layer, whose `[hooks.state]` trust entries (hashes recomputed for this
+    /// follower) go in after routing, before the merge: they become part of the base of the
+    /// next merge.
+    pub hooks: Option<&'a HooksLayer>,
 }
 
 /// The generated config and the follower's manifest.
@@ -96,8 +89,8 @@ pub fn generate_with(inputs: &ConfigInputs<'_>, map: &PathMap) -> Result<Generat
         None => Default::default(),
     };
     route_mcp_servers(&mut doc, &Routing::new(homes, inputs.master_host), None);
-    for transform in inputs.transforms {
-        transform.transform(&mut doc, homes)?;
+    if let Some(hooks) = inputs.hooks {
+        hooks.write_trust(&mut doc);
     }
     Ok(Generated {
         config: Some(doc.to_string()),
@@ -146,17 +139,6 @@ mod tests {
         }
     }
 
-    struct Marker;
-    impl ConfigTransform for Marker {
-        fn name(&self) -> &str {
-            "marker"
-        }
-        fn transform(&self, doc: &mut DocumentMut, _: &Homes) -> Result<(), Error> {
-            doc["marked"] = toml_edit::value(true);
-            Ok(())
-        }
-    }
-
     #[test]
     fn the_whole_pipeline() {
         let canonical = r#"# the master's config
@@ -184,7 +166,7 @@ startup_timeout_sec = 30
             master_host: Some("m.tail"),
             canonical: Some(canonical),
             overlay: Some("[mcp_servers.mine]\ncommand = \"${tools}/mine\"\n"),
-            transforms: &[&Marker],
+            hooks: None,
         };
         let map = PathMap::for_os(&manifest.master, &homes, &settings.path_variables, "linux");
         let out = generate_with(&inputs, &map).unwrap();
@@ -193,7 +175,6 @@ startup_timeout_sec = 30
             config,
             r#"# the master's config
 model = "gpt-5"
-marked = true
 
 [projects."/home/bo/src"]
 trust_level = "trusted"
@@ -238,7 +219,7 @@ env = { CODEXPORT_HOME = "/srv/cx" }
             master_host: None,
             canonical: Some(canonical),
             overlay: None,
-            transforms: &[],
+            hooks: None,
         };
         let map = PathMap::for_os(
             &manifest.master,
@@ -293,8 +274,49 @@ env = { CODEXPORT_HOME = "/srv/cx" }
             master_host: None,
             canonical: None,
             overlay: None,
-            transforms: &[],
+            hooks: None,
         };
         assert!(generate(&inputs).unwrap().config.is_none());
+    }
+
+    #[test]
+    fn the_hooks_step_trusts_after_routing() {
+        let manifest = master_manifest("[mcp_servers.fs]\ncommand = \"/home/al/fs\"\n");
+        let homes = Homes::new("/home/bo", "/home/bo/.codex", "/srv/cx");
+        let settings = LayerSettings::default();
+        let map = PathMap::for_os(&manifest.master, &homes, &settings.path_variables, "linux");
+        let ours = crate::hooks::OurHook::new(Path::new("/usr/bin/codexport"), 2, None);
+        let hooks = crate::hooks::layer_hooks(
+            crate::hooks::CanonicalHooks {
+                config: None,
+                hooks_json: None,
+                master: &manifest.master,
+            },
+            &map,
+            Path::new("/real/bo/.codex"),
+            Some(&ours),
+        )
+        .unwrap();
+        let inputs = ConfigInputs {
+            homes: &homes,
+            settings: &settings,
+            manifest: &manifest,
+            master_host: None,
+            canonical: Some("[mcp_servers.fs]\ncommand = \"/home/al/fs\"\n"),
+            overlay: None,
+            hooks: Some(&hooks),
+        };
+        let config = generate_with(&inputs, &map).unwrap().config.unwrap();
+        let doc: DocumentMut = config.parse().unwrap();
+        assert!(
+            doc["hooks"]["state"]["/real/bo/.codex/hooks.json:session_start:0:0"]["trusted_hash"]
+                .is_str(),
+            "{config}"
+        );
+        assert_eq!(
+            doc["mcp_servers"]["fs"]["command"].as_str(),
+            Some("/srv/cx/bin/codexport-mcp-run"),
+            "{config}"
+        );
     }
 }

@@ -22,7 +22,7 @@ use toml_edit::DocumentMut;
 
 use crate::error::Error;
 
-pub use config::{ConfigInputs, ConfigTransform, Generated, follower_manifest, generate};
+pub use config::{ConfigInputs, Generated, follower_manifest, generate};
 pub use merge::{MergeNote, Merged, merge};
 pub use settings::LayerSettings;
 
