@@ -301,11 +301,7 @@ fn finish(
 
 /// Applies the staged revision (`codexport apply`), layering this machine's files again
 /// even when that revision is already applied (local layers may have changed).
-pub fn apply_staged(
-    homes: &Homes,
-    lock_wait: Wait,
-    options: ApplyOptions,
-) -> Result<ApplyReport> {
+pub fn apply_staged(homes: &Homes, lock_wait: Wait, options: ApplyOptions) -> Result<ApplyReport> {
     let _lock = LockGuard::acquire(&homes.lock(), lock_wait)?;
     apply::recover(homes)?;
     let trust = Identity::load_follower(homes)?;

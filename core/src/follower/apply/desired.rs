@@ -1,6 +1,7 @@
 //! The set of files a revision asks for, before any follower-side transformation.
 
-use crate::master::selection::{FileClass, Root};
+use super::RootPath;
+use crate::master::selection::FileClass;
 use crate::revision::Revision;
 
 /// Where a desired file's content comes from.
@@ -17,10 +18,8 @@ pub enum Source {
 /// One file apply should make exist.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesiredFile {
-    /// Its root on this machine.
-    pub root: Root,
-    /// Path relative to the root, `/`-separated, already checked to stay inside it.
-    pub path: String,
+    /// Where it goes (the path already checked to stay inside its root).
+    pub at: RootPath,
     /// The content.
     pub source: Source,
     /// Permission bits (secrets are forced to 0600 at write time).
@@ -35,8 +34,7 @@ pub fn desired_files(revision: &Revision) -> Vec<DesiredFile> {
         .files
         .iter()
         .map(|f| DesiredFile {
-            root: f.root,
-            path: f.path.clone(),
+            at: RootPath::new(f.root, f.path.clone()),
             source: match &f.link {
                 Some(target) => Source::Link(target.clone()),
                 None => Source::Object(f.sha256.clone()),

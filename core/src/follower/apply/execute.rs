@@ -184,15 +184,15 @@ pub fn plan(homes: &Homes, revision: &Revision, transformed: &Transformed) -> Re
     // objects, so a missing or corrupt object stops the apply before any file changes.
     let mut pending = Vec::new();
     for file in &transformed.files {
-        let at = RootPath::new(file.root, file.path.clone());
+        let at = file.at.clone();
         let target = at.target(homes);
         let hash = desired_hash(file);
         let is_link = matches!(file.source, Source::Link(_));
         let mode = mode_for(file);
         managed
-            .entry(file.root)
+            .entry(at.root)
             .or_default()
-            .insert(file.path.clone(), hash.clone());
+            .insert(at.rel.clone(), hash.clone());
         let existing = current_hash(&target);
         if let Some((h, link, m)) = &existing
             && *h == hash
@@ -342,7 +342,7 @@ pub fn commit(homes: &Homes, plan: Plan, backup: Option<PathBuf>) -> Result<Appl
 
 /// Files whose local edits the layering merges instead of overwriting.
 fn is_merged(file: &DesiredFile) -> bool {
-    file.root == Root::Codex && (file.path == CONFIG_TOML || file.path == DEFAULT_RULES)
+    file.at.is_codex(CONFIG_TOML) || file.at.is_codex(DEFAULT_RULES)
 }
 
 /// Fails before anything is written when a target's folder does not take new files.

@@ -41,6 +41,11 @@ impl RootPath {
         }
     }
 
+    /// Whether this is `rel` in the Codex home.
+    pub fn is_codex(&self, rel: &str) -> bool {
+        self.root == Root::Codex && self.rel == rel
+    }
+
     /// Where the file is on the machine of `homes`.
     pub fn target(&self, homes: &Homes) -> std::path::PathBuf {
         self.root.dir(homes).join(&self.rel)
@@ -75,7 +80,11 @@ pub fn apply(homes: &Homes, revision: &Revision) -> Result<ApplyReport> {
 
 /// [`apply`] with options: a dry run stops after the plan. A journal left by a killed apply
 /// is replayed first.
-pub fn apply_with(homes: &Homes, revision: &Revision, options: ApplyOptions) -> Result<ApplyReport> {
+pub fn apply_with(
+    homes: &Homes,
+    revision: &Revision,
+    options: ApplyOptions,
+) -> Result<ApplyReport> {
     recover(homes)?;
     let transformed = transform::transform(homes, revision, desired_files(revision))?;
     let plan = plan(homes, revision, &transformed)?;
@@ -249,7 +258,13 @@ mod tests {
         let rev = revision(
             1,
             vec![
-                file(&store, Root::Codex, "AGENTS.md", b"canon", FileClass::Regular),
+                file(
+                    &store,
+                    Root::Codex,
+                    "AGENTS.md",
+                    b"canon",
+                    FileClass::Regular,
+                ),
                 file(&store, Root::Codex, "RTK.md", b"new", FileClass::Regular),
             ],
         );

@@ -44,8 +44,8 @@ pub fn transform(
     let hooks_json = canonical_text(&store, &files, HOOKS_JSON)?;
     let skill_names: BTreeSet<String> = files
         .iter()
-        .filter(|f| f.root == Root::Codex)
-        .filter_map(|f| skill_of(&f.path).map(str::to_owned))
+        .filter(|f| f.at.root == Root::Codex)
+        .filter_map(|f| skill_of(&f.at.rel).map(str::to_owned))
         .collect();
     let mut manifest = revision.mcp.clone();
     if manifest.master.home.is_empty() {
@@ -103,12 +103,11 @@ pub fn transform(
         .map(String::as_str)
         .collect();
     files.retain(|f| {
-        f.root != Root::Codex || skill_of(&f.path).is_none_or(|s| !overridden.contains(s))
+        f.at.root != Root::Codex || skill_of(&f.at.rel).is_none_or(|s| !overridden.contains(s))
     });
     for skill in skill_files(&layered.skills)? {
         files.push(DesiredFile {
-            root: Root::Codex,
-            path: skill.path,
+            at: RootPath::new(Root::Codex, skill.path),
             source: Source::Bytes(skill.bytes),
             mode: skill.mode,
             class: FileClass::Regular,
@@ -127,10 +126,7 @@ fn canonical_text(
     files: &[DesiredFile],
     path: &str,
 ) -> Result<Option<String>> {
-    let Some(file) = files
-        .iter()
-        .find(|f| f.root == Root::Codex && f.path == path)
-    else {
+    let Some(file) = files.iter().find(|f| f.at.is_codex(path)) else {
         return Ok(None);
     };
     let Source::Object(hash) = &file.source else {
@@ -155,14 +151,11 @@ fn set_bytes(
     class: FileClass,
     mode: u32,
 ) {
-    let at = files
-        .iter()
-        .position(|f| f.root == Root::Codex && f.path == path);
+    let at = files.iter().position(|f| f.at.is_codex(path));
     match (at, bytes) {
         (Some(i), Some(text)) => files[i].source = Source::Bytes(text.as_bytes().to_vec()),
         (None, Some(text)) => files.push(DesiredFile {
-            root: Root::Codex,
-            path: path.to_owned(),
+            at: RootPath::new(Root::Codex, path),
             source: Source::Bytes(text.as_bytes().to_vec()),
             mode,
             class,
