@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use codexport_core::ExitStatus;
 use codexport_core::follower;
-use codexport_core::follower::apply::{ApplyReport, ApplyOptions};
+use codexport_core::follower::apply::{ApplyOptions, ApplyReport};
 use codexport_core::lock::Wait;
 
 use crate::cli::ApplyArgs;

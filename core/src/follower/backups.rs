@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::error::{Error, Result};
 use crate::follower::apply::RootPath;
 use crate::follower::apply::execute::current_hash;
-use crate::error::{Error, Result};
 use crate::follower::journal::Pending;
 use crate::master::selection::Root;
 use crate::store::sha256_hex;

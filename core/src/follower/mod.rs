@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use crate::Homes;
 use crate::error::{Error, Result};
-use crate::follower::apply::{ApplyReport, ApplyOptions};
+use crate::follower::apply::{ApplyOptions, ApplyReport};
 use crate::follower::client::{Client, Fetched};
 use crate::follower::state::{Head, LastSync, Staged, State};
 use crate::identity::{Identity, Trust, fingerprint, now_rfc3339};

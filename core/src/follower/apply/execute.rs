@@ -9,6 +9,7 @@ use super::RootPath;
 use crate::error::{Error, Result};
 use crate::follower::apply::transform::{CONFIG_TOML, Transformed};
 use crate::follower::apply::{DesiredFile, Source};
+use crate::follower::backups;
 use crate::follower::journal::Pending;
 use crate::follower::layer::build::{config_base, rules_base};
 use crate::follower::layer::diff::config_keys;
@@ -18,7 +19,6 @@ use crate::identity::now_rfc3339;
 use crate::master::selection::{FileClass, Root};
 use crate::revision::Revision;
 use crate::store::{ObjectStore, sha256_hex};
-use crate::follower::backups;
 use crate::{Homes, fsx};
 
 /// What an apply did.

@@ -15,8 +15,8 @@ use std::fmt;
 
 use crate::Homes;
 use crate::error::Result;
-use crate::revision::Revision;
 use crate::master::selection::Root;
+use crate::revision::Revision;
 
 pub use desired::{DesiredFile, Source, desired_files};
 pub use execute::{ApplyReport, Plan, back_up, commit, plan};
