@@ -1,6 +1,4 @@
-//! Turns a failed command into one `error:` line, its causes, `hint:` lines and an exit status.
-
-use std::io;
+//! The CLI's errors: [`CliError`], and finding which error of a chain diagnoses the failure.
 
 use codexport_core::{Diagnose, ExitStatus};
 
@@ -51,6 +49,9 @@ fn diagnosis(err: &anyhow::Error) -> Option<&dyn Diagnose> {
         if let Some(e) = cause.downcast_ref::<codexport_core::Error>() {
             return Some(e);
         }
+        if let Some(e) = cause.downcast_ref::<codexport_core::NoHomeDir>() {
+            return Some(e);
+        }
         if let Some(e) = cause.downcast_ref::<codexport_resolvers::Error>() {
             return Some(e);
         }
@@ -61,31 +62,7 @@ fn diagnosis(err: &anyhow::Error) -> Option<&dyn Diagnose> {
     })
 }
 
-/// Whether the failure is stdout closing under us (`codexport mcp list | head`).
-fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|cause| {
-        cause
-            .downcast_ref::<io::Error>()
-            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
-    })
-}
-
-/// Prints `err` to stderr and returns the exit status it maps to.
+/// Prints `err` with the one renderer every codexport binary uses; returns its exit status.
 pub(crate) fn report(err: &anyhow::Error) -> ExitStatus {
-    if is_broken_pipe(err) {
-        return ExitStatus::Success;
-    }
-    eprintln!("error: {err}");
-    for cause in err.chain().skip(1) {
-        eprintln!("  caused by: {cause}");
-    }
-    match diagnosis(err) {
-        Some(d) => {
-            for hint in d.hints() {
-                eprintln!("hint: {hint}");
-            }
-            d.exit_status()
-        }
-        None => ExitStatus::Unexpected,
-    }
+    codexport_core::report(err.as_ref(), diagnosis(err))
 }

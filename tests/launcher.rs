@@ -496,7 +496,7 @@ fn bad_manifests_and_entries_fail_with_their_exit_codes() {
         7,
         &["no MCP manifest at", "hint: join a master"],
     );
-    assert!(stderr.contains("codexport join"), "{stderr}");
+    assert!(stderr.contains("codexport follower join LINK"), "{stderr}");
 
     // A corrupt one.
     common::write(

@@ -298,13 +298,13 @@ impl Diagnose for Error {
     }
 
     fn hints(&self) -> Vec<String> {
-        match self {
-            Error::UnknownPathVariable { name, local_toml } => vec![format!(
+        let hint = match self {
+            Error::UnknownPathVariable { name, local_toml } => format!(
                 "add `{name} = \"/path/on/this/machine\"` under `[pathVariables]` in `{}`",
                 local_toml.display()
-            )],
+            ),
             Error::InvalidToml { path, line, .. } => {
-                vec![format!("fix line {line} of `{}`", path.display())]
+                format!("fix line {line} of `{}`", path.display())
             }
             Error::OverlayClash {
                 kind,
@@ -312,78 +312,69 @@ impl Diagnose for Error {
                 layer,
                 setting,
                 local_toml,
-            } => vec![format!(
+            } => format!(
                 "rename or remove `{}`, or set `{setting} = true` in `{}` to let it replace the master's {kind} `{name}`",
                 layer.display(),
                 local_toml.display()
-            )],
-            Error::NoBackup { known, .. } if known.is_empty() => Vec::new(),
-            Error::NoBackup { known, .. } => vec![format!(
+            ),
+            Error::NoBackup { known, .. } if known.is_empty() => return Vec::new(),
+            Error::NoBackup { known, .. } => format!(
                 "newest backups: {} (all: `codexport backups`)",
                 known.join(", ")
-            )],
-            Error::JournalPending(_) => vec!["run `codexport apply` to finish it".to_owned()],
-            Error::NotWritable { path, .. } => vec![format!(
+            ),
+            Error::JournalPending(_) => "run `codexport apply` to finish it".to_owned(),
+            Error::NotWritable { path, .. } => format!(
                 "make `{}` writable for this user (`chmod u+w`), or point `CODEX_HOME` at a folder you own",
                 path.display()
-            )],
-            Error::InvalidJson { path, .. } | Error::InvalidHooks { path, .. } => vec![format!(
+            ),
+            Error::InvalidJson { path, .. } | Error::InvalidHooks { path, .. } => format!(
                 "fix or move away `{}`, then run the command again",
                 path.display()
-            )],
-            Error::Io { .. } | Error::InvalidLayer { .. } | Error::Usage(_) => Vec::new(),
-            other => other
-                .sync_hint()
-                .map(|h| vec![h.to_owned()])
-                .unwrap_or_default(),
-        }
-    }
-}
-
-impl Error {
-    /// The repair of a sync, trust or master error.
-    fn sync_hint(&self) -> Option<&str> {
-        let hint = match self {
+            ),
+            // The message names the file and what the OS or the value said; no one repair fits.
+            Error::Io { .. } | Error::InvalidLayer { .. } | Error::Usage(_) => return Vec::new(),
             Self::BadLink(_) => {
-                "copy the whole link printed by `codexport master link` on the master (quote it in the shell)"
+                "copy the whole link printed by `codexport master link` on the master (quote it in the shell)".to_owned()
             }
             Self::LinkVersion(_) => {
-                "upgrade codexport on this machine, or make a link with this machine's version on the master"
+                "upgrade codexport on this machine, or make a link with this machine's version on the master".to_owned()
             }
             Self::FingerprintMismatch { .. } => {
-                "check the host and port, then make a fresh link with `codexport master link` on the master"
+                "check the host and port, then make a fresh link with `codexport master link` on the master".to_owned()
             }
             Self::KeyChanged { .. } => {
-                "if the master was reinstalled on purpose, run `codexport follower trust-reset --yes`, then join again"
+                "if the master was reinstalled on purpose, run `codexport follower trust-reset --yes`, then join again".to_owned()
             }
             Self::BadSignature(_)
             | Self::HashMismatch { .. }
             | Self::UnsafePath { .. }
             | Self::InvalidRevision(_) => {
-                "nothing was applied; check the master (`codexport master rebuild`) and the network path to it"
+                "nothing was applied; check the master (`codexport master rebuild`) and the network path to it".to_owned()
             }
             Self::Rollback { .. } => {
-                "if the master was restored on purpose, run `codexport follower trust-reset --yes`, then join again"
+                "if the master was restored on purpose, run `codexport follower trust-reset --yes`, then join again".to_owned()
             }
             Self::Unreachable { .. } | Self::Timeout { .. } => {
-                "check that `codexport master serve` runs on the master and that this machine can reach it; `codexport status` shows the URL"
+                "check that `codexport master serve` runs on the master and that this machine can reach it; `codexport status` shows the URL".to_owned()
             }
             Self::PeerRefused { .. } => {
-                "add this machine's address to `allow` in the master's `~/.codexport/master.toml`, then restart `codexport master serve`"
+                "add this machine's address to `allow` in the master's `~/.codexport/master.toml`, then restart `codexport master serve`".to_owned()
             }
             Self::TokenRefused { .. } => {
-                "make a new link with `codexport master link --name NAME` on the master, then `codexport follower join LINK`"
+                "make a new link with `codexport master link --name NAME` on the master, then `codexport follower join LINK`".to_owned()
             }
-            Self::Protocol { .. } => "make sure master and follower run the same codexport version",
-            Self::Corrupt { hint, .. } => hint,
-            Self::InvalidConfig { .. } => "fix the file, or delete it to get the defaults back",
-            Self::WrongRole(_, hint) => hint,
+            Self::Protocol { .. } => {
+                "make sure master and follower run the same codexport version".to_owned()
+            }
+            Self::Corrupt { hint, .. } | Self::WrongRole(_, hint) => hint.clone(),
+            Self::InvalidConfig { .. } => {
+                "fix the file, or delete it to get the defaults back".to_owned()
+            }
             Self::Busy(_) => {
-                "wait for the other codexport process to finish, then run the command again"
+                "wait for the other codexport process to finish, then run the command again".to_owned()
             }
-            Self::UnknownFollower { .. } => "list them with `codexport master followers`",
-            _ => return None,
+            Self::UnknownFollower { .. } => "list them with `codexport master followers`".to_owned(),
         };
-        Some(hint)
+        vec![hint]
     }
 }

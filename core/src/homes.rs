@@ -27,6 +27,15 @@ pub struct Homes {
 )]
 pub struct NoHomeDir;
 
+impl crate::Diagnose for NoHomeDir {
+    fn exit_status(&self) -> crate::ExitStatus {
+        crate::ExitStatus::Usage
+    }
+    fn hints(&self) -> Vec<String> {
+        vec![format!("set `{}` to your home directory", env::HOME)]
+    }
+}
+
 impl Homes {
     /// Resolves the homes from the process environment.
     pub fn from_env() -> Result<Self, NoHomeDir> {

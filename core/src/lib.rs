@@ -21,9 +21,11 @@ pub mod identity;
 pub mod link;
 pub mod lock;
 pub mod pathmap;
+mod report;
 pub mod revision;
 pub mod status;
 pub mod store;
+pub mod suggest;
 
 // By role and concept.
 pub mod follower;
@@ -34,4 +36,5 @@ pub mod settings;
 
 pub use error::{Error, Result};
 pub use exit::{Diagnose, ExitStatus};
-pub use homes::Homes;
+pub use homes::{Homes, NoHomeDir};
+pub use report::{render, report};

@@ -25,9 +25,11 @@ pub enum Error {
         /// What the parser said.
         reason: String,
     },
-    /// The manifest cannot be read.
-    #[error("cannot read `{}`", .path.display())]
-    Read {
+    /// The OS refused a file operation.
+    #[error("cannot {action} `{}`", .path.display())]
+    Io {
+        /// What was being done (`read`, `write`, ...).
+        action: &'static str,
         /// The file.
         path: PathBuf,
         /// What the OS said.
@@ -61,6 +63,17 @@ pub enum Error {
     Core(#[from] codexport_core::Error),
 }
 
+impl Error {
+    /// An `Io` error for `path`.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
 impl Diagnose for Error {
     fn exit_status(&self) -> ExitStatus {
         match self {
@@ -68,7 +81,7 @@ impl Diagnose for Error {
             Error::ManifestMissing { .. } | Error::ManifestCorrupt { .. } => {
                 ExitStatus::InvalidInput
             }
-            Error::Read { .. } => ExitStatus::Unexpected,
+            Error::Io { .. } => ExitStatus::Unexpected,
             Error::Exec { .. } => ExitStatus::Hydration,
             Error::Resolve(e) => e.exit_status(),
             Error::Core(e) => e.exit_status(),
@@ -79,7 +92,7 @@ impl Diagnose for Error {
         match self {
             Error::Usage(_) => vec!["usage: codexport-mcp-run mcp run NAME".to_owned()],
             Error::ManifestMissing { .. } => vec![
-                "join a master with `codexport join LINK`, then run `codexport sync`".to_owned(),
+                "join a master with `codexport follower join LINK`, then run `codexport sync`".to_owned(),
             ],
             Error::ManifestCorrupt { .. } => {
                 vec!["run `codexport sync` to write it again".to_owned()]
@@ -92,22 +105,8 @@ impl Diagnose for Error {
             }
             Error::Resolve(e) => e.hints(),
             Error::Core(e) => e.hints(),
-            Error::Read { .. } => Vec::new(),
+            // The message names the file and the OS's reason; no one repair fits.
+            Error::Io { .. } => Vec::new(),
         }
     }
-}
-
-/// Prints `err` as `error:`, its causes and `hint:` lines on stderr; returns its status.
-pub fn report(err: &Error) -> ExitStatus {
-    eprintln!("error: {err}");
-    // Transparent variants forward `source` to their inner error, so nothing repeats.
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        eprintln!("  caused by: {cause}");
-        source = cause.source();
-    }
-    for hint in err.hints() {
-        eprintln!("hint: {hint}");
-    }
-    err.exit_status()
 }

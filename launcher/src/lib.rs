@@ -19,5 +19,5 @@ pub mod manifest;
 pub mod probe;
 pub mod run;
 
-pub use error::{Error, report};
+pub use error::Error;
 pub use run::run;

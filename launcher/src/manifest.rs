@@ -4,6 +4,7 @@ use std::path::Path;
 
 use codexport_core::Homes;
 use codexport_core::mcp::manifest::{McpEntry, McpManifest};
+use codexport_core::suggest::known_list;
 
 use crate::Error;
 
@@ -20,12 +21,7 @@ fn load_from(path: &Path) -> Result<McpManifest, Error> {
                 path: path.to_path_buf(),
             });
         }
-        Err(source) => {
-            return Err(Error::Read {
-                path: path.to_path_buf(),
-                source,
-            });
-        }
+        Err(source) => return Err(Error::io("read", path, source)),
     };
     serde_json::from_slice(&bytes).map_err(|e| Error::ManifestCorrupt {
         path: path.to_path_buf(),
@@ -35,34 +31,10 @@ fn load_from(path: &Path) -> Result<McpManifest, Error> {
 
 /// The entry called `name`, or [`Error::UnknownMcp`] listing the known names, closest first.
 pub fn entry<'m>(manifest: &'m McpManifest, name: &str) -> Result<&'m McpEntry, Error> {
-    manifest.get(name).ok_or_else(|| {
-        let mut names = manifest.names();
-        names.sort_by_key(|known| (distance(known, name), known.to_string()));
-        Error::UnknownMcp {
-            name: name.to_owned(),
-            known: if names.is_empty() {
-                "none".to_owned()
-            } else {
-                names.join(", ")
-            },
-        }
+    manifest.get(name).ok_or_else(|| Error::UnknownMcp {
+        name: name.to_owned(),
+        known: known_list(name, manifest.names()),
     })
-}
-
-/// Levenshtein distance, for "did you mean" ordering.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]

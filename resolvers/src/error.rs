@@ -139,9 +139,9 @@ pub enum Error {
         what: String,
     },
     /// A file operation failed.
-    #[error("{action} `{}`", .path.display())]
+    #[error("cannot {action} `{}`", .path.display())]
     Io {
-        /// What was being done (`cannot read`, `cannot create`).
+        /// What was being done (`read`, `create`, ...).
         action: &'static str,
         /// The path.
         path: PathBuf,
@@ -152,7 +152,7 @@ pub enum Error {
 }
 
 impl Error {
-    /// Shorthand for [`Error::Io`].
+    /// An `Io` error for `path`.
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             action,
@@ -206,7 +206,13 @@ impl Diagnose for Error {
             Error::RateLimited { .. } => {
                 vec!["set `GITHUB_TOKEN` (or `GH_TOKEN`) to raise the rate limit".to_owned()]
             }
-            _ => Vec::new(),
+            // The message says it all (a value, a URL, the plugin's own words) or no one
+            // repair fits.
+            Error::BadSpec { .. }
+            | Error::Integrity { .. }
+            | Error::Network { .. }
+            | Error::Plugin { .. }
+            | Error::Io { .. } => Vec::new(),
         }
     }
 }

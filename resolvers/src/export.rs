@@ -9,11 +9,12 @@ use codexport_core::mcp::config::{EntryError, read_mcp_servers};
 use codexport_core::mcp::export::{McpExport, McpExportOutcome, master_manifest};
 use codexport_core::mcp::manifest::{Artifact, McpManifest, Origin};
 use codexport_core::store::ObjectStore;
+use codexport_core::suggest::by_similarity;
 use toml_edit::DocumentMut;
 
 use crate::InferContext;
 use crate::hints::InferSettings;
-use crate::registry::{Registry, by_similarity};
+use crate::registry::Registry;
 
 /// [`McpExport`] through a [`Registry`], the master's environment and its `master.toml`
 /// inference settings.

@@ -3,6 +3,7 @@
 //! `master.toml` replace inference for one entry.
 
 use codexport_core::mcp::manifest::{Artifact, ArtifactSpec, McpEntry};
+use codexport_core::suggest::known_list;
 
 use crate::builtin::{
     CargoResolver, GithubReleaseResolver, NpmResolver, PathResolver, SourceResolver, UrlResolver,
@@ -85,7 +86,7 @@ impl Registry {
         self.get(name).ok_or_else(|| Error::UnknownResolver {
             entry: entry.to_owned(),
             resolver: name.to_owned(),
-            known: by_similarity(name, self.names()).join(", "),
+            known: known_list(name, self.names()),
         })
     }
 
@@ -253,19 +254,6 @@ fn missing(cx: &InferContext<'_>, entry: &McpEntry) -> Option<String> {
         .iter()
         .find(|arg| std::path::Path::new(arg).is_absolute() && !std::path::Path::new(arg).exists())
         .map(|arg| format!("`{arg}` does not exist on the master"))
-}
-
-/// `candidates` ordered by closeness to `name` (for "did you mean" lists).
-pub fn by_similarity<'a>(
-    name: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Vec<&'a str> {
-    let mut ranked: Vec<(f64, &str)> = candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(name, c), c))
-        .collect();
-    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
-    ranked.into_iter().map(|(_, c)| c).collect()
 }
 
 #[cfg(test)]

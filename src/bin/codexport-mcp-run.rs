@@ -5,8 +5,8 @@
 
 use std::process::ExitCode;
 
-use codexport_core::{ExitStatus, Homes};
-use codexport_launcher::{Error, report};
+use codexport_core::{ExitStatus, Homes, report};
+use codexport_launcher::Error;
 use codexport_resolvers::executor::Reporter;
 
 const USAGE: &str = "usage: codexport-mcp-run mcp run NAME";
@@ -32,22 +32,16 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         _ => {
-            return report(&Error::Usage(format!(
-                "expected `mcp run NAME`, got `{}`",
-                args.join(" ")
-            )))
-            .into();
+            let err = Error::Usage(format!("expected `mcp run NAME`, got `{}`", args.join(" ")));
+            return report(&err, Some(&err)).into();
         }
     };
     let homes = match Homes::from_env() {
         Ok(homes) => homes,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitStatus::Unexpected.into();
-        }
+        Err(err) => return report(&err, Some(&err)).into(),
     };
     match codexport_launcher::run(&homes, &name, Reporter::stderr(false)) {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
-        Err(err) => report(&err).into(),
+        Err(err) => report(&err, Some(&err)).into(),
     }
 }

@@ -15,13 +15,7 @@ pub(crate) mod sync;
 
 use codexport_core::Homes;
 
-use crate::report::CliError;
-
 /// The homes from the environment, resolved once at the edge.
 pub(crate) fn homes() -> anyhow::Result<Homes> {
-    Homes::from_env().map_err(|e| {
-        CliError::new(codexport_core::ExitStatus::Usage, e.to_string())
-            .hint("set `HOME` to your home directory")
-            .into()
-    })
+    Ok(Homes::from_env()?)
 }

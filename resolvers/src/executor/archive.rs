@@ -20,7 +20,7 @@ pub(crate) fn extract(
     dest: &Path,
     strip: u32,
 ) -> Result<(), Error> {
-    let open = || File::open(file).map_err(|e| Error::io("cannot open", file, e));
+    let open = || File::open(file).map_err(|e| Error::io("open", file, e));
     match kind {
         ArchiveKind::Raw => copy_to(&mut open()?, dest),
         ArchiveKind::Gz => copy_to(&mut flate2::read::GzDecoder::new(open()?), dest),
@@ -38,19 +38,19 @@ pub(crate) fn extract_tar_gz_bytes(bytes: &[u8], dest: &Path) -> Result<(), Erro
 
 fn copy_to(reader: &mut dyn Read, dest: &Path) -> Result<(), Error> {
     if let Some(parent) = dest.parent() {
-        fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
+        fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
     }
-    let mut out = File::create(dest).map_err(|e| Error::io("cannot create", dest, e))?;
-    io::copy(reader, &mut out).map_err(|e| Error::io("cannot write", dest, e))?;
+    let mut out = File::create(dest).map_err(|e| Error::io("create", dest, e))?;
+    io::copy(reader, &mut out).map_err(|e| Error::io("write", dest, e))?;
     Ok(())
 }
 
 fn corrupt(file: &Path, e: io::Error) -> Error {
-    Error::io("cannot unpack", file, e)
+    Error::io("unpack", file, e)
 }
 
 fn extract_tar(reader: impl Read, dest: &Path, strip: u32) -> Result<(), Error> {
-    fs::create_dir_all(dest).map_err(|e| Error::io("cannot create", dest, e))?;
+    fs::create_dir_all(dest).map_err(|e| Error::io("create", dest, e))?;
     let mut archive = tar::Archive::new(reader);
     let entries = archive.entries().map_err(|e| corrupt(dest, e))?;
     for entry in entries {
@@ -63,7 +63,7 @@ fn extract_tar(reader: impl Read, dest: &Path, strip: u32) -> Result<(), Error> 
         let kind = entry.header().entry_type();
         if kind.is_dir() {
             prepare(dest, &rel)?;
-            fs::create_dir_all(&target).map_err(|e| Error::io("cannot create", &target, e))?;
+            fs::create_dir_all(&target).map_err(|e| Error::io("create", &target, e))?;
         } else if kind.is_symlink() {
             let link = entry
                 .link_name()
@@ -82,13 +82,12 @@ fn extract_tar(reader: impl Read, dest: &Path, strip: u32) -> Result<(), Error> 
             };
             prepare(dest, &rel)?;
             // A copy, not a link: the source was checked to be a member inside `dest`.
-            fs::copy(dest.join(&source), &target)
-                .map_err(|e| Error::io("cannot create", &target, e))?;
+            fs::copy(dest.join(&source), &target).map_err(|e| Error::io("create", &target, e))?;
         } else if kind.is_file() || kind == tar::EntryType::Continuous {
             prepare(dest, &rel)?;
             entry
                 .unpack(&target)
-                .map_err(|e| Error::io("cannot create", &target, e))?;
+                .map_err(|e| Error::io("create", &target, e))?;
         }
         // Devices, fifos and other special members are skipped.
     }
@@ -96,7 +95,7 @@ fn extract_tar(reader: impl Read, dest: &Path, strip: u32) -> Result<(), Error> 
 }
 
 fn extract_zip(file: File, dest: &Path, strip: u32) -> Result<(), Error> {
-    fs::create_dir_all(dest).map_err(|e| Error::io("cannot create", dest, e))?;
+    fs::create_dir_all(dest).map_err(|e| Error::io("create", dest, e))?;
     let bad = |e: zip::result::ZipError| corrupt(dest, io::Error::other(e));
     let mut archive = zip::ZipArchive::new(file).map_err(bad)?;
     for i in 0..archive.len() {
@@ -108,7 +107,7 @@ fn extract_zip(file: File, dest: &Path, strip: u32) -> Result<(), Error> {
         let target = dest.join(&rel);
         if member.is_dir() {
             prepare(dest, &rel)?;
-            fs::create_dir_all(&target).map_err(|e| Error::io("cannot create", &target, e))?;
+            fs::create_dir_all(&target).map_err(|e| Error::io("create", &target, e))?;
         } else if member.is_symlink() {
             let mut link = String::new();
             member
@@ -117,14 +116,13 @@ fn extract_zip(file: File, dest: &Path, strip: u32) -> Result<(), Error> {
             make_symlink(dest, &rel, Path::new(&link))?;
         } else {
             prepare(dest, &rel)?;
-            let mut out =
-                File::create(&target).map_err(|e| Error::io("cannot create", &target, e))?;
-            io::copy(&mut member, &mut out).map_err(|e| Error::io("cannot write", &target, e))?;
+            let mut out = File::create(&target).map_err(|e| Error::io("create", &target, e))?;
+            io::copy(&mut member, &mut out).map_err(|e| Error::io("write", &target, e))?;
             #[cfg(unix)]
             if let Some(mode) = member.unix_mode() {
                 use std::os::unix::fs::PermissionsExt;
                 fs::set_permissions(&target, fs::Permissions::from_mode(mode & 0o777))
-                    .map_err(|e| Error::io("cannot chmod", &target, e))?;
+                    .map_err(|e| Error::io("chmod", &target, e))?;
             }
         }
     }
@@ -170,7 +168,7 @@ fn prepare(dest: &Path, rel: &Path) -> Result<(), Error> {
         }
     }
     if let Some(parent) = dest.join(rel).parent() {
-        fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
+        fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
     }
     Ok(())
 }
@@ -195,8 +193,7 @@ fn make_symlink(dest: &Path, rel: &Path, link: &Path) -> Result<(), Error> {
     let target = dest.join(rel);
     #[cfg(unix)]
     {
-        std::os::unix::fs::symlink(link, &target)
-            .map_err(|e| Error::io("cannot create", &target, e))
+        std::os::unix::fs::symlink(link, &target).map_err(|e| Error::io("create", &target, e))
     }
     #[cfg(not(unix))]
     {
@@ -204,15 +201,15 @@ fn make_symlink(dest: &Path, rel: &Path, link: &Path) -> Result<(), Error> {
         let source = target.parent().unwrap_or(dest).join(link);
         fs::copy(&source, &target)
             .map(|_| ())
-            .map_err(|e| Error::io("cannot create", &target, e))
+            .map_err(|e| Error::io("create", &target, e))
     }
 }
 
 /// Resolves every symlink under `dest` and refuses any that leads outside it.
 fn verify_links(dest: &Path) -> Result<(), Error> {
-    let root = fs::canonicalize(dest).map_err(|e| Error::io("cannot read", dest, e))?;
+    let root = fs::canonicalize(dest).map_err(|e| Error::io("read", dest, e))?;
     for entry in walkdir::WalkDir::new(dest).follow_links(false) {
-        let entry = entry.map_err(|e| Error::io("cannot read", dest, e.into()))?;
+        let entry = entry.map_err(|e| Error::io("read", dest, e.into()))?;
         if !entry.path_is_symlink() {
             continue;
         }

@@ -25,7 +25,7 @@ pub(crate) fn fetch(url: &str, file: &Path, reporter: &Reporter) -> Result<Strin
         });
     }
     let bar = reporter.bytes(response.content_length(), format!("downloading {url}"));
-    let mut out = File::create(file).map_err(|e| Error::io("cannot create", file, e))?;
+    let mut out = File::create(file).map_err(|e| Error::io("create", file, e))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -37,11 +37,10 @@ pub(crate) fn fetch(url: &str, file: &Path, reporter: &Reporter) -> Result<Strin
         }
         hasher.update(&buf[..n]);
         out.write_all(&buf[..n])
-            .map_err(|e| Error::io("cannot write", file, e))?;
+            .map_err(|e| Error::io("write", file, e))?;
         bar.inc(n as u64);
     }
-    out.sync_all()
-        .map_err(|e| Error::io("cannot write", file, e))?;
+    out.sync_all().map_err(|e| Error::io("write", file, e))?;
     bar.finish_and_clear();
     Ok(hex::encode(hasher.finalize()))
 }

@@ -159,7 +159,7 @@ impl Executor {
         dir: &Path,
     ) -> Result<(Ready, Outcome), Error> {
         let parent = dir.parent().unwrap_or(dir);
-        fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
+        fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
         let lock_path = dir.with_extension("lock");
         let _lock = match LockGuard::acquire(&lock_path, Wait::No) {
             Ok(lock) => lock,
@@ -176,9 +176,9 @@ impl Executor {
         }
         // A directory without `.ready` is a failed or interrupted hydration: start afresh.
         if dir.exists() {
-            fs::remove_dir_all(dir).map_err(|e| Error::io("cannot remove", dir, e))?;
+            fs::remove_dir_all(dir).map_err(|e| Error::io("remove", dir, e))?;
         }
-        fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e))?;
+        fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
         let mut run = steps::StepRunner::new(entry, dir, &self.store, &self.reporter)?;
         for (i, step) in resolution.plan.steps.iter().enumerate() {
             self.reporter.status(&format!(
@@ -202,11 +202,11 @@ impl Executor {
         // Last: the marker that makes the artifact visible to launchers.
         let path = dir.join(READY_FILE);
         let bytes = serde_json::to_vec_pretty(&ready).expect("Ready serialises");
-        fsx::write_atomic(&path, &bytes, None).map_err(|e| Error::io("cannot write", &path, e))?;
+        fsx::write_atomic(&path, &bytes, None).map_err(|e| Error::io("write", &path, e))?;
         Ok((ready, Outcome::Hydrated))
     }
 }
 
 fn lock_error(path: &Path, e: LockError) -> Error {
-    Error::io("cannot lock", path, std::io::Error::other(e.to_string()))
+    Error::io("lock", path, std::io::Error::other(e.to_string()))
 }

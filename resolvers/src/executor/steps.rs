@@ -32,7 +32,7 @@ impl<'a> StepRunner<'a> {
         reporter: &'a Reporter,
     ) -> Result<Self, Error> {
         let log_path = dir.join(LOG_FILE);
-        let log = File::create(&log_path).map_err(|e| Error::io("cannot create", &log_path, e))?;
+        let log = File::create(&log_path).map_err(|e| Error::io("create", &log_path, e))?;
         Ok(Self {
             entry,
             dir,
@@ -47,7 +47,7 @@ impl<'a> StepRunner<'a> {
     pub(super) fn finish(self) -> Result<(), Error> {
         self.log
             .sync_all()
-            .map_err(|e| Error::io("cannot write", &self.log_path, e))
+            .map_err(|e| Error::io("write", &self.log_path, e))
     }
 
     fn note(&mut self, line: &str) {
@@ -153,11 +153,7 @@ impl<'a> StepRunner<'a> {
             Step::CopySource { object, dest } => {
                 let dest = confined(self.dir, dest)?;
                 let bytes = self.store.read(object).map_err(|e| {
-                    Error::io(
-                        "cannot read packed source",
-                        self.store.root().join(object),
-                        e,
-                    )
+                    Error::io("read packed source", self.store.root().join(object), e)
                 })?;
                 let actual = sha256_hex(&bytes);
                 if &actual != object {
@@ -190,7 +186,7 @@ impl<'a> StepRunner<'a> {
                 let path = confined(self.dir, path)?;
                 if !path.is_file() {
                     return Err(Error::io(
-                        "cannot make executable",
+                        "make executable",
                         &path,
                         std::io::Error::from(std::io::ErrorKind::NotFound),
                     ));
@@ -199,7 +195,7 @@ impl<'a> StepRunner<'a> {
                 {
                     use std::os::unix::fs::PermissionsExt;
                     fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
-                        .map_err(|e| Error::io("cannot chmod", &path, e))?;
+                        .map_err(|e| Error::io("chmod", &path, e))?;
                 }
                 Ok(())
             }
@@ -217,19 +213,19 @@ impl<'a> StepRunner<'a> {
         let start = self
             .log
             .stream_position()
-            .map_err(|e| Error::io("cannot write", &self.log_path, e))?;
+            .map_err(|e| Error::io("write", &self.log_path, e))?;
         let out = self
             .log
             .try_clone()
-            .map_err(|e| Error::io("cannot write", &self.log_path, e))?;
+            .map_err(|e| Error::io("write", &self.log_path, e))?;
         let err = out
             .try_clone()
-            .map_err(|e| Error::io("cannot write", &self.log_path, e))?;
+            .map_err(|e| Error::io("write", &self.log_path, e))?;
         cmd.stdin(Stdio::null()).stdout(out).stderr(err);
         let spinner = self.reporter.spinner(description.to_owned());
         let status = cmd.status();
         spinner.finish_and_clear();
-        let status = status.map_err(|e| Error::io("cannot run", description, e))?;
+        let status = status.map_err(|e| Error::io("run", description, e))?;
         // The children appended through their own handles; move ours to the end.
         let _ = self.log.seek(SeekFrom::End(0));
         if status.success() {
@@ -302,7 +298,7 @@ pub(crate) fn confined(dir: &Path, rel: &str) -> Result<PathBuf, Error> {
         }
     }
     // The deepest existing ancestor, resolved, must still lie inside the artifact dir.
-    let root = fs::canonicalize(dir).map_err(|e| Error::io("cannot read", dir, e))?;
+    let root = fs::canonicalize(dir).map_err(|e| Error::io("read", dir, e))?;
     let mut probe = path.as_path();
     loop {
         if let Ok(real) = fs::canonicalize(probe) {

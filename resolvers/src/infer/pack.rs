@@ -103,7 +103,7 @@ pub(crate) fn pack(
             let io = e
                 .into_io_error()
                 .unwrap_or_else(|| std::io::Error::other("walk failed"));
-            Error::io("cannot read", path, io)
+            Error::io("read", path, io)
         })?;
         if item.depth() == 0 {
             continue;
@@ -112,7 +112,7 @@ pub(crate) fn pack(
         let meta = item
             .path()
             .symlink_metadata()
-            .map_err(|e| Error::io("cannot read", item.path(), e))?;
+            .map_err(|e| Error::io("read", item.path(), e))?;
         if meta.is_file() {
             if skipped_file(&item.file_name().to_string_lossy()) {
                 continue;
@@ -133,11 +133,11 @@ pub(crate) fn pack(
     if total > limits.max_total {
         return Err(too_big(entry, root, total, limits.max_total, &members));
     }
-    let bytes = tar_gz(root, &members).map_err(|e| Error::io("cannot pack", root, e))?;
+    let bytes = tar_gz(root, &members).map_err(|e| Error::io("pack", root, e))?;
     let object = cx
         .store
         .put(&bytes)
-        .map_err(|e| Error::io("cannot write into", cx.store.root(), e))?;
+        .map_err(|e| Error::io("write into", cx.store.root(), e))?;
     Ok(Packed {
         object,
         files: members.iter().filter(|(_, _, m)| m.is_file()).count(),

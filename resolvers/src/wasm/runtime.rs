@@ -64,7 +64,7 @@ impl Runtime {
             plugin: label.clone(),
             reason,
         };
-        let bytes = std::fs::read(file).map_err(|e| Error::io("cannot read", file, e))?;
+        let bytes = std::fs::read(file).map_err(|e| Error::io("read", file, e))?;
         let sha256 = codexport_core::store::sha256_hex(&bytes);
         let component = self
             .component(&bytes, &sha256, &config.cache)

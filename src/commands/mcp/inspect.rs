@@ -4,7 +4,7 @@ use std::io::Write;
 
 use codexport_core::ExitStatus;
 use codexport_core::mcp::manifest::{Artifact, McpEntry};
-use codexport_resolvers::registry::by_similarity;
+use codexport_core::suggest::by_similarity;
 
 use crate::cli::McpInspectArgs;
 use crate::report::CliError;

@@ -11,6 +11,7 @@ use codexport_core::ExitStatus;
 use codexport_core::mcp::config::read_mcp_servers;
 use codexport_core::mcp::manifest::Origin;
 use codexport_core::store::ObjectStore;
+use codexport_core::suggest::known_list;
 use codexport_resolvers::wasm::{HostConfig, PluginHost};
 use codexport_resolvers::{InferContext, Mode, Platform, ResolveContext, Resolver, SourceLimits};
 
@@ -36,17 +37,13 @@ pub(crate) fn run(args: &ResolverTestArgs) -> anyhow::Result<ExitStatus> {
         (super::host(&homes), args.plugin.clone())
     };
     let plugin = host.find(&name).ok_or_else(|| {
-        let known: Vec<String> = host
-            .lazy_resolvers()
-            .iter()
-            .map(|r| r.name().to_owned())
-            .collect();
+        let installed = host.lazy_resolvers();
         CliError::new(
             ExitStatus::Usage,
             format!(
                 "no resolver plugin `{}` (installed: {})",
                 args.plugin,
-                list(&known)
+                known_list(&name, installed.iter().map(|r| r.name()))
             ),
         )
         .hint(format!(
@@ -64,14 +61,13 @@ pub(crate) fn run(args: &ResolverTestArgs) -> anyhow::Result<ExitStatus> {
         .iter()
         .find(|e| e.name == args.entry)
         .ok_or_else(|| {
-            let known: Vec<String> = entries.iter().map(|e| e.name.clone()).collect();
             CliError::new(
                 ExitStatus::Usage,
                 format!(
                     "no MCP entry `{}` in `{}` (known: {})",
                     args.entry,
                     homes.codex.join("config.toml").display(),
-                    list(&known)
+                    known_list(&args.entry, entries.iter().map(|e| e.name.as_str()))
                 ),
             )
         })?;
@@ -136,12 +132,4 @@ pub(crate) fn run(args: &ResolverTestArgs) -> anyhow::Result<ExitStatus> {
     let launch = &resolution.plan.launch;
     writeln!(out, "launch: {} {}", launch.program, launch.args.join(" "))?;
     Ok(ExitStatus::Success)
-}
-
-fn list(names: &[String]) -> String {
-    if names.is_empty() {
-        "none".to_owned()
-    } else {
-        names.join(", ")
-    }
 }

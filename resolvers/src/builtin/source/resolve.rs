@@ -259,19 +259,18 @@ fn read_facts(cx: &ResolveContext, object: &str) -> Result<TreeFacts, Error> {
     let path = cx
         .store
         .path(object)
-        .map_err(|e| Error::io("cannot read", cx.store.root(), std::io::Error::other(e)))?;
-    let file =
-        std::fs::File::open(&path).map_err(|e| Error::io("cannot read packed source", &path, e))?;
+        .map_err(|e| Error::io("read", cx.store.root(), std::io::Error::other(e)))?;
+    let file = std::fs::File::open(&path).map_err(|e| Error::io("read packed source", &path, e))?;
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
     let mut facts = TreeFacts::default();
     let entries = archive
         .entries()
-        .map_err(|e| Error::io("cannot unpack", &path, e))?;
+        .map_err(|e| Error::io("unpack", &path, e))?;
     for member in entries {
-        let mut member = member.map_err(|e| Error::io("cannot unpack", &path, e))?;
+        let mut member = member.map_err(|e| Error::io("unpack", &path, e))?;
         let name = member
             .path()
-            .map_err(|e| Error::io("cannot unpack", &path, e))?
+            .map_err(|e| Error::io("unpack", &path, e))?
             .to_string_lossy()
             .trim_start_matches("./")
             .to_owned();
