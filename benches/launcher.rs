@@ -10,15 +10,13 @@
 //! Run: `cargo bench --bench launcher` (`BENCH_RUNS=N`, default 21; `BENCH_OFFLINE=1` skips
 //! the npm and uv comparisons, which need the registries for their first hydration).
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
 use codexport_launcher::probe::{ProbeCommand, probe};
-use common::mcp::*;
-use common::{Home, TestContext};
+use codexport_test_support::github::{FixtureAsset, ReleaseFixture};
+use codexport_test_support::mcp::*;
+use codexport_test_support::{Home, TestContext, bins, write};
 use serde_json::json;
 
 const NPM_PACKAGE: &str = "@modelcontextprotocol/server-everything";
@@ -109,7 +107,7 @@ fn report(title: &str, subject: &str, ours: f64, baseline_name: &str, baseline: 
 }
 
 fn main() {
-    let cx = TestContext::new();
+    let cx = TestContext::new(bins!());
     let home = &cx.follower;
     let fixture = ReleaseFixture::start();
     let triple = codexport_resolvers::Platform::detect().triples[0].clone();
@@ -122,11 +120,11 @@ fn main() {
         )],
     );
     let node_project = cx.dir.path().join("node-project");
-    common::write(
+    write(
         &node_project.join("package.json"),
         r#"{"name": "n", "version": "1.0.0"}"#,
     );
-    common::write(&node_project.join("index.js"), NODE_SERVER);
+    write(&node_project.join("index.js"), NODE_SERVER);
     let object = put_packed_tree(home, &node_project);
     let mut entries = vec![
         entry(

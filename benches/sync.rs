@@ -9,16 +9,12 @@
 //! Run: `cargo bench --bench sync` (a 100 MB / 10k-file tree; `BENCH_FILES` and `BENCH_MB`
 //! make it smaller).
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-
 use std::fs;
 use std::time::{Duration, Instant};
 
-use codexport_core::Homes;
 use codexport_core::master::publish::Publisher;
 use codexport_core::mcp::export::PlainExport;
-use common::{Home, TestContext, output};
+use codexport_test_support::{TestContext, bins, output, write};
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -42,10 +38,6 @@ fn content(seed: u64, len: usize) -> Vec<u8> {
 
 fn rel(i: usize) -> String {
     format!("skills/bench/d{:03}/f{i:05}.md", i % 100)
-}
-
-fn homes(h: &Home) -> Homes {
-    Homes::new(&h.user, &h.codex, &h.tool)
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -75,9 +67,9 @@ fn main() {
     let files = env_or("BENCH_FILES", 10_000);
     let total = env_or("BENCH_MB", 100) * 1_000_000;
     let size = total / files;
-    let mut ctx = TestContext::new();
+    let mut ctx = TestContext::new(bins!());
     for i in 0..files {
-        common::write(&ctx.master.codex.join(rel(i)), content(i as u64, size));
+        write(&ctx.master.codex.join(rel(i)), content(i as u64, size));
     }
     println!(
         "tree: {files} files of {size} bytes ({:.1} MB)",
@@ -86,7 +78,7 @@ fn main() {
     output(ctx.master_cmd().args(["master", "init"]), 0);
 
     // Rebuild, in process (what the watcher runs).
-    let master = homes(&ctx.master);
+    let master = ctx.master.homes();
     let start = Instant::now();
     let mut publisher = Publisher::new(&master, std::sync::Arc::new(PlainExport)).unwrap();
     publisher.rebuild().unwrap();

@@ -1,15 +1,13 @@
 //! `codexport demo`, the README's main command, runs to completion and leaves nothing behind;
 //! interrupted, it still cleans up. Needs npm (the demo installs an npm MCP server).
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{Home, TestContext, run};
+use codexport_test_support::{Home, TestContext, bins, port_open, run};
 
 /// The demo as a user runs it, from a home of its own (the demo makes its own homes inside
 /// the temp dir; this only keeps it away from the real home).
@@ -34,7 +32,7 @@ fn demo_root(stderr_line: &str) -> Option<PathBuf> {
 
 #[test]
 fn the_demo_runs_to_completion_and_cleans_up() {
-    let ctx = TestContext::new();
+    let ctx = TestContext::new(bins!());
     let ran = run(&mut demo_cmd(&ctx.follower));
     assert_eq!(ran.code, 0, "demo failed:\n{}", ran.stderr);
     assert_eq!(ran.stdout, "", "the demo narrates on stderr only");
@@ -59,7 +57,7 @@ fn the_demo_runs_to_completion_and_cleans_up() {
 #[cfg(unix)]
 #[test]
 fn an_interrupted_demo_stops_its_master_and_removes_its_homes() {
-    let ctx = TestContext::new();
+    let ctx = TestContext::new(bins!());
     let mut child = demo_cmd(&ctx.follower)
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -88,7 +86,7 @@ fn an_interrupted_demo_stops_its_master_and_removes_its_homes() {
             .and_then(|p| p.parse::<u16>().ok());
     }
     let (root, port) = (root.unwrap(), port.unwrap());
-    assert!(common::port_open(port));
+    assert!(port_open(port));
 
     Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -97,5 +95,5 @@ fn an_interrupted_demo_stops_its_master_and_removes_its_homes() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
     assert!(!root.exists(), "{} was not removed", root.display());
-    assert!(!common::port_open(port), "the demo's master still listens");
+    assert!(!port_open(port), "the demo's master still listens");
 }

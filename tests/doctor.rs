@@ -2,13 +2,12 @@
 //! server that dies, a missing program, an entry the master could not resolve, and URL servers
 //! that answer or do not.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpListener;
 
 use codexport_core::mcp::manifest::{Artifact, McpEntry, Transport};
-use common::{Home, TestContext, mcp_entry, output, resolved, run};
+use codexport_test_support::mcp::{mcp_entry, resolved, write_manifest};
+use codexport_test_support::{Home, TestContext, bins, free_port, output, run, write};
 use serde_json::{Value, json};
 
 /// A dependency-free MCP server with two tools.
@@ -47,13 +46,12 @@ fn url_entry(name: &str, url: &str) -> McpEntry {
 /// A follower with the launcher installed and a working `fixture` server.
 fn follower(ctx: &TestContext) -> &Home {
     let home = &ctx.follower;
-    let script = common::write(&home.user.join("fixture/server.js"), SERVER_JS);
+    let script = write(&home.user.join("fixture/server.js"), SERVER_JS);
     home.install_launcher();
-    home.write_manifest(vec![path_entry(
-        "fixture",
-        "node",
-        &[script.to_str().unwrap()],
-    )]);
+    write_manifest(
+        home,
+        vec![path_entry("fixture", "node", &[script.to_str().unwrap()])],
+    );
     home
 }
 
@@ -67,7 +65,7 @@ fn doctor_json(home: &Home, args: &[&str], code: i32) -> Value {
 
 #[test]
 fn a_working_server_reports_protocol_tools_and_latency() {
-    let ctx = TestContext::new();
+    let ctx = TestContext::new(bins!());
     let home = follower(&ctx);
     let out = output(home.cmd().args(["mcp", "doctor"]), 0);
     let row = out
@@ -98,21 +96,24 @@ fn a_working_server_reports_protocol_tools_and_latency() {
 
 #[test]
 fn each_failure_names_its_repair_and_the_exit_code_is_8() {
-    let ctx = TestContext::new();
+    let ctx = TestContext::new(bins!());
     let home = follower(&ctx);
     let script = home.user.join("fixture/server.js");
-    home.write_manifest(vec![
-        path_entry("fixture", "node", &[script.to_str().unwrap()]),
-        path_entry("dies", "sh", &["-c", "echo boom >&2; exit 3"]),
-        path_entry("missing", "definitely-not-installed-xyz", &[]),
-        mcp_entry(
-            "unresolved",
-            Artifact::Unresolved {
-                reason: "no resolver recognised the command".into(),
-                hint: "add a `[mcp.unresolved]` hint to `~/.codexport/master.toml`".into(),
-            },
-        ),
-    ]);
+    write_manifest(
+        home,
+        vec![
+            path_entry("fixture", "node", &[script.to_str().unwrap()]),
+            path_entry("dies", "sh", &["-c", "echo boom >&2; exit 3"]),
+            path_entry("missing", "definitely-not-installed-xyz", &[]),
+            mcp_entry(
+                "unresolved",
+                Artifact::Unresolved {
+                    reason: "no resolver recognised the command".into(),
+                    hint: "add a `[mcp.unresolved]` hint to `~/.codexport/master.toml`".into(),
+                },
+            ),
+        ],
+    );
     let out = output(home.cmd().args(["mcp", "doctor"]), 8);
     let text = &out.stdout;
     assert!(text.ends_with("1 ok, 3 failed\n"), "{text}");
@@ -165,7 +166,7 @@ fn each_failure_names_its_repair_and_the_exit_code_is_8() {
 
 #[test]
 fn unknown_names_and_missing_manifests_are_clear_errors() {
-    let ctx = TestContext::new();
+    let ctx = TestContext::new(bins!());
     let none = output(ctx.follower_cmd().args(["mcp", "doctor"]), 7);
     assert!(
         none.stderr.starts_with("error: no MCP manifest at `"),
@@ -185,7 +186,7 @@ fn unknown_names_and_missing_manifests_are_clear_errors() {
 
 #[test]
 fn a_missing_launcher_is_reported_with_its_repair() {
-    let ctx = TestContext::new();
+    let ctx = TestContext::new(bins!());
     let home = follower(&ctx);
     std::fs::remove_dir_all(home.tool.join("bin")).unwrap();
     let report = doctor_json(home, &[], 8);
@@ -205,7 +206,7 @@ fn a_missing_launcher_is_reported_with_its_repair() {
 
 #[test]
 fn url_servers_get_a_reachability_check() {
-    let ctx = TestContext::new();
+    let ctx = TestContext::new(bins!());
     let home = follower(&ctx);
     // A loopback HTTP server that answers every request with 202 Accepted.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -220,8 +221,8 @@ fn url_servers_get_a_reachability_check() {
             );
         }
     });
-    let down = format!("http://127.0.0.1:{}/mcp", common::free_port());
-    home.write_manifest(vec![url_entry("up", &up), url_entry("down", &down)]);
+    let down = format!("http://127.0.0.1:{}/mcp", free_port());
+    write_manifest(home, vec![url_entry("up", &up), url_entry("down", &down)]);
 
     let out = run(home.cmd().args(["mcp", "doctor"]));
     assert_eq!(out.code, 5, "only URL servers failed: {}", out.stdout);

@@ -2,9 +2,8 @@
 //! `@modelcontextprotocol/server-everything` and PyPI's `mcp-server-time` (through uv), plus
 //! one that cannot be hydrated (a version PyPI does not have). Needs npm and PyPI (or caches).
 
-mod common;
-
-use common::{TestContext, mcp_entry, output, resolved};
+use codexport_test_support::mcp::{mcp_entry, resolved, write_manifest};
+use codexport_test_support::{TestContext, bins, output};
 use serde_json::{Value, json};
 
 const EVERYTHING_VERSION: &str = "2026.8.31";
@@ -12,37 +11,40 @@ const TIME_VERSION: &str = "2026.10.19";
 
 #[test]
 fn npm_and_uv_servers_pass_and_an_unhydratable_one_fails_with_its_repair() {
-    let ctx = TestContext::new();
+    let ctx = TestContext::new(bins!());
     let home = &ctx.follower;
     home.install_launcher();
-    home.write_manifest(vec![
-        mcp_entry(
-            "everything",
-            resolved(
-                "npm",
-                json!({"package": "@modelcontextprotocol/server-everything",
+    write_manifest(
+        home,
+        vec![
+            mcp_entry(
+                "everything",
+                resolved(
+                    "npm",
+                    json!({"package": "@modelcontextprotocol/server-everything",
                        "version": EVERYTHING_VERSION, "bin": "mcp-server-everything",
                        "args": ["stdio"]}),
+                ),
             ),
-        ),
-        mcp_entry(
-            "time",
-            resolved(
-                "uv",
-                json!({"package": "mcp-server-time", "version": TIME_VERSION,
+            mcp_entry(
+                "time",
+                resolved(
+                    "uv",
+                    json!({"package": "mcp-server-time", "version": TIME_VERSION,
                        "from": format!("mcp-server-time=={TIME_VERSION}"),
                        "bin": "mcp-server-time"}),
+                ),
             ),
-        ),
-        mcp_entry(
-            "nope",
-            resolved(
-                "uv",
-                json!({"package": "mcp-server-time", "version": "0.0.1",
+            mcp_entry(
+                "nope",
+                resolved(
+                    "uv",
+                    json!({"package": "mcp-server-time", "version": "0.0.1",
                        "from": "mcp-server-time==0.0.1", "bin": "mcp-server-time"}),
+                ),
             ),
-        ),
-    ]);
+        ],
+    );
     output(home.cmd().args(["mcp", "hydrate", "everything", "time"]), 0);
 
     let before = output(

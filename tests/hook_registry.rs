@@ -2,8 +2,6 @@
 //! the repo's `.tools/`) answers `hooks/list` over its app-server protocol with each hook's key,
 //! `currentHash` and `trustStatus`. Needs the npm registry (or its cache) the first time.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -18,13 +16,14 @@ use codexport_core::hooks::{
 };
 use codexport_core::mcp::manifest::MasterPaths;
 use codexport_core::pathmap::PathMap;
+use codexport_test_support::{TestContext, bins, codex_bin, output};
 use serde_json::{Value, json};
 
 /// Codex's own view of the hooks of `homes`: key → (currentHash, trustStatus).
 fn codex_hooks_list(homes: &Homes) -> BTreeMap<String, (String, String)> {
     let tmp = homes.user.join("tmp");
     std::fs::create_dir_all(&tmp).unwrap();
-    let mut child = Command::new(common::codex_bin())
+    let mut child = Command::new(codex_bin())
         .arg("app-server")
         .env("HOME", &homes.user)
         .env("CODEX_HOME", &homes.codex)
@@ -239,7 +238,7 @@ fn master_trust_carries_to_the_follower_and_untrusted_stays_untrusted() {
 
 #[test]
 fn after_join_apply_and_hook_install_codex_runs_what_the_master_trusts_and_ours() {
-    let mut ctx = common::TestContext::new();
+    let mut ctx = TestContext::new(bins!());
     let master = Homes::new(&ctx.master.user, &ctx.master.codex, &ctx.master.tool);
     let hooks_text = master_hooks(&master);
     ctx.master.write_codex("hooks.json", &hooks_text);
@@ -263,7 +262,7 @@ fn after_join_apply_and_hook_install_codex_runs_what_the_master_trusts_and_ours(
     ctx.master.write_codex("config.toml", config.to_string());
 
     ctx.join(&["--apply"]);
-    common::output(ctx.follower_cmd().args(["hook", "install"]), 0);
+    output(ctx.follower_cmd().args(["hook", "install"]), 0);
 
     let follower = Homes::new(&ctx.follower.user, &ctx.follower.codex, &ctx.follower.tool);
     let listed = codex_hooks_list(&follower);

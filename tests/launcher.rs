@@ -3,14 +3,14 @@
 //! issue 5. Each server is checked through a real MCP handshake (`initialize` + `tools/list`).
 #![cfg(unix)]
 
-mod common;
-
 use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
-use common::mcp::*;
-use common::{Home, TestContext, run};
+use codexport_core::mcp::manifest::McpEntry;
+use codexport_test_support::github::{FixtureAsset, ReleaseFixture};
+use codexport_test_support::mcp::*;
+use codexport_test_support::{Home, TestContext, bins, run, write};
 use serde_json::{Value, json};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -63,7 +63,7 @@ fn publish_tool(fixture: &ReleaseFixture, tag: &str, tampered: bool) -> String {
     name
 }
 
-fn tool_entry(name: &str, tag: &str) -> Value {
+fn tool_entry(name: &str, tag: &str) -> McpEntry {
     let mut e = entry(
         name,
         "github-release",
@@ -75,7 +75,7 @@ fn tool_entry(name: &str, tag: &str) -> Value {
             "args": ["gh_tool", "/home/master/work"],
         }),
     );
-    e["env"] = json!({"EXTRA_TOOL": "from_env"});
+    e.env = [("EXTRA_TOOL".to_owned(), "from_env".to_owned())].into();
     e
 }
 
@@ -103,7 +103,7 @@ fn probe_with(
 
 #[test]
 fn github_release_with_sha256_sibling_hydrates_once_then_starts_from_the_artifact() {
-    let cx = TestContext::new();
+    let cx = TestContext::new(bins!());
     let home = &cx.follower;
     let fixture = ReleaseFixture::start();
     let asset = publish_tool(&fixture, "v1.0.0", false);
@@ -123,7 +123,7 @@ fn github_release_with_sha256_sibling_hydrates_once_then_starts_from_the_artifac
     assert_eq!(fixture.downloads(&asset), 1);
 
     // `codexport mcp run` is the same launcher.
-    let cmd = ProbeCmd::new(common::codexport_bin(), ["mcp", "run", "tool"])
+    let cmd = ProbeCmd::new(bins!().codexport, ["mcp", "run", "tool"])
         .env("HOME", &home.user)
         .env("CODEXPORT_HOME", &home.tool)
         .timeout(TIMEOUT);
@@ -135,7 +135,7 @@ fn github_release_with_sha256_sibling_hydrates_once_then_starts_from_the_artifac
 
 #[test]
 fn two_launchers_for_one_unhydrated_entry_hydrate_once() {
-    let cx = TestContext::new();
+    let cx = TestContext::new(bins!());
     let home = cx.follower.clone();
     let fixture = ReleaseFixture::start();
     let asset = publish_tool(&fixture, "v1.0.0", false);
@@ -161,7 +161,7 @@ fn two_launchers_for_one_unhydrated_entry_hydrate_once() {
 
 #[test]
 fn raw_asset_matched_by_platform_with_github_digest() {
-    let cx = TestContext::new();
+    let cx = TestContext::new(bins!());
     let home = &cx.follower;
     let fixture = ReleaseFixture::start();
     let (ours, theirs) = if std::env::consts::ARCH == "x86_64" {
@@ -239,7 +239,7 @@ fn assert_refused(
 
 #[test]
 fn tampered_release_asset_is_refused() {
-    let cx = TestContext::new();
+    let cx = TestContext::new(bins!());
     let home = &cx.follower;
     let fixture = ReleaseFixture::start();
     publish_tool(&fixture, "v1.0.0", true);
@@ -260,7 +260,7 @@ fn tampered_release_asset_is_refused() {
 
 #[test]
 fn bad_releases_are_refused_with_the_reason() {
-    let cx = TestContext::new();
+    let cx = TestContext::new(bins!());
     let home = &cx.follower;
     let fixture = ReleaseFixture::start();
     fixture.publish(
@@ -343,7 +343,7 @@ fn bad_releases_are_refused_with_the_reason() {
 
 #[test]
 fn rate_limited_with_a_previous_artifact_starts_it_and_says_so() {
-    let cx = TestContext::new();
+    let cx = TestContext::new(bins!());
     let home = &cx.follower;
     let fixture = ReleaseFixture::start();
     publish_tool(&fixture, "v1.0.0", false);
@@ -381,16 +381,16 @@ fn rate_limited_with_a_previous_artifact_starts_it_and_says_so() {
 }
 
 fn node_project(root: &Path) {
-    common::write(
+    write(
         &root.join("package.json"),
         r#"{"name": "local-node", "version": "0.1.0"}"#,
     );
-    common::write(&root.join("server/index.js"), NODE_SERVER);
+    write(&root.join("server/index.js"), NODE_SERVER);
 }
 
 #[test]
 fn local_node_source_runs_with_node_from_the_artifact() {
-    let cx = TestContext::new();
+    let cx = TestContext::new(bins!());
     let home = &cx.follower;
     let project = cx.dir.path().join("node-project");
     node_project(&project);
@@ -443,16 +443,16 @@ fn main() {
 "##;
 
 fn cargo_project(root: &Path, main: &str) {
-    common::write(
+    write(
         &root.join("Cargo.toml"),
         "[package]\nname = \"tiny-mcp\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
     );
-    common::write(&root.join("src/main.rs"), main);
+    write(&root.join("src/main.rs"), main);
 }
 
 #[test]
 fn local_cargo_source_builds_in_the_artifact_and_a_broken_one_shows_the_compiler() {
-    let cx = TestContext::new();
+    let cx = TestContext::new(bins!());
     let home = &cx.follower;
     let good = cx.dir.path().join("good");
     cargo_project(&good, RUST_SERVER);
@@ -485,7 +485,7 @@ fn local_cargo_source_builds_in_the_artifact_and_a_broken_one_shows_the_compiler
 
 #[test]
 fn bad_manifests_and_entries_fail_with_their_exit_codes() {
-    let cx = TestContext::new();
+    let cx = TestContext::new(bins!());
     let home = &cx.follower;
 
     // No manifest yet.
@@ -499,7 +499,7 @@ fn bad_manifests_and_entries_fail_with_their_exit_codes() {
     assert!(stderr.contains("codexport follower join LINK"), "{stderr}");
 
     // A corrupt one.
-    common::write(
+    write(
         &home.tool.join("mcp-manifest.json"),
         "{\"version\": 1, \"entries\": [",
     );
@@ -523,10 +523,10 @@ fn bad_manifests_and_entries_fail_with_their_exit_codes() {
             ),
             entry("plugin", "fancy-plugin", json!({})),
             entry("badspec", "npm", json!({"package": "x"})),
-            json!({"name": "remote", "transport": "http", "url": "https://mcp.example.com/mcp",
-                   "artifact": {"state": "resolved", "resolver": "url", "spec": {"url": "https://mcp.example.com/mcp"}}}),
-            json!({"name": "mystery", "transport": "stdio", "command": "/opt/x/bin/srv",
-                   "artifact": {"state": "unresolved", "reason": "`/opt/x/bin/srv` belongs to no package manager", "hint": "add `[mcp.mystery]` to master.toml"}}),
+            serde_json::from_value(json!({"name": "remote", "transport": "http", "url": "https://mcp.example.com/mcp",
+                   "artifact": {"state": "resolved", "resolver": "url", "spec": {"url": "https://mcp.example.com/mcp"}}})).unwrap(),
+            serde_json::from_value(json!({"name": "mystery", "transport": "stdio", "command": "/opt/x/bin/srv",
+                   "artifact": {"state": "unresolved", "reason": "`/opt/x/bin/srv` belongs to no package manager", "hint": "add `[mcp.mystery]` to master.toml"}})).unwrap(),
         ],
     );
     assert_refused(
@@ -577,7 +577,7 @@ fn bad_manifests_and_entries_fail_with_their_exit_codes() {
     );
 
     // Usage errors of the launcher itself.
-    let ran = run(std::process::Command::new(common::launcher_bin()).args(["mcp", "start"]));
+    let ran = run(std::process::Command::new(bins!().launcher).args(["mcp", "start"]));
     assert_eq!(ran.code, 2, "{}", ran.stderr);
     assert!(
         ran.stderr.contains("usage: codexport-mcp-run mcp run NAME"),

@@ -3,12 +3,10 @@
 //! checked with a real MCP handshake.
 #![cfg(unix)]
 
-mod common;
-
 use std::time::Duration;
 
-use common::TestContext;
-use common::mcp::*;
+use codexport_test_support::mcp::*;
+use codexport_test_support::{TestContext, bins, write};
 use serde_json::json;
 
 /// Cold hydrations download packages; later starts are fast.
@@ -16,7 +14,7 @@ const COLD: Duration = Duration::from_secs(600);
 
 #[test]
 fn npm_server_everything_through_the_launcher() {
-    let cx = TestContext::new();
+    let cx = TestContext::new(bins!());
     let home = &cx.follower;
     write_manifest(
         home,
@@ -52,7 +50,7 @@ fn npm_server_everything_through_the_launcher() {
 
 #[test]
 fn uv_mcp_server_time_through_the_launcher() {
-    let cx = TestContext::new();
+    let cx = TestContext::new(bins!());
     let home = &cx.follower;
     write_manifest(
         home,
@@ -96,23 +94,23 @@ if __name__ == "__main__":
 
 #[test]
 fn local_python_sources_run_from_their_own_environment() {
-    let cx = TestContext::new();
+    let cx = TestContext::new(bins!());
     let home = &cx.follower;
     // A script with its dependencies in pyproject.toml (no build system): a venv of its own.
     let script = cx.dir.path().join("py-script");
-    common::write(
+    write(
         &script.join("pyproject.toml"),
         "[project]\nname = \"local-python\"\nversion = \"0.1.0\"\nrequires-python = \">=3.10\"\ndependencies = [\"mcp>=1.2,<2\"]\n",
     );
-    common::write(&script.join("server.py"), PY_SERVER);
+    write(&script.join("server.py"), PY_SERVER);
     // A package with a console script: installed as a uv tool from the copied tree.
     let package = cx.dir.path().join("py-package");
-    common::write(
+    write(
         &package.join("pyproject.toml"),
         "[project]\nname = \"local-py-pkg\"\nversion = \"0.1.0\"\nrequires-python = \">=3.10\"\ndependencies = [\"mcp>=1.2,<2\"]\n\n[project.scripts]\nlocal-py-server = \"local_py_pkg.server:main\"\n\n[build-system]\nrequires = [\"hatchling\"]\nbuild-backend = \"hatchling.build\"\n",
     );
-    common::write(&package.join("src/local_py_pkg/__init__.py"), "");
-    common::write(&package.join("src/local_py_pkg/server.py"), PY_SERVER);
+    write(&package.join("src/local_py_pkg/__init__.py"), "");
+    write(&package.join("src/local_py_pkg/server.py"), PY_SERVER);
 
     let script_object = put_packed_tree(home, &script);
     let package_object = put_packed_tree(home, &package);

@@ -1,15 +1,13 @@
 //! End-to-end follower layering: overlays, Codex's own edits between syncs, conflicts,
 //! dry runs, restore, and applies killed at every point.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Ran, TestContext, output, run};
+use codexport_test_support::{Ran, TestContext, bins, output, run, write};
 
 /// Every file under `dir` with its bytes (`-> target` for links).
 fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -96,7 +94,7 @@ fn started(ctx: &mut TestContext) {
 
 #[test]
 fn the_follower_config_is_layered_for_this_machine() {
-    let mut ctx = TestContext::new();
+    let mut ctx = TestContext::new(bins!());
     started(&mut ctx);
     let config = ctx.follower.read_codex("config.toml");
     let follower_home = ctx.follower.user.to_string_lossy().into_owned();
@@ -132,21 +130,21 @@ fn the_follower_config_is_layered_for_this_machine() {
 
 #[test]
 fn local_overlays_and_codex_edits_survive_syncs() {
-    let mut ctx = TestContext::new();
+    let mut ctx = TestContext::new(bins!());
     started(&mut ctx);
     let tool = ctx.follower.tool.clone();
-    common::write(
+    write(
         &tool.join("local.toml"),
         format!(
             "{}\n[pathVariables]\nworkspaceRoot = \"/srv/work\"\n",
             fs::read_to_string(tool.join("local.toml")).unwrap()
         ),
     );
-    common::write(
+    write(
         &tool.join("mcps.local.toml"),
         "[mcp_servers.scratch]\ncommand = \"${home}/bin/scratch\"\nargs = [\"${workspaceRoot}\"]\n",
     );
-    common::write(&tool.join("skills/mine/SKILL.md"), "---\nname: mine\n---\n");
+    write(&tool.join("skills/mine/SKILL.md"), "---\nname: mine\n---\n");
     output(ctx.follower_cmd().arg("apply"), 0);
     let config = ctx.follower.read_codex("config.toml");
     assert!(config.contains("[mcp_servers.scratch]"), "{config}");
@@ -229,7 +227,7 @@ fn local_overlays_and_codex_edits_survive_syncs() {
 
 #[test]
 fn overlay_clashes_and_bad_layers_stop_before_anything_is_written() {
-    let mut ctx = TestContext::new();
+    let mut ctx = TestContext::new(bins!());
     started(&mut ctx);
     let tool = ctx.follower.tool.clone();
     let before = tree(&ctx.follower.codex);
@@ -247,7 +245,7 @@ fn overlay_clashes_and_bad_layers_stop_before_anything_is_written() {
         assert_eq!(tree(&ctx.follower.codex), before, "nothing written");
     };
 
-    common::write(
+    write(
         &tool.join("mcps.local.toml"),
         "[mcp_servers.echo]\ncommand = \"mine\"\n",
     );
@@ -257,7 +255,7 @@ fn overlay_clashes_and_bad_layers_stop_before_anything_is_written() {
         &["MCP `echo`", "allowMcpOverrides", "hint: "],
     );
 
-    common::write(
+    write(
         &tool.join("mcps.local.toml"),
         "[mcp_servers.x]\ncommand = \"${nowhere}/x\"\n",
     );
@@ -267,24 +265,24 @@ fn overlay_clashes_and_bad_layers_stop_before_anything_is_written() {
         &["`${nowhere}`", "local.toml", "[pathVariables]"],
     );
 
-    common::write(
+    write(
         &tool.join("mcps.local.toml"),
         "[mcp_servers.x]\ncommand = \"x\"\nargs = [\n",
     );
     check(&["apply"], 7, &["mcps.local.toml:3:"]);
     fs::remove_file(tool.join("mcps.local.toml")).unwrap();
 
-    common::write(&tool.join("skills/greet/SKILL.md"), "mine\n");
+    write(&tool.join("skills/greet/SKILL.md"), "mine\n");
     check(&["apply"], 4, &["skill `greet`", "allowSkillOverrides"]);
     fs::remove_dir_all(tool.join("skills")).unwrap();
 
     let local = fs::read_to_string(tool.join("local.toml")).unwrap();
-    common::write(
+    write(
         &tool.join("local.toml"),
         format!("{local}allowMcpOverrides = tru\n"),
     );
     check(&["sync", "--apply"], 7, &["local.toml:"]);
-    common::write(&tool.join("local.toml"), &local);
+    write(&tool.join("local.toml"), &local);
 
     // Codex's own config.toml broken here: named with its line and column.
     let config = ctx.follower.read_codex("config.toml");
@@ -298,11 +296,11 @@ fn overlay_clashes_and_bad_layers_stop_before_anything_is_written() {
     ctx.follower.write_codex("config.toml", &config);
 
     // Allowed, the local table replaces the master's: one table of that name.
-    common::write(
+    write(
         &tool.join("local.toml"),
         format!("{local}allowMcpOverrides = true\n"),
     );
-    common::write(
+    write(
         &tool.join("mcps.local.toml"),
         "[mcp_servers.echo]\nurl = \"https://example.com/mcp\"\n",
     );
@@ -323,7 +321,7 @@ fn overlay_clashes_and_bad_layers_stop_before_anything_is_written() {
 
 #[test]
 fn dry_runs_show_the_diff_and_write_nothing() {
-    let mut ctx = TestContext::new();
+    let mut ctx = TestContext::new(bins!());
     started(&mut ctx);
     ctx.master.write_codex(
         "config.toml",
@@ -366,7 +364,7 @@ fn dry_runs_show_the_diff_and_write_nothing() {
 
 #[test]
 fn backups_list_and_restore_puts_files_back() {
-    let mut ctx = TestContext::new();
+    let mut ctx = TestContext::new(bins!());
     started(&mut ctx);
     let original = ctx.follower.read_codex("AGENTS.md");
     ctx.master.write_codex("AGENTS.md", "be brief\n");
@@ -399,7 +397,7 @@ fn backups_list_and_restore_puts_files_back() {
 
     // Pruning keeps the configured count.
     let local = fs::read_to_string(ctx.follower.tool.join("local.toml")).unwrap();
-    common::write(
+    write(
         &ctx.follower.tool.join("local.toml"),
         format!("{local}keepBackups = 1\n"),
     );
@@ -427,7 +425,7 @@ fn reset_dir(src: &Path, dst: &Path) {
 
 #[test]
 fn an_apply_killed_at_any_point_recovers_to_fully_applied() {
-    let mut ctx = TestContext::new();
+    let mut ctx = TestContext::new(bins!());
     started(&mut ctx);
     // Revision B: changed, added and deleted files, a new config.
     ctx.master.write_codex(
@@ -511,7 +509,7 @@ fn an_apply_killed_at_any_point_recovers_to_fully_applied() {
 
 #[test]
 fn drift_is_reported_and_an_unwritable_target_stops_the_apply() {
-    let mut ctx = TestContext::new();
+    let mut ctx = TestContext::new(bins!());
     started(&mut ctx);
     ctx.follower.write_codex("AGENTS.md", "my edit\n");
     ctx.master.write_codex("AGENTS.md", "be bold\n");
@@ -556,7 +554,7 @@ fn drift_is_reported_and_an_unwritable_target_stops_the_apply() {
 /// codexport's own hook and its trust survive applies of a master `hooks.json` that lacks it.
 #[test]
 fn our_hook_survives_master_hooks_through_applies() {
-    let mut ctx = TestContext::new();
+    let mut ctx = TestContext::new(bins!());
     ctx.master.write_codex(
         "hooks.json",
         r#"{"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "echo bye"}]}]}}"#,

@@ -2,8 +2,6 @@
 //! from npm, installed once into the repo's `.tools/`) lists every MCP of a generated
 //! `config.toml`. Needs the npm registry (or its cache) the first time.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
@@ -11,13 +9,14 @@ use codexport_core::Homes;
 use codexport_core::follower::layer::{ConfigInputs, LayerSettings, generate};
 use codexport_core::mcp::config::read_mcp_servers;
 use codexport_core::mcp::manifest::{MANIFEST_VERSION, MasterPaths, McpManifest, Origin};
+use codexport_test_support::{TestContext, bins, codex_bin, output, write};
 
 /// `codex mcp list --json` against `codex_home`, as JSON.
 fn codex_mcp_list(home: &Path, codex_home: &Path) -> serde_json::Value {
     // TMPDIR away from the folder holding CODEX_HOME silences Codex's PATH-alias warning.
     let tmp = home.join("tmp");
     std::fs::create_dir_all(&tmp).unwrap();
-    let out = Command::new(common::codex_bin())
+    let out = Command::new(codex_bin())
         .args(["mcp", "list", "--json"])
         .env("HOME", home)
         .env("CODEX_HOME", codex_home)
@@ -166,10 +165,10 @@ fn codex_lists_every_generated_mcp() {
 }
 
 /// Real `codex`, run as the follower machine.
-fn follower_codex(ctx: &common::TestContext, args: &[&str]) -> std::process::Output {
+fn follower_codex(ctx: &TestContext, args: &[&str]) -> std::process::Output {
     let tmp = ctx.dir.path().join("codex-tmp");
     std::fs::create_dir_all(&tmp).unwrap();
-    let mut cmd = Command::new(common::codex_bin());
+    let mut cmd = Command::new(codex_bin());
     ctx.follower.apply_env(&mut cmd);
     let out = cmd.args(args).env("TMPDIR", &tmp).output().unwrap();
     assert!(
@@ -184,18 +183,18 @@ fn follower_codex(ctx: &common::TestContext, args: &[&str]) -> std::process::Out
 /// master change, sync again: Codex lists every MCP of every layer, and its own edit survives.
 #[test]
 fn codex_accepts_applied_configs_and_its_own_edits_survive_a_sync() {
-    let mut ctx = common::TestContext::new();
+    let mut ctx = TestContext::new(bins!());
     let master_home = ctx.master.user.to_string_lossy().into_owned();
     let config = format!(
         "# master\nmodel = \"gpt-5\"\n\n[mcp_servers.a]\ncommand = \"{master_home}/bin/a\"\nstartup_timeout_sec = 15\n\n[mcp_servers.a.env]\nK = \"v\"\n\n[mcp_servers.web]\nurl = \"http://127.0.0.1:9/mcp\"\n"
     );
     ctx.master.write_codex("config.toml", &config);
     ctx.join(&["--apply"]);
-    common::write(
+    write(
         &ctx.follower.tool.join("mcps.local.toml"),
         "[mcp_servers.mine]\ncommand = \"${home}/bin/mine\"\n",
     );
-    common::output(ctx.follower_cmd().arg("apply"), 0);
+    output(ctx.follower_cmd().arg("apply"), 0);
     follower_codex(
         &ctx,
         &["mcp", "add", "extra", "--", "/usr/bin/true", "--flag"],
@@ -206,7 +205,7 @@ fn codex_accepts_applied_configs_and_its_own_edits_survive_a_sync() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while !ctx.follower.read_codex("config.toml").contains("gpt-5.1") {
         assert!(std::time::Instant::now() < deadline, "{}", ctx.master_log());
-        common::output(ctx.follower_cmd().args(["sync", "--apply"]), 0);
+        output(ctx.follower_cmd().args(["sync", "--apply"]), 0);
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     let listed: serde_json::Value =

@@ -2,11 +2,8 @@
 //! Codex config and master.toml hints) and on a follower (`mcp-manifest.json`), run as the
 //! built binary in temp homes. No package registry needed.
 
-mod common;
-
+use codexport_test_support::{Home, TestContext, bins, write};
 use std::process::Output;
-
-use common::{Home, TestContext, write};
 
 /// Runs `codexport ARGS` as `home`.
 fn run(home: &Home, args: &[&str]) -> Output {
@@ -46,7 +43,7 @@ bin = "fff-mcp"
 "#;
 
 fn master() -> TestContext {
-    let ctx = TestContext::new();
+    let ctx = TestContext::new(bins!());
     ctx.master.write_codex("config.toml", CONFIG);
     write(&ctx.master.tool.join("master.toml"), MASTER_TOML);
     ctx
@@ -167,7 +164,7 @@ fn a_bad_hint_table_is_invalid_input() {
 
 #[test]
 fn a_follower_lists_the_manifest_it_received() {
-    let ctx = TestContext::new();
+    let ctx = TestContext::new(bins!());
     let manifest = serde_json::json!({
         "version": 1,
         "master": {"os": "linux", "home": "/home/al", "codex_home": "/home/al/.codex"},

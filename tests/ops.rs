@@ -2,13 +2,11 @@
 //! uninstall, the hook run itself: silent, bounded, never blocked by a lock) and the master
 //! service (`--dry-run` text, refusals that write nothing).
 
-mod common;
-
 use std::net::TcpListener;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Home, TestContext, output, run};
+use codexport_test_support::{Home, Ran, TestContext, bins, output, run};
 use serde_json::Value;
 
 /// Hooks a master left in the follower's Codex home, with a comment-bearing config.
@@ -29,7 +27,7 @@ fn hook_status(home: &Home) -> Value {
 
 /// The hook's command exactly as Codex runs it: `$SHELL -lc <command>` in the follower's
 /// environment, with the SessionStart payload on stdin.
-fn run_hook_as_codex(home: &Home) -> (common::Ran, Duration) {
+fn run_hook_as_codex(home: &Home) -> (Ran, Duration) {
     let status = hook_status(home);
     let hooks = status["hooks"].as_array().unwrap();
     let ours = hooks.iter().find(|h| h["ours"] == true).expect("our hook");
@@ -53,7 +51,7 @@ fn hook_log(home: &Home) -> String {
 
 #[test]
 fn install_next_to_master_hooks_replaces_ours_and_uninstall_restores() {
-    let ctx = TestContext::new();
+    let ctx = TestContext::new(bins!());
     let home = &ctx.follower;
     home.write_codex("hooks.json", MASTER_HOOKS);
     home.write_codex("config.toml", CONFIG);
@@ -106,7 +104,7 @@ fn install_next_to_master_hooks_replaces_ours_and_uninstall_restores() {
 
 #[test]
 fn install_refuses_a_broken_hooks_file_and_writes_nothing() {
-    let ctx = TestContext::new();
+    let ctx = TestContext::new(bins!());
     let home = &ctx.follower;
     home.write_codex("hooks.json", "{\"hooks\": [");
     home.write_codex("config.toml", CONFIG);
@@ -128,7 +126,7 @@ fn install_refuses_a_broken_hooks_file_and_writes_nothing() {
 
 #[test]
 fn the_hook_syncs_silently_and_exits_zero() {
-    let mut ctx = TestContext::new();
+    let mut ctx = TestContext::new(bins!());
     ctx.master.write_codex("AGENTS.md", "v1\n");
     ctx.join(&["--apply"]);
     output(ctx.follower_cmd().args(["hook", "install"]), 0);
@@ -161,7 +159,7 @@ fn the_hook_syncs_silently_and_exits_zero() {
 
 #[test]
 fn the_hook_skips_a_held_lock_and_gives_up_on_a_silent_master() {
-    let mut ctx = TestContext::new();
+    let mut ctx = TestContext::new(bins!());
     ctx.master.write_codex("AGENTS.md", "v1\n");
     ctx.join(&["--apply"]);
     output(
@@ -200,7 +198,7 @@ fn the_hook_skips_a_held_lock_and_gives_up_on_a_silent_master() {
 
 #[test]
 fn the_hook_on_a_machine_that_never_joined_logs_and_exits_zero() {
-    let ctx = TestContext::new();
+    let ctx = TestContext::new(bins!());
     output(ctx.follower_cmd().args(["hook", "install"]), 0);
     let (ran, _) = run_hook_as_codex(&ctx.follower);
     assert_eq!(
@@ -213,7 +211,7 @@ fn the_hook_on_a_machine_that_never_joined_logs_and_exits_zero() {
 #[cfg(target_os = "linux")]
 #[test]
 fn service_dry_run_prints_the_unit_and_install_refuses_without_systemd() {
-    let ctx = TestContext::new();
+    let ctx = TestContext::new(bins!());
     let home = &ctx.master;
     let refused = output(home.cmd().args(["master", "service", "install"]), 2);
     assert!(
@@ -230,7 +228,7 @@ fn service_dry_run_prints_the_unit_and_install_refuses_without_systemd() {
     let unit_path = home
         .user
         .join(".config/systemd/user/codexport-master.service");
-    let exe = std::fs::canonicalize(common::codexport_bin()).unwrap();
+    let exe = std::fs::canonicalize(bins!().codexport).unwrap();
     assert!(
         dry.stdout
             .starts_with(&format!("# would write {}\n", unit_path.display())),
@@ -327,7 +325,7 @@ fn trust_by_command(home: &Home) -> std::collections::BTreeMap<(String, String),
 
 #[test]
 fn apply_carries_the_masters_trust_and_keeps_our_hook() {
-    let mut ctx = TestContext::new();
+    let mut ctx = TestContext::new(bins!());
     master_with_hooks(&ctx);
     ctx.join(&["--apply"]);
     let greet = format!("{}/hooks/greet.sh", ctx.follower.codex.display());

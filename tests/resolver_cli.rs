@@ -2,9 +2,8 @@
 //! with broken plugin files (the example plugins themselves are driven in
 //! `resolvers/tests/wasm_plugins.rs`). No package registry needed.
 
-mod common;
-
-use common::{TestContext, output, write};
+use codexport_test_support::mcp::{mcp_entry, resolved, write_manifest};
+use codexport_test_support::{TestContext, bins, example_plugin, output, write};
 
 /// A component exporting an empty resolver instance at contract `version`.
 fn component(version: &str) -> Vec<u8> {
@@ -16,7 +15,7 @@ fn component(version: &str) -> Vec<u8> {
 
 #[test]
 fn list_reports_each_plugin_and_its_problem() {
-    let cx = TestContext::new();
+    let cx = TestContext::new(bins!());
     let none = output(cx.master_cmd().args(["resolver", "list"]), 0);
     assert_eq!(none.stdout, "");
     assert!(
@@ -51,7 +50,7 @@ fn list_reports_each_plugin_and_its_problem() {
 
 #[test]
 fn test_names_what_is_missing_or_broken() {
-    let cx = TestContext::new();
+    let cx = TestContext::new(bins!());
     cx.master.write_codex(
         "config.toml",
         "[mcp_servers.fff]\ncommand = \"/opt/fff-mcp\"\n",
@@ -110,8 +109,8 @@ fn test_names_what_is_missing_or_broken() {
 /// plugin plans the entry with it.
 #[test]
 fn a_plugin_infers_on_the_master_and_plans_on_the_follower() {
-    let cx = TestContext::new();
-    let plugin = common::example_plugin("cargo_git");
+    let cx = TestContext::new(bins!());
+    let plugin = example_plugin("cargo_git");
     let cargo = cx.master.user.join(".cargo");
     let bin = write(&cargo.join("bin/gitquarry"), "#!/bin/sh\n");
     write(
@@ -139,9 +138,9 @@ fn a_plugin_infers_on_the_master_and_plans_on_the_follower() {
     assert_eq!(gq["resolver"], "cargo_git", "{gq}");
 
     let spec = serde_json::json!({"crate": "gitquarry", "git": "https://github.com/o/gitquarry", "rev": "0123abcd", "bin": "gitquarry"});
-    let mut entry = common::mcp_entry("gq", common::resolved("cargo_git", spec));
+    let mut entry = mcp_entry("gq", resolved("cargo_git", spec));
     entry.args = vec!["serve".into()];
-    cx.follower.write_manifest(vec![entry]);
+    write_manifest(&cx.follower, vec![entry]);
     let missing = output(cx.follower_cmd().args(["mcp", "plan", "gq", "--json"]), 7);
     assert!(
         missing

@@ -1,7 +1,5 @@
 //! End-to-end sync: a master and a follower in temp homes, on loopback, through the binary.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -13,7 +11,7 @@ use codexport_core::identity::MasterKey;
 use codexport_core::master::selection::{FileClass, Root};
 use codexport_core::mcp::manifest::McpManifest;
 use codexport_core::revision::{FileEntry, MasterInfo, PROTOCOL, Revision, content_hash};
-use common::{TestContext, output, run};
+use codexport_test_support::{Ran, TestContext, bins, output, run, write};
 
 /// Every file under `dir` with its bytes (links as `-> target`), to prove nothing changed.
 fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -93,11 +91,11 @@ fn seed_master(ctx: &TestContext) {
     ctx.master
         .write_codex("sessions/2026/01/01/rollout.jsonl", "{}");
     ctx.master.write_codex("history.jsonl", "{}");
-    common::write(
+    write(
         &ctx.master.user.join(".agents/skills/a/SKILL.md"),
         "agents skill\n",
     );
-    common::write(&ctx.master.tool.join("resolvers/p.wasm"), b"\0asm plugin");
+    write(&ctx.master.tool.join("resolvers/p.wasm"), b"\0asm plugin");
 }
 
 /// Runs `sync --apply` until `check` holds (the watcher publishes asynchronously).
@@ -119,7 +117,7 @@ fn sync_until(ctx: &TestContext, what: &str, check: impl Fn() -> bool) {
 
 #[test]
 fn join_apply_watch_change_and_delete() {
-    let mut ctx = TestContext::new();
+    let mut ctx = TestContext::new(bins!());
     seed_master(&ctx);
     ctx.follower.write_codex("rules/local.rules", "mine\n");
     ctx.follower.write_codex("AGENTS.md", "follower's own\n");
@@ -190,7 +188,7 @@ fn join_apply_watch_change_and_delete() {
 
 #[test]
 fn apply_is_separate_from_sync_and_only_missing_objects_travel() {
-    let mut ctx = TestContext::new();
+    let mut ctx = TestContext::new(bins!());
     seed_master(&ctx);
     ctx.start_master_with(&["--no-watch"]);
     ctx.join(&[]);
@@ -214,7 +212,7 @@ fn apply_is_separate_from_sync_and_only_missing_objects_travel() {
 
 #[test]
 fn master_commands() {
-    let ctx = TestContext::new();
+    let ctx = TestContext::new(bins!());
     let fp1 = output(ctx.master_cmd().args(["master", "init"]), 0).stdout;
     let fp2 = output(ctx.master_cmd().args(["master", "init"]), 0).stdout;
     assert_eq!(fp1, fp2, "init is idempotent");
@@ -251,7 +249,7 @@ fn master_commands() {
 
 #[test]
 fn joining_again_refreshes_the_token_and_a_corrupt_local_object_is_fetched_again() {
-    let mut ctx = TestContext::new();
+    let mut ctx = TestContext::new(bins!());
     seed_master(&ctx);
     ctx.start_master_with(&["--no-watch"]);
     ctx.join(&[]);
@@ -279,7 +277,7 @@ fn joining_again_refreshes_the_token_and_a_corrupt_local_object_is_fetched_again
 
 /// Runs a follower command expected to fail with `code` and `message`, and checks that no
 /// file of the follower changed.
-fn refused(ctx: &TestContext, args: &[&str], code: i32, message: &str) -> common::Ran {
+fn refused(ctx: &TestContext, args: &[&str], code: i32, message: &str) -> Ran {
     let before = follower_snapshot(ctx);
     let ran = output(ctx.follower_cmd().args(args), code);
     assert!(ran.stderr.starts_with("error: "), "{}", ran.stderr);
@@ -299,7 +297,7 @@ fn refused(ctx: &TestContext, args: &[&str], code: i32, message: &str) -> common
 
 #[test]
 fn malformed_truncated_and_future_links() {
-    let mut ctx = TestContext::new();
+    let mut ctx = TestContext::new(bins!());
     ctx.start_master();
     let link = ctx.link("f");
     refused(
@@ -328,7 +326,7 @@ fn malformed_truncated_and_future_links() {
 
 #[test]
 fn wrong_fingerprint_is_refused() {
-    let mut ctx = TestContext::new();
+    let mut ctx = TestContext::new(bins!());
     ctx.start_master();
     let link = ctx.link("f");
     let other = MasterKey::generate().fingerprint.replace(':', "%3A");
@@ -341,7 +339,7 @@ fn wrong_fingerprint_is_refused() {
 
 #[test]
 fn changed_master_key_is_refused_until_trust_reset() {
-    let mut ctx = TestContext::new();
+    let mut ctx = TestContext::new(bins!());
     seed_master(&ctx);
     ctx.join(&["--apply"]);
     ctx.stop_master();
@@ -369,7 +367,7 @@ fn changed_master_key_is_refused_until_trust_reset() {
 
 #[test]
 fn object_whose_bytes_do_not_match_is_refused() {
-    let mut ctx = TestContext::new();
+    let mut ctx = TestContext::new(bins!());
     seed_master(&ctx);
     ctx.start_master_with(&["--no-watch"]);
     let hash = codexport_core::store::sha256_hex(b"be kind\n");
@@ -394,7 +392,7 @@ fn object_whose_bytes_do_not_match_is_refused() {
 
 #[test]
 fn rollback_to_a_lower_seq_is_refused() {
-    let mut ctx = TestContext::new();
+    let mut ctx = TestContext::new(bins!());
     seed_master(&ctx);
     ctx.start_master_with(&["--no-watch"]);
     ctx.join(&["--apply"]);
@@ -413,7 +411,7 @@ fn rollback_to_a_lower_seq_is_refused() {
 
 #[test]
 fn unreachable_masters_are_bounded_by_the_timeout() {
-    let mut ctx = TestContext::new();
+    let mut ctx = TestContext::new(bins!());
     ctx.join(&[]);
     ctx.stop_master();
     // Refused: nothing listens any more.
@@ -454,7 +452,7 @@ fn unreachable_masters_are_bounded_by_the_timeout() {
 
 #[test]
 fn peers_outside_the_allow_list_are_refused() {
-    let mut ctx = TestContext::new();
+    let mut ctx = TestContext::new(bins!());
     output(ctx.master_cmd().args(["master", "init"]), 0);
     fs::write(
         ctx.master.tool.join("master.toml"),
@@ -473,7 +471,7 @@ fn peers_outside_the_allow_list_are_refused() {
 
 #[test]
 fn missing_and_revoked_tokens_are_refused() {
-    let mut ctx = TestContext::new();
+    let mut ctx = TestContext::new(bins!());
     ctx.start_master();
     let link = ctx.link("f");
     let start = link.find("token=").unwrap() + "token=".len();
@@ -493,7 +491,7 @@ fn missing_and_revoked_tokens_are_refused() {
 
 #[test]
 fn corrupt_identity_and_state_are_reported() {
-    let mut ctx = TestContext::new();
+    let mut ctx = TestContext::new(bins!());
     seed_master(&ctx);
     ctx.join(&["--apply"]);
     let state = ctx.follower.tool.join("state.json");
@@ -601,7 +599,7 @@ fn join_fake(ctx: &TestContext, key: &MasterKey, signed: Vec<u8>) -> String {
 
 #[test]
 fn bad_signature_is_refused() {
-    let ctx = TestContext::new();
+    let ctx = TestContext::new(bins!());
     let key = MasterKey::generate();
     let mut signed = forged_revision(&key, vec![entry("AGENTS.md", None)]).sign(&key);
     signed.document = signed.document.replace("AGENTS.md", "AGENTS.mx");
@@ -624,7 +622,7 @@ fn paths_and_links_that_escape_are_refused() {
         ("a\0b", None, "NUL"),
         ("skills/x", Some("../../../etc"), "escapes its root"),
     ] {
-        let ctx = TestContext::new();
+        let ctx = TestContext::new(bins!());
         let key = MasterKey::generate();
         let signed = forged_revision(&key, vec![entry(path, link)]).sign(&key);
         let link = join_fake(&ctx, &key, signed.to_bytes());
@@ -640,7 +638,7 @@ fn paths_and_links_that_escape_are_refused() {
 
 #[test]
 fn commands_in_the_wrong_role_name_the_right_one() {
-    let ctx = TestContext::new();
+    let ctx = TestContext::new(bins!());
     let ran = run(ctx.follower_cmd().arg("sync"));
     assert_eq!(ran.code, 2, "{}", ran.stderr);
     assert!(

@@ -9,32 +9,35 @@
 //! Run: `cargo bench -p codexport-resolvers --bench wasm_plugin` (builds the example plugins
 //! for wasm32-wasip2 first). `BENCH_ITERS=N` changes the number of resolve calls (default 200).
 
-#[path = "../tests/support/example_plugins.rs"]
-mod example_plugins;
-
-use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use codexport_core::Homes;
-use codexport_core::mcp::manifest::{Artifact, ArtifactSpec, McpEntry, Origin, Transport};
+use codexport_core::mcp::manifest::{Artifact, ArtifactSpec, McpEntry};
 use codexport_core::store::ObjectStore;
 use codexport_resolvers::builtin::GithubReleaseResolver;
 use codexport_resolvers::platform::Libc;
 use codexport_resolvers::wasm::{HostConfig, PluginHost};
 use codexport_resolvers::{GithubConfig, Mode, Platform, ResolveContext, Resolver};
-use example_plugins::example_plugins_dir;
+use codexport_test_support::example_plugins_dir;
+use codexport_test_support::github::{FixtureAsset, ReleaseFixture};
+use codexport_test_support::mcp::mcp_entry;
 
 fn main() {
     let iters: usize = std::env::var("BENCH_ITERS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
-    let plugins = example_plugins_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../resolver-sdk/examples"),
+    let plugins = example_plugins_dir();
+    let fixture = ReleaseFixture::start();
+    fixture.publish(
+        "o/fff",
+        "v1.0.0",
+        vec![
+            FixtureAsset::new("fff-mcp-x86_64-unknown-linux-gnu", b"a".to_vec()),
+            FixtureAsset::new("fff-mcp-aarch64-apple-darwin", b"b".to_vec()),
+        ],
     );
-    let (base, _runtime) = github_fixture();
     let dir = tempfile::tempdir().unwrap();
     let homes = Homes::new(
         dir.path(),
@@ -50,7 +53,7 @@ fn main() {
         .unwrap();
     }
     let github = GithubConfig {
-        api_base: base.clone(),
+        api_base: fixture.base.clone(),
         token: None,
     };
     let cx = ResolveContext {
@@ -67,19 +70,14 @@ fn main() {
         artifacts: homes.mcp_artifacts(),
     };
     let entry = McpEntry {
-        name: "fff".into(),
-        transport: Transport::Stdio,
         command: Some("/opt/fff-mcp".into()),
-        args: Vec::new(),
-        env: BTreeMap::new(),
-        cwd: None,
-        url: None,
-        extra: serde_json::Map::new(),
-        artifact: Artifact::Unresolved {
-            reason: String::new(),
-            hint: String::new(),
-        },
-        origin: Origin::Canonical,
+        ..mcp_entry(
+            "fff",
+            Artifact::Unresolved {
+                reason: String::new(),
+                hint: String::new(),
+            },
+        )
     };
     let release = serde_json::json!({"repo": "o/fff", "tag": "v1.0.0", "asset": "fff-mcp-{triple}", "bin": "fff-mcp"});
     let spec = |resolver: &str, spec: serde_json::Value| ArtifactSpec {
@@ -177,35 +175,4 @@ fn ms(d: Duration) -> f64 {
 
 fn ratio(a: Duration, b: Duration) -> f64 {
     a.as_secs_f64() / b.as_secs_f64().max(1e-9)
-}
-
-/// A loopback GitHub answering one release of `o/fff` with a digest.
-fn github_fixture() -> (String, tokio::runtime::Runtime) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let body = serde_json::json!({
-        "tag_name": "v1.0.0",
-        "assets": [
-            {"name": "fff-mcp-x86_64-unknown-linux-gnu", "browser_download_url": format!("{base}/d/a"),
-             "digest": format!("sha256:{}", "a".repeat(64))},
-            {"name": "fff-mcp-aarch64-apple-darwin", "browser_download_url": format!("{base}/d/b"),
-             "digest": format!("sha256:{}", "b".repeat(64))},
-        ],
-    });
-    let app = axum::Router::new().route(
-        "/repos/o/fff/releases/tags/v1.0.0",
-        axum::routing::get(move || {
-            let body = body.clone();
-            async move { axum::Json(body) }
-        }),
-    );
-    runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (base, runtime)
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use codexport_core::Homes;
-use codexport_core::mcp::manifest::{Artifact, ArtifactSpec, McpEntry, Origin, Transport};
+use codexport_core::mcp::manifest::{Artifact, ArtifactSpec, McpEntry};
 use codexport_core::store::ObjectStore;
 use codexport_resolvers::plan::{ArchiveKind, Step};
 use codexport_resolvers::platform::Libc;
@@ -15,89 +15,45 @@ use codexport_resolvers::wasm::{HostConfig, Limits, PluginHost, WasmResolver};
 use codexport_resolvers::{
     Error, GithubConfig, InferContext, Mode, Platform, ResolveContext, Resolver, SourceLimits,
 };
+use codexport_test_support::example_plugin;
+use codexport_test_support::github::{FixtureAsset, ReleaseFixture};
+use codexport_test_support::mcp::{mcp_entry, sha256};
 
-#[path = "support/example_plugins.rs"]
-mod example_plugins;
-use example_plugins::example_plugins_dir;
-
-const DIGEST: &str = "5a2e8f4c1b7d9e0f3a6c8b1d4e7f0a2c5b8d1e4f7a0c3b6d9e2f5a8c1b4d7e0f";
+/// What every `fff-mcp` asset of the fixture holds.
+const FFF: &[u8] = b"fff";
 const SIBLING: &str = "0000000000000000000000000000000000000000000000000000000000000abc";
-
-fn plugin(crate_file: &str) -> PathBuf {
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../resolver-sdk/examples");
-    example_plugins_dir(&examples).join(format!("{crate_file}.wasm"))
-}
+const FFF_REPO: &str = "dmtrKovalenko/fff.nvim";
 
 /// A loopback GitHub: releases of `dmtrKovalenko/fff.nvim` with an API digest (v0.4.2,
 /// latest), a `.sha256` sibling (v0.4.0), and no digest at all (v0.3.0).
-struct Github {
-    base: String,
-    _runtime: tokio::runtime::Runtime,
-}
-
-fn github() -> Github {
-    use axum::extract::{Path as P, State};
-    use axum::response::{IntoResponse, Response};
-    use axum::routing::get;
-
-    async fn release(
-        State(base): State<String>,
-        P((owner, repo, tag)): P<(String, String, String)>,
-    ) -> Response {
-        if format!("{owner}/{repo}") != "dmtrKovalenko/fff.nvim" {
-            return axum::http::StatusCode::NOT_FOUND.into_response();
-        }
-        let asset = |name: &str, digest: Option<&str>| {
-            serde_json::json!({
-                "name": name,
-                "browser_download_url": format!("{base}/download/{tag}/{name}"),
-                "size": 3,
-                "digest": digest.map(|d| format!("sha256:{d}")),
-            })
-        };
-        let assets = match tag.as_str() {
-            "v0.4.2" => vec![
-                asset("fff-mcp-x86_64-unknown-linux-gnu", Some(DIGEST)),
-                asset("fff-mcp-aarch64-apple-darwin", Some(DIGEST)),
-            ],
-            "v0.4.0" => vec![
-                asset("fff-mcp-x86_64-unknown-linux-gnu", None),
-                asset("fff-mcp-x86_64-unknown-linux-gnu.sha256", None),
-            ],
-            "v0.3.0" => vec![asset("fff-mcp-x86_64-unknown-linux-gnu", None)],
-            _ => return axum::http::StatusCode::NOT_FOUND.into_response(),
-        };
-        axum::Json(serde_json::json!({"tag_name": tag, "assets": assets})).into_response()
-    }
-    async fn latest(state: State<String>, P((owner, repo)): P<(String, String)>) -> Response {
-        release(state, P((owner, repo, "v0.4.2".to_owned()))).await
-    }
-    async fn sibling() -> String {
-        format!("{SIBLING}  fff-mcp-x86_64-unknown-linux-gnu\n")
-    }
-
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = axum::Router::new()
-        .route("/repos/{owner}/{repo}/releases/latest", get(latest))
-        .route("/repos/{owner}/{repo}/releases/tags/{tag}", get(release))
-        .route(
-            "/download/v0.4.0/fff-mcp-x86_64-unknown-linux-gnu.sha256",
-            get(sibling),
-        )
-        .with_state(base.clone());
-    runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Github {
-        base,
-        _runtime: runtime,
-    }
+fn github() -> ReleaseFixture {
+    let github = ReleaseFixture::start();
+    let linux = "fff-mcp-x86_64-unknown-linux-gnu";
+    github.publish(
+        FFF_REPO,
+        "v0.4.0",
+        vec![
+            FixtureAsset::undigested(linux, FFF.to_vec()),
+            FixtureAsset::undigested(
+                &format!("{linux}.sha256"),
+                format!("{SIBLING}  {linux}\n").into_bytes(),
+            ),
+        ],
+    );
+    github.publish(
+        FFF_REPO,
+        "v0.3.0",
+        vec![FixtureAsset::undigested(linux, FFF.to_vec())],
+    );
+    github.publish(
+        FFF_REPO,
+        "v0.4.2",
+        vec![
+            FixtureAsset::new(linux, FFF.to_vec()),
+            FixtureAsset::new("fff-mcp-aarch64-apple-darwin", FFF.to_vec()),
+        ],
+    );
+    github
 }
 
 /// Temp homes with the given plugins installed under the names given.
@@ -105,7 +61,7 @@ struct Setup {
     _dir: tempfile::TempDir,
     homes: Homes,
     host: Arc<PluginHost>,
-    github: Github,
+    github: ReleaseFixture,
 }
 
 fn setup(plugins: &[(&Path, &str)], limits: Limits) -> Setup {
@@ -143,21 +99,19 @@ fn quick() -> Limits {
     }
 }
 
+/// An entry no resolver has claimed yet, as a master's inference sees it.
 fn entry(name: &str, command: &str) -> McpEntry {
     McpEntry {
-        name: name.to_owned(),
-        transport: Transport::Stdio,
         command: Some(command.to_owned()),
         args: vec!["--stdio".to_owned()],
         env: BTreeMap::from([("SECRET".to_owned(), "never shown".to_owned())]),
-        cwd: None,
-        url: None,
-        extra: serde_json::Map::new(),
-        artifact: Artifact::Unresolved {
-            reason: String::new(),
-            hint: String::new(),
-        },
-        origin: Origin::Canonical,
+        ..mcp_entry(
+            name,
+            Artifact::Unresolved {
+                reason: String::new(),
+                hint: String::new(),
+            },
+        )
     }
 }
 
@@ -229,7 +183,7 @@ fn spec(resolver: &str, spec: serde_json::Value) -> ArtifactSpec {
 #[test]
 fn github_binaries_pins_the_latest_release_and_plans_a_verified_download() {
     let s = setup(
-        &[(&plugin("github_binaries"), "github_binaries")],
+        &[(&example_plugin("github_binaries"), "github_binaries")],
         Limits::default(),
     );
     let resolver = s.find("github_binaries");
@@ -260,11 +214,10 @@ fn github_binaries_pins_the_latest_release_and_plans_a_verified_download() {
         r.plan.steps,
         vec![
             Step::Download {
-                url: format!(
-                    "{}/download/v0.4.2/fff-mcp-x86_64-unknown-linux-gnu",
-                    s.github.base
-                ),
-                sha256: Some(DIGEST.to_owned()),
+                url: s
+                    .github
+                    .download_url(FFF_REPO, "v0.4.2", "fff-mcp-x86_64-unknown-linux-gnu"),
+                sha256: Some(sha256(FFF)),
                 archive: ArchiveKind::Raw,
                 strip: 0,
                 dest: "bin/fff-mcp".to_owned(),
@@ -281,7 +234,7 @@ fn github_binaries_pins_the_latest_release_and_plans_a_verified_download() {
 #[test]
 fn release_digests_come_from_sha256_siblings_and_are_required() {
     let s = setup(
-        &[(&plugin("github_binaries"), "github_binaries")],
+        &[(&example_plugin("github_binaries"), "github_binaries")],
         Limits::default(),
     );
     let resolver = s.find("github_binaries");
@@ -327,7 +280,10 @@ fn release_digests_come_from_sha256_siblings_and_are_required() {
 
 #[test]
 fn cargo_git_reads_the_install_record_next_to_the_binary() {
-    let s = setup(&[(&plugin("cargo_git"), "cargo_git")], Limits::default());
+    let s = setup(
+        &[(&example_plugin("cargo_git"), "cargo_git")],
+        Limits::default(),
+    );
     let resolver = s.find("cargo_git");
     let cargo_home = s.homes.user.join(".cargo");
     std::fs::create_dir_all(cargo_home.join("bin")).unwrap();
@@ -374,7 +330,7 @@ fn cargo_git_reads_the_install_record_next_to_the_binary() {
 
 #[test]
 fn hostile_plugins_are_stopped_within_their_limits_and_named() {
-    let s = setup(&[(&plugin("misbehave"), "misbehave")], quick());
+    let s = setup(&[(&example_plugin("misbehave"), "misbehave")], quick());
     let resolver = s.find("misbehave");
     assert_eq!(resolver.info().unwrap().priority, 100);
 
@@ -459,8 +415,8 @@ fn broken_plugin_files_are_refused_with_their_name_and_skipped() {
             (&core, "core"),
             (&future, "future"),
             (&mismatched, "mismatched"),
-            (&plugin("github_binaries"), "github-binaries"),
-            (&plugin("cargo_git"), "cargo_git"),
+            (&example_plugin("github_binaries"), "github-binaries"),
+            (&example_plugin("cargo_git"), "cargo_git"),
         ],
         quick(),
     );
@@ -503,7 +459,10 @@ fn broken_plugin_files_are_refused_with_their_name_and_skipped() {
 
 #[test]
 fn compiled_plugins_are_cached_and_a_corrupt_cache_is_recompiled() {
-    let s = setup(&[(&plugin("github_binaries"), "github_binaries")], quick());
+    let s = setup(
+        &[(&example_plugin("github_binaries"), "github_binaries")],
+        quick(),
+    );
     let file = s.homes.resolvers().join("github_binaries.wasm");
     s.host.load(&file).unwrap();
     let cache = s.homes.tool.join("cache/resolvers");

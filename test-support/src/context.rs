@@ -1,19 +1,22 @@
-//! Shared helper of every end-to-end test: temporary master and follower homes, a free loopback
-//! port, the built binaries, and a `master serve` process that is stopped when the test ends.
-//!
-//! Each test binary includes it with `mod common;`, and not every binary uses every helper.
-#![allow(dead_code, unreachable_pub)]
-
-#[path = "../../resolvers/tests/support/example_plugins.rs"]
-mod example_plugins;
-pub mod mcp;
+//! The one test context: temp master and follower homes, a free loopback port, the binaries.
 
 use std::fs;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+use codexport_core::env;
+
+/// The programs under test (build it with [`crate::bins!`]).
+#[derive(Debug, Clone)]
+pub struct Bins {
+    /// `codexport`.
+    pub codexport: PathBuf,
+    /// `codexport-mcp-run`, the launcher (a binary of the root package, so cargo builds it
+    /// fresh with the tests).
+    pub launcher: PathBuf,
+}
 
 /// The three roots of one simulated machine (all inside the test's temp dir).
 #[derive(Debug, Clone)]
@@ -24,18 +27,26 @@ pub struct Home {
     pub codex: PathBuf,
     /// `CODEXPORT_HOME`.
     pub tool: PathBuf,
+    /// The programs this machine runs.
+    pub bins: Bins,
 }
 
 impl Home {
-    fn create(root: &Path) -> Self {
+    fn create(root: &Path, bins: Bins) -> Self {
         let user = root.to_path_buf();
         let home = Self {
             codex: user.join(".codex"),
             tool: user.join(".codexport"),
             user,
+            bins,
         };
         fs::create_dir_all(&home.codex).unwrap();
         home
+    }
+
+    /// The same roots as codexport's own [`codexport_core::Homes`].
+    pub fn homes(&self) -> codexport_core::Homes {
+        codexport_core::Homes::new(&self.user, &self.codex, &self.tool)
     }
 
     /// Writes a file (creating parents) under the Codex home.
@@ -50,21 +61,32 @@ impl Home {
 
     /// A `codexport` command with this machine's environment.
     pub fn cmd(&self) -> Command {
-        let mut cmd = Command::new(codexport_bin());
+        let mut cmd = Command::new(&self.bins.codexport);
         self.apply_env(&mut cmd);
         cmd
     }
 
     /// Sets this machine's environment on any command (the launcher, a script).
     pub fn apply_env(&self, cmd: &mut Command) {
-        cmd.env("HOME", &self.user)
-            .env("USERPROFILE", &self.user)
-            .env("CODEX_HOME", &self.codex)
-            .env("CODEXPORT_HOME", &self.tool)
-            .env("NO_COLOR", "1")
-            .env_remove("CODEXPORT_LOG")
-            .env_remove("RUST_LOG")
+        cmd.env(env::HOME, &self.user)
+            .env(env::USERPROFILE, &self.user)
+            .env(env::CODEX_HOME, &self.codex)
+            .env(env::CODEXPORT_HOME, &self.tool)
+            .env(env::NO_COLOR, "1")
+            .env_remove(env::CODEXPORT_LOG)
+            .env_remove(env::RUST_LOG)
             .stdin(Stdio::null());
+    }
+
+    /// Puts the launcher where generated `config.toml` files point (`~/.codexport/bin`).
+    pub fn install_launcher(&self) -> PathBuf {
+        let target = self
+            .tool
+            .join("bin")
+            .join(format!("codexport-mcp-run{}", std::env::consts::EXE_SUFFIX));
+        fs::create_dir_all(target.parent().unwrap()).unwrap();
+        fs::copy(&self.bins.launcher, &target).unwrap();
+        target
     }
 }
 
@@ -88,18 +110,13 @@ pub struct TestContext {
     server: Option<Child>,
 }
 
-impl Default for TestContext {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl TestContext {
-    /// Fresh, empty homes (each Codex home exists and is empty).
-    pub fn new() -> Self {
+    /// Fresh, empty homes (each Codex home exists and is empty) running `bins`
+    /// (`TestContext::new(bins!())`).
+    pub fn new(bins: Bins) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let master = Home::create(&dir.path().join("master"));
-        let follower = Home::create(&dir.path().join("follower"));
+        let master = Home::create(&dir.path().join("master"), bins.clone());
+        let follower = Home::create(&dir.path().join("follower"), bins);
         Self {
             port: free_port(),
             dir,
@@ -314,123 +331,4 @@ pub fn run(cmd: &mut Command) -> Ran {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
-}
-
-/// The `codexport` binary under test.
-pub fn codexport_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_codexport"))
-}
-
-/// The `codexport-mcp-run` launcher under test (a binary of the root package, so cargo
-/// builds it fresh with the tests).
-pub fn launcher_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_codexport-mcp-run"))
-}
-
-impl Home {
-    /// Writes `mcp-manifest.json` (0600, as apply does) with `entries`, as if a master at
-    /// `/home/master` had sent them.
-    pub fn write_manifest(&self, entries: Vec<codexport_core::mcp::manifest::McpEntry>) {
-        let manifest = codexport_core::mcp::manifest::McpManifest {
-            version: codexport_core::mcp::manifest::MANIFEST_VERSION,
-            master: codexport_core::mcp::manifest::MasterPaths {
-                os: std::env::consts::OS.into(),
-                home: "/home/master".into(),
-                codex_home: "/home/master/.codex".into(),
-            },
-            entries,
-        };
-        let path = self.tool.join("mcp-manifest.json");
-        codexport_core::fsx::write_secret(&path, &serde_json::to_vec_pretty(&manifest).unwrap())
-            .unwrap();
-    }
-
-    /// Puts the launcher where generated `config.toml` files point (`~/.codexport/bin`).
-    pub fn install_launcher(&self) -> PathBuf {
-        let target = self
-            .tool
-            .join("bin")
-            .join(format!("codexport-mcp-run{}", std::env::consts::EXE_SUFFIX));
-        fs::create_dir_all(target.parent().unwrap()).unwrap();
-        fs::copy(launcher_bin(), &target).unwrap();
-        target
-    }
-}
-
-/// A stdio MCP entry with `artifact` (what a master's inference would have written).
-pub fn mcp_entry(
-    name: &str,
-    artifact: codexport_core::mcp::manifest::Artifact,
-) -> codexport_core::mcp::manifest::McpEntry {
-    codexport_core::mcp::manifest::McpEntry {
-        name: name.into(),
-        transport: codexport_core::mcp::manifest::Transport::Stdio,
-        command: Some("unused-on-followers".into()),
-        args: Vec::new(),
-        env: Default::default(),
-        cwd: None,
-        url: None,
-        extra: Default::default(),
-        artifact,
-        origin: codexport_core::mcp::manifest::Origin::Canonical,
-    }
-}
-
-/// A resolved artifact of `resolver` with `spec`.
-pub fn resolved(
-    resolver: &str,
-    spec: serde_json::Value,
-) -> codexport_core::mcp::manifest::Artifact {
-    codexport_core::mcp::manifest::Artifact::Resolved(codexport_core::mcp::manifest::ArtifactSpec {
-        resolver: resolver.into(),
-        spec,
-        objects: Vec::new(),
-    })
-}
-
-/// The Codex CLI version tests check generated files against (REFERENCE.md describes it).
-pub const CODEX_VERSION: &str = "0.169.0";
-
-/// The `codex` binary, installed with npm into the repo's `.tools/codex` on first use (needs
-/// the npm registry or its cache then; `scripts/setup.sh` does the same).
-pub fn codex_bin() -> PathBuf {
-    static CODEX: OnceLock<PathBuf> = OnceLock::new();
-    CODEX
-        .get_or_init(|| {
-            let prefix = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/codex");
-            let manifest = prefix.join("node_modules/@openai/codex/package.json");
-            // nextest runs each test in its own process: one installs, the others wait.
-            let _lock = codexport_core::lock::LockGuard::acquire(
-                &prefix.with_extension("lock"),
-                codexport_core::lock::Wait::Forever,
-            )
-            .unwrap();
-            let installed = fs::read_to_string(&manifest)
-                .is_ok_and(|p| p.contains(&format!("\"version\": \"{CODEX_VERSION}\"")));
-            if !installed {
-                let status = Command::new("npm")
-                    .args([
-                        "install",
-                        "--no-audit",
-                        "--no-fund",
-                        "--save-exact",
-                        "--prefix",
-                    ])
-                    .arg(&prefix)
-                    .arg(format!("@openai/codex@{CODEX_VERSION}"))
-                    .status()
-                    .expect("npm runs (scripts/setup.sh installs node and npm)");
-                assert!(status.success(), "npm install @openai/codex failed");
-            }
-            prefix.join("node_modules/.bin/codex")
-        })
-        .clone()
-}
-
-/// An example resolver plugin from `resolver-sdk/examples` (`github_binaries`, `cargo_git`,
-/// `misbehave`), built for wasm32-wasip2 once per run into `<target>/wasm-plugins` (the
-/// resolvers crate's tests share that build).
-pub fn example_plugin(name: &str) -> PathBuf {
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("resolver-sdk/examples");
-    example_plugins::example_plugins_dir(&examples).join(format!("{name}.wasm"))
 }

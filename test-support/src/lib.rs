@@ -1,0 +1,30 @@
+//! Shared helpers of codexport's integration tests and benchmarks (a dev-dependency only).
+//!
+//! It owns the one [`TestContext`] (temp master and follower homes, a free loopback port, a
+//! `master serve` stopped when the test ends), the one manifest writer and entry builder
+//! ([`mcp`]), the one loopback GitHub release fixture ([`github`]), the Codex CLI the tests
+//! check against and the build of the example wasm plugins. The binaries under test belong to
+//! the root package, whose `CARGO_BIN_EXE_*` only its own tests see: callers pass them in with
+//! [`bins!`].
+
+mod codex;
+mod context;
+pub mod github;
+pub mod mcp;
+mod plugins;
+
+pub use codex::{CODEX_VERSION, codex_bin};
+pub use context::{Bins, Home, Ran, TestContext, free_port, output, port_open, run, write};
+pub use plugins::{example_plugin, example_plugins_dir};
+
+/// The binaries of the root package under test, from the calling test's `CARGO_BIN_EXE_*`
+/// (set only while cargo builds the root package's tests and benches).
+#[macro_export]
+macro_rules! bins {
+    () => {
+        $crate::Bins {
+            codexport: ::std::path::PathBuf::from(env!("CARGO_BIN_EXE_codexport")),
+            launcher: ::std::path::PathBuf::from(env!("CARGO_BIN_EXE_codexport-mcp-run")),
+        }
+    };
+}
