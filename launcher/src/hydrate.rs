@@ -1,8 +1,9 @@
 //! Making an entry's artifact ready: the hot check (no resolver involved), hydration under
 //! the artifact lock, and the fallback to the last good artifact when the network fails.
 //!
-//! Only the functions past [`ready_now`] build a resolver registry, an HTTP client or (with
-//! plugins) a wasm engine; the launcher's hot path calls [`ready_now`] alone.
+//! Only the functions past [`ready_now`] build the follower's registry (its plugins), an HTTP
+//! client or (with plugins) a wasm engine; the launcher's hot path calls [`ready_now`] alone
+//! (and [`artifact_spec`], which asks only the built-ins).
 
 use std::path::{Path, PathBuf};
 
@@ -43,7 +44,7 @@ pub fn artifact_spec(entry: &McpEntry) -> Result<&ArtifactSpec, Error> {
         }
         .into()),
         Artifact::Resolved(spec)
-            if entry.transport == Transport::Http || spec.resolver == "url" =>
+            if entry.transport == Transport::Http || !Registry::builtin().runs_locally(spec) =>
         {
             Err(ResolveError::NothingToRun {
                 entry: entry.name.clone(),

@@ -107,7 +107,7 @@ impl McpExport for RegistryExport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::infer::test_support::Master;
+    use crate::ecosystem::test_support::Master;
 
     #[test]
     fn every_entry_is_exported_and_problems_name_their_entry() {

@@ -6,13 +6,14 @@
 //! It reads manifest types from `codexport-core` and never writes into the Codex home.
 
 pub mod builtin;
+mod ecosystem;
 mod error;
 pub mod executor;
 pub mod export;
 pub mod github;
 pub mod hints;
 mod http;
-mod infer;
+mod pack;
 pub mod plan;
 pub mod platform;
 pub mod registry;

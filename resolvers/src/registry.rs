@@ -10,11 +10,6 @@ use crate::builtin::{
     UvResolver,
 };
 use crate::hints::McpHint;
-use crate::infer::pack;
-use crate::spec::{
-    BuiltinSpec, CargoSpec, GithubReleaseSpec, NpmSpec, PathSpec, SourceKind, SourceSpec, UrlSpec,
-    UvSpec,
-};
 use crate::{Error, InferContext, Resolver};
 
 /// Resolvers in priority order.
@@ -111,9 +106,8 @@ impl Registry {
         unresolved(cx, entry, &failures)
     }
 
-    /// Master side: the artifact a `[mcp.NAME]` hint describes. Built-in specs are checked
-    /// against their shape and completed: `args` (and `url`) from the entry when the hint
-    /// leaves them out, and a `source` hint's `root` packed into the store.
+    /// Master side: the artifact a `[mcp.NAME]` hint describes, as its resolver completes
+    /// and checks it ([`Resolver::spec_from_hint`]); a spec of the wrong shape names the hint.
     pub fn apply_hint(
         &self,
         cx: &InferContext<'_>,
@@ -121,88 +115,36 @@ impl Registry {
         hint: &McpHint,
     ) -> Result<ArtifactSpec, Error> {
         let resolver = self.require(&entry.name, &hint.resolver)?;
-        let name = resolver.name().to_owned();
-        let mut fields = hint.fields.clone();
-        let mut objects = Vec::new();
-        let bad = |reason: String| Error::BadSpec {
-            entry: entry.name.clone(),
-            resolver: name.clone(),
-            reason: format!("{reason} (from `[mcp.{}]` in master.toml)", entry.name),
-        };
-        let args_default = || serde_json::json!(entry.args);
-        match name.as_str() {
-            NpmSpec::RESOLVER
-            | UvSpec::RESOLVER
-            | CargoSpec::RESOLVER
-            | PathSpec::RESOLVER
-            | GithubReleaseSpec::RESOLVER => {
-                fields.entry("args").or_insert_with(args_default);
-            }
-            UrlSpec::RESOLVER => {
-                if let Some(url) = &entry.url {
-                    fields.entry("url").or_insert_with(|| url.clone().into());
-                }
-            }
-            SourceSpec::RESOLVER if fields.contains_key("object") => {
-                objects.extend(fields["object"].as_str().map(str::to_owned));
-            }
-            SourceSpec::RESOLVER => {
-                fields.entry("args").or_insert_with(args_default);
-                let root = fields.get("root").and_then(|r| r.as_str()).ok_or_else(|| {
-                    bad("a `source` hint needs `root`, the project directory".into())
-                })?;
-                let root = std::path::PathBuf::from(root);
-                if !root.is_dir() {
-                    return Err(bad(format!(
-                        "`root` `{}` is not a directory",
-                        root.display()
-                    )));
-                }
-                let kind: Option<SourceKind> = fields
-                    .get("kind")
-                    .and_then(|k| serde_json::from_value(k.clone()).ok());
-                let keep = fields
-                    .get("entry")
-                    .and_then(|e| e.as_str())
-                    .filter(|_| kind == Some(SourceKind::Node));
-                let packed = pack::pack(cx, entry, &root, keep)?;
-                fields.insert("object".into(), packed.object.clone().into());
-                objects.push(packed.object);
-            }
-            _ => {}
-        }
-        let spec = serde_json::Value::Object(fields);
-        check_builtin(&name, &spec).map_err(bad)?;
-        if name == GithubReleaseSpec::RESOLVER
-            && let Some(asset) = spec.get("asset").and_then(|a| a.as_str())
-            && !asset.contains(['{', '*'])
-        {
-            tracing::warn!(entry = %entry.name, asset, "the `asset` hint has no `{{...}}` placeholder or `*`: every follower downloads this same file, whatever its platform");
-        }
-        Ok(ArtifactSpec {
-            resolver: name,
-            spec,
-            objects,
-        })
+        resolver
+            .spec_from_hint(cx, entry, hint.fields.clone())
+            .map_err(|err| match err {
+                Error::BadSpec {
+                    entry: name,
+                    resolver,
+                    reason,
+                } => Error::BadSpec {
+                    reason: format!("{reason} (from `[mcp.{name}]` in master.toml)"),
+                    entry: name,
+                    resolver,
+                },
+                other => other,
+            })
     }
-}
 
-/// Checks a built-in spec's shape; plugin specs are the plugin's business.
-fn check_builtin(resolver: &str, spec: &serde_json::Value) -> Result<(), String> {
-    fn shape<S: BuiltinSpec>(spec: &serde_json::Value) -> Result<(), String> {
-        serde_json::from_value::<S>(spec.clone())
-            .map(drop)
-            .map_err(|e| e.to_string())
+    /// One line describing `artifact` for listings (`@scope/p@1.2.3 (p)`, `node dist/index.js
+    /// from /src/p`); a spec that does not parse, or one no resolver here describes, shows as
+    /// compact JSON.
+    pub fn summary(&self, artifact: &ArtifactSpec) -> String {
+        self.get(&artifact.resolver)
+            .and_then(|r| r.summary(artifact))
+            .unwrap_or_else(|| artifact.spec.to_string())
     }
-    match resolver {
-        NpmSpec::RESOLVER => shape::<NpmSpec>(spec),
-        UvSpec::RESOLVER => shape::<UvSpec>(spec),
-        SourceSpec::RESOLVER => shape::<SourceSpec>(spec),
-        CargoSpec::RESOLVER => shape::<CargoSpec>(spec),
-        GithubReleaseSpec::RESOLVER => shape::<GithubReleaseSpec>(spec),
-        UrlSpec::RESOLVER => shape::<UrlSpec>(spec),
-        PathSpec::RESOLVER => shape::<PathSpec>(spec),
-        _ => Ok(()),
+
+    /// Whether `artifact` runs on this machine ([`Resolver::runs_locally`]); one of a resolver
+    /// not registered here counts as local (resolving it names the missing resolver).
+    pub fn runs_locally(&self, artifact: &ArtifactSpec) -> bool {
+        self.get(&artifact.resolver)
+            .is_none_or(|r| r.runs_locally())
     }
 }
 
@@ -242,7 +184,7 @@ fn unresolved(cx: &InferContext<'_>, entry: &McpEntry, failures: &[(String, Erro
 /// path argument that does not exist (the usual reason nothing recognises a command).
 fn missing(cx: &InferContext<'_>, entry: &McpEntry) -> Option<String> {
     let command = entry.command.as_deref()?;
-    if crate::infer::locate(cx, entry, command).is_none() {
+    if crate::ecosystem::locate(cx, entry, command).is_none() {
         return Some(if command.contains(['/', '\\']) {
             format!("`{command}` does not exist on the master")
         } else {
@@ -259,7 +201,9 @@ fn missing(cx: &InferContext<'_>, entry: &McpEntry) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::infer::test_support::{Master, stdio_entry};
+    use crate::ecosystem::test_support::{Master, stdio_entry};
+    use crate::pack;
+    use crate::spec::{BuiltinSpec, GithubReleaseSpec, SourceSpec};
     use crate::{Resolution, ResolveContext};
 
     struct Fixed(&'static str, Result<Option<()>, ()>);

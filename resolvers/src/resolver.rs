@@ -17,6 +17,8 @@ use crate::platform::Platform;
 /// `infer` runs on the master and turns a config entry into a portable spec; `resolve` runs on
 /// the follower and turns a spec into a [`Resolution`] (a plan, never an action).
 /// `Ok(None)` from `infer` means "not mine": the registry then asks the next resolver.
+/// The other methods have defaults that fit a plugin; the built-ins override them
+/// ([`Builtin`](crate::builtin::Builtin)).
 pub trait Resolver: Send + Sync {
     /// A stable, unique name; it is what `artifact.resolver` names in the manifest.
     fn name(&self) -> &str;
@@ -32,6 +34,36 @@ pub trait Resolver: Send + Sync {
         entry: &McpEntry,
         spec: &ArtifactSpec,
     ) -> Result<Resolution, Error>;
+
+    /// Master side: the spec a `[mcp.NAME]` hint's `fields` describe for `entry`, completed
+    /// with what the hint may leave out, or [`Error::BadSpec`] when it has the wrong shape.
+    /// By default the fields as written: a plugin's spec is the plugin's business.
+    fn spec_from_hint(
+        &self,
+        cx: &InferContext<'_>,
+        entry: &McpEntry,
+        fields: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<ArtifactSpec, Error> {
+        let _ = (cx, entry);
+        Ok(ArtifactSpec {
+            resolver: self.name().to_owned(),
+            spec: serde_json::Value::Object(fields),
+            objects: Vec::new(),
+        })
+    }
+
+    /// One line describing `artifact` for listings (`@scope/p@1.2.3 (p)`), or `None` to show
+    /// the spec as compact JSON (the default).
+    fn summary(&self, artifact: &ArtifactSpec) -> Option<String> {
+        let _ = artifact;
+        None
+    }
+
+    /// Whether an entry of this resolver runs on the follower. `false` (the `url` resolver)
+    /// means a remote server: nothing to hydrate or launch.
+    fn runs_locally(&self) -> bool {
+        true
+    }
 }
 
 /// Everything master-side inference may look at.

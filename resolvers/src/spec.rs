@@ -201,53 +201,6 @@ impl BuiltinSpec for PathSpec {
     const RESOLVER: &'static str = "path";
 }
 
-/// One line describing an artifact spec for listings (`@scope/p@1.2.3`, `node dist/index.js
-/// from /src/p`); a spec that does not parse, or a plugin's, shows as compact JSON.
-pub fn summary(artifact: &ArtifactSpec) -> String {
-    fn typed<S: BuiltinSpec>(a: &ArtifactSpec) -> Option<S> {
-        serde_json::from_value(a.spec.clone()).ok()
-    }
-    let line = match artifact.resolver.as_str() {
-        NpmSpec::RESOLVER => typed::<NpmSpec>(artifact).map(|s| {
-            let run = s.script.unwrap_or(s.bin);
-            format!("{}@{} ({run})", s.package, s.version)
-        }),
-        UvSpec::RESOLVER => typed::<UvSpec>(artifact).map(|s| format!("{} ({})", s.from, s.bin)),
-        SourceSpec::RESOLVER => typed::<SourceSpec>(artifact).map(|s| {
-            let kind = serde_json::to_value(s.kind).ok();
-            let kind = kind.as_ref().and_then(|k| k.as_str()).unwrap_or("?");
-            format!("{kind} {} from {}", s.entry, s.root)
-        }),
-        CargoSpec::RESOLVER => typed::<CargoSpec>(artifact).map(|s| match (s.git, s.version) {
-            (Some(git), _) => format!(
-                "{} from {git}@{} ({})",
-                s.crate_name,
-                s.rev.as_deref().unwrap_or("HEAD"),
-                s.bin
-            ),
-            (None, version) => format!(
-                "{}@{} ({})",
-                s.crate_name,
-                version.as_deref().unwrap_or("*"),
-                s.bin
-            ),
-        }),
-        GithubReleaseSpec::RESOLVER => typed::<GithubReleaseSpec>(artifact).map(|s| {
-            format!(
-                "{}@{} {} ({})",
-                s.repo,
-                s.tag.as_deref().unwrap_or("latest"),
-                s.asset.as_deref().unwrap_or("<platform match>"),
-                s.bin
-            )
-        }),
-        UrlSpec::RESOLVER => typed::<UrlSpec>(artifact).map(|s| s.url),
-        PathSpec::RESOLVER => typed::<PathSpec>(artifact).map(|s| s.program),
-        _ => None,
-    };
-    line.unwrap_or_else(|| artifact.spec.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

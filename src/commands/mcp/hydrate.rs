@@ -4,8 +4,8 @@ use codexport_core::ExitStatus;
 use codexport_core::mcp::manifest::{Artifact, Transport};
 use codexport_launcher::hydrate::Hydrator;
 use codexport_launcher::manifest;
-use codexport_resolvers::Platform;
 use codexport_resolvers::executor::{Outcome, Reporter};
+use codexport_resolvers::{Platform, Registry};
 
 use crate::cli::{GlobalArgs, McpHydrateArgs};
 
@@ -15,12 +15,13 @@ pub(crate) fn run(args: &McpHydrateArgs, global: &GlobalArgs) -> anyhow::Result<
     let homes = crate::commands::homes()?;
     let manifest = manifest::load(&homes)?;
     let entries = if args.all {
+        let builtins = Registry::builtin();
         manifest
             .entries
             .iter()
             .filter(|e| {
                 let runnable = e.transport == Transport::Stdio
-                    && matches!(&e.artifact, Artifact::Resolved(s) if s.resolver != "url");
+                    && matches!(&e.artifact, Artifact::Resolved(s) if builtins.runs_locally(s));
                 if !runnable {
                     tracing::info!(entry = %e.name, "nothing to hydrate");
                 }

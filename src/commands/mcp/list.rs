@@ -2,11 +2,10 @@
 
 use std::io::Write;
 
-use codexport_core::mcp::manifest::{Artifact, McpEntry, Transport};
+use codexport_core::mcp::manifest::{Artifact, ArtifactSpec, McpEntry, Transport};
 use codexport_core::{ExitStatus, Homes};
 use codexport_launcher::hydrate::ready_now;
-use codexport_resolvers::Platform;
-use codexport_resolvers::spec::summary;
+use codexport_resolvers::{Platform, Registry};
 use serde::Serialize;
 
 use super::Role;
@@ -17,10 +16,11 @@ pub(crate) fn run(args: &McpListArgs) -> anyhow::Result<ExitStatus> {
     let homes = crate::commands::homes()?;
     let (manifest, role) = super::load(&homes)?;
     let platform = (role == Role::Follower).then(Platform::detect);
+    let builtins = Registry::builtin();
     let rows: Vec<Row<'_>> = manifest
         .entries
         .iter()
-        .map(|entry| Row::of(entry, &homes, platform.as_ref()))
+        .map(|entry| Row::of(entry, &homes, platform.as_ref(), &builtins))
         .collect();
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -70,7 +70,13 @@ struct Row<'a> {
 }
 
 impl<'a> Row<'a> {
-    fn of(entry: &'a McpEntry, homes: &Homes, follower: Option<&Platform>) -> Self {
+    fn of(
+        entry: &'a McpEntry,
+        homes: &Homes,
+        follower: Option<&Platform>,
+        builtins: &Registry,
+    ) -> Self {
+        let summary = |spec: &ArtifactSpec| builtins.summary(spec);
         let (state, summary) = match (&entry.artifact, follower) {
             (Artifact::Unresolved { reason, .. }, _) => ("unresolved", reason.clone()),
             (Artifact::Resolved(spec), None) => ("resolved", summary(spec)),

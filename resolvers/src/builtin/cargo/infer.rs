@@ -7,29 +7,12 @@ use std::path::{Path, PathBuf};
 
 use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
 
-use crate::infer::cargo::{self as records, Source};
-use crate::infer::{self as facts, pack, project};
+use crate::ecosystem::argv::{self, Arg};
+use crate::ecosystem::cargo::{self as records, Source};
+use crate::ecosystem::{self, project};
+use crate::pack;
 use crate::spec::{BuiltinSpec, CargoSpec, SourceKind, SourceSpec};
 use crate::{Error, InferContext};
-
-/// `cargo run` options that take the next argument as their value.
-const RUN_VALUE_OPTIONS: &[&str] = &[
-    "--manifest-path",
-    "--bin",
-    "-p",
-    "--package",
-    "--features",
-    "-F",
-    "--profile",
-    "--target",
-    "--target-dir",
-    "-j",
-    "--jobs",
-    "--config",
-    "-Z",
-    "--color",
-    "--example",
-];
 
 /// The spec for `entry`, or `None` when it is not a `cargo` artifact.
 pub(super) fn infer(
@@ -39,13 +22,13 @@ pub(super) fn infer(
     let Some(command) = entry.command.as_deref() else {
         return Ok(None);
     };
-    if facts::is_program(command, "cargo") {
+    if ecosystem::is_program(command, "cargo") {
         return cargo_run(cx, entry);
     }
-    let Some(program) = facts::locate(cx, entry, command) else {
+    let Some(program) = ecosystem::locate(cx, entry, command) else {
         return Ok(None);
     };
-    let bin = facts::bin_name(&program.real);
+    let bin = ecosystem::bin_name(&program.real);
     for path in program.paths() {
         let Some(root) = path
             .parent()
@@ -54,7 +37,7 @@ pub(super) fn infer(
         else {
             continue;
         };
-        if let Some(install) = records::install_of(entry, root, &facts::bin_name(path))? {
+        if let Some(install) = records::install_of(entry, root, &ecosystem::bin_name(path))? {
             let (git, rev, version) = match install.source {
                 Source::Registry => (None, None, Some(install.version)),
                 Source::Git { url, rev } => (Some(url), rev, None),
@@ -96,47 +79,45 @@ fn built_in_target(binary: &Path) -> Option<PathBuf> {
 
 /// `cargo run [--manifest-path P] [--bin B] [-- args]`, from the entry's `cwd` otherwise.
 fn cargo_run(cx: &InferContext<'_>, entry: &McpEntry) -> Result<Option<ArtifactSpec>, Error> {
-    let args = &entry.args;
-    let Some(run_at) = args.iter().position(|a| a == "run" || a == "r") else {
-        return Ok(None);
-    };
-    let (opts, server_args) = match args[run_at + 1..].iter().position(|a| a == "--") {
-        Some(dash) => (
-            &args[run_at + 1..run_at + 1 + dash],
-            &args[run_at + 2 + dash..],
-        ),
-        None => (&args[run_at + 1..], &args[args.len()..]),
-    };
-    let value = |name: &str| {
-        let eq = format!("{name}=");
-        opts.iter().enumerate().find_map(|(i, a)| {
-            if a == name {
-                opts.get(i + 1).cloned()
-            } else {
-                a.strip_prefix(&eq).map(str::to_owned)
-            }
-        })
-    };
-    let manifest_dir = match value("--manifest-path") {
-        Some(path) => {
-            facts::existing_file(cx, entry, &path).and_then(|p| p.parent().map(Path::to_owned))
+    let mut scan = argv::CARGO.scan(&entry.args);
+    loop {
+        match scan.next() {
+            Some(Arg::Positional("run" | "r")) => break,
+            Some(Arg::Positional(toolchain)) if toolchain.starts_with('+') => {}
+            Some(Arg::Opt { .. }) => {}
+            None | Some(Arg::Positional(_) | Arg::DashDash) => return Ok(None),
         }
-        None => Some(facts::base_dir(cx, entry)),
+    }
+    let (mut manifest_path, mut bin) = (None, None);
+    let server_args = loop {
+        match scan.next() {
+            None => break &[][..],
+            Some(Arg::DashDash) => break scan.rest(),
+            Some(Arg::Opt {
+                name: "--manifest-path",
+                value,
+            }) => manifest_path = manifest_path.or(value),
+            Some(Arg::Opt {
+                name: "--bin",
+                value,
+            }) => bin = bin.or(value),
+            Some(Arg::Opt { .. }) => {}
+            // `cargo run` takes no positional argument before `--`.
+            Some(Arg::Positional(_)) => return Ok(None),
+        }
+    };
+    let manifest_dir = match manifest_path {
+        Some(path) => {
+            ecosystem::existing_file(cx, entry, path).and_then(|p| p.parent().map(Path::to_owned))
+        }
+        None => Some(ecosystem::base_dir(cx, entry)),
     };
     let Some(crate_root) = manifest_dir.and_then(|d| project::root_of(&d, SourceKind::Cargo))
     else {
         return Ok(None);
     };
-    let takes_value = |i: usize| i > 0 && RUN_VALUE_OPTIONS.contains(&opts[i - 1].as_str());
-    let positional = opts
-        .iter()
-        .enumerate()
-        .any(|(i, a)| !a.starts_with('-') && !takes_value(i));
-    if positional {
-        return Ok(None);
-    }
-    let bin = match value("--bin") {
-        Some(bin) => bin,
+    let bin = match bin {
+        Some(bin) => bin.to_owned(),
         None => records::package_name(entry, &crate_root)?,
     };
     local_crate(cx, entry, &crate_root, bin, server_args.to_vec()).map(Some)
@@ -165,7 +146,7 @@ fn local_crate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::infer::test_support::{Master, stdio_entry};
+    use crate::ecosystem::test_support::{Master, stdio_entry};
 
     fn write(path: &Path, text: &str) {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -229,7 +210,7 @@ mod tests {
             (SourceKind::Cargo, "srv", vec!["--stdio".to_owned()])
         );
         assert_eq!(artifact.objects, [spec.object.as_str()]);
-        let listed = crate::infer::pack::list(&master.store.read(&spec.object).unwrap());
+        let listed = crate::pack::list(&master.store.read(&spec.object).unwrap());
         assert!(
             listed.iter().all(|(p, _)| !p.starts_with("target")),
             "{listed:?}"

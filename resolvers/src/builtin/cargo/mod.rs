@@ -3,38 +3,32 @@
 mod infer;
 mod resolve;
 
-use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
-
-use crate::{Error, InferContext, Resolution, ResolveContext, Resolver};
+use super::{Builtin, InferFn, ResolveFn};
+use crate::spec::CargoSpec;
 
 /// The `cargo` resolver.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct CargoResolver;
 
-impl CargoResolver {
-    /// Its stable name in manifests.
-    pub const NAME: &'static str = "cargo";
-}
+impl Builtin for CargoResolver {
+    type Spec = CargoSpec;
+    const INFER: InferFn = infer::infer;
+    const RESOLVE: ResolveFn = resolve::resolve;
 
-impl Resolver for CargoResolver {
-    fn name(&self) -> &str {
-        Self::NAME
-    }
-
-    fn infer(
-        &self,
-        cx: &InferContext<'_>,
-        entry: &McpEntry,
-    ) -> Result<Option<ArtifactSpec>, Error> {
-        infer::infer(cx, entry)
-    }
-
-    fn resolve(
-        &self,
-        cx: &ResolveContext,
-        entry: &McpEntry,
-        spec: &ArtifactSpec,
-    ) -> Result<Resolution, Error> {
-        resolve::resolve(cx, entry, spec)
+    fn summary(cargo: CargoSpec) -> String {
+        match (cargo.git, cargo.version) {
+            (Some(git), _) => format!(
+                "{} from {git}@{} ({})",
+                cargo.crate_name,
+                cargo.rev.as_deref().unwrap_or("HEAD"),
+                cargo.bin
+            ),
+            (None, version) => format!(
+                "{}@{} ({})",
+                cargo.crate_name,
+                version.as_deref().unwrap_or("*"),
+                cargo.bin
+            ),
+        }
     }
 }

@@ -5,13 +5,11 @@ use std::path::{Path, PathBuf};
 
 use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
 
-use crate::infer::node::{self, Package, node_script};
-use crate::infer::{self as facts, Program};
+use crate::ecosystem::argv::{self, Arg};
+use crate::ecosystem::node::{self, Package, node_script};
+use crate::ecosystem::{self, Program};
 use crate::spec::{BuiltinSpec, NpmSpec};
 use crate::{Error, InferContext};
-
-/// npx options that take the next argument as their value.
-const NPX_VALUE_OPTIONS: &[&str] = &["--registry", "--cache", "--userconfig", "--prefix"];
 
 /// The spec for `entry`, or `None` when it is not a `npm` artifact.
 pub(super) fn infer(
@@ -21,19 +19,19 @@ pub(super) fn infer(
     let Some(command) = entry.command.as_deref() else {
         return Ok(None);
     };
-    if facts::is_program(command, "npx") {
+    if ecosystem::is_program(command, "npx") {
         return npx(cx, entry);
     }
-    if facts::is_program(command, "node") || facts::is_program(command, "nodejs") {
+    if ecosystem::is_program(command, "node") || ecosystem::is_program(command, "nodejs") {
         let Some((script, rest)) = node_script(&entry.args) else {
             return Ok(None);
         };
-        let Some(file) = facts::existing_file(cx, entry, script) else {
+        let Some(file) = ecosystem::existing_file(cx, entry, script) else {
             return Ok(None);
         };
         return from_file(entry, &file, rest);
     }
-    let Some(program) = facts::locate(cx, entry, command) else {
+    let Some(program) = ecosystem::locate(cx, entry, command) else {
         return Ok(None);
     };
     for file in program_files(&program) {
@@ -60,11 +58,11 @@ fn program_files(program: &Program) -> Vec<PathBuf> {
 /// Volta's bins are links to one `volta-shim` binary; `tools/user/bins/<bin>.json` says
 /// which package provides the bin, and the package lives in `tools/image/packages/<pkg>`.
 fn volta_target(program: &Program) -> Option<PathBuf> {
-    if facts::bin_name(&program.real) != "volta-shim" {
+    if ecosystem::bin_name(&program.real) != "volta-shim" {
         return None;
     }
     let volta = program.given.parent()?.parent()?;
-    let bin = facts::bin_name(&program.given);
+    let bin = ecosystem::bin_name(&program.given);
     let record =
         std::fs::read_to_string(volta.join("tools/user/bins").join(format!("{bin}.json"))).ok()?;
     let record: serde_json::Value = serde_json::from_str(&record).ok()?;
@@ -101,7 +99,7 @@ fn from_file(
         Some(bin) => (bin.to_owned(), None),
         None => (
             package.default_bin(),
-            Some(facts::relative(&package.root, file).unwrap_or_default()),
+            Some(ecosystem::relative(&package.root, file).unwrap_or_default()),
         ),
     };
     Ok(Some(
@@ -118,36 +116,22 @@ fn from_file(
 
 /// `npx [-y] [-p pkg[@ver]] pkg[@ver]|bin [args]`.
 fn npx(cx: &InferContext<'_>, entry: &McpEntry) -> Result<Option<ArtifactSpec>, Error> {
-    let args = &entry.args;
     let mut package: Option<&str> = None;
-    let mut i = 0;
+    let mut scan = argv::NPX.scan(&entry.args);
     let (target, rest) = loop {
-        let Some(arg) = args.get(i) else {
-            return Ok(None);
-        };
-        match arg.as_str() {
-            "-c" | "--call" => return Ok(None),
-            "-p" | "--package" => {
-                package = args.get(i + 1).map(String::as_str);
-                i += 2;
-            }
-            "--" => {
-                break (
-                    args.get(i + 1).map(String::as_str),
-                    args.get(i + 2..).unwrap_or(&[]),
-                );
-            }
-            a if a.starts_with("--package=") => {
-                package = Some(&a["--package=".len()..]);
-                i += 1;
-            }
-            a if NPX_VALUE_OPTIONS.contains(&a) => i += 2,
-            a if a.starts_with('-') => i += 1,
-            target => break (Some(target), &args[i + 1..]),
+        match scan.next() {
+            None => return Ok(None),
+            Some(Arg::Opt {
+                name: "-c" | "--call",
+                ..
+            }) => return Ok(None),
+            Some(Arg::Opt {
+                name: "-p" | "--package",
+                value,
+            }) => package = value,
+            Some(Arg::Opt { .. } | Arg::DashDash) => {}
+            Some(Arg::Positional(target)) => break (target, scan.rest()),
         }
-    };
-    let Some(target) = target else {
-        return Ok(None);
     };
     let (name, range) = node::split_spec(package.unwrap_or(target));
     let explicit_bin = package.is_some().then(|| target.to_owned());
@@ -211,7 +195,7 @@ fn npm_cache(cx: &InferContext<'_>) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::infer::test_support::{Master, stdio_entry};
+    use crate::ecosystem::test_support::{Master, stdio_entry};
 
     fn write(path: &Path, text: &str) {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();

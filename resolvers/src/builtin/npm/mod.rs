@@ -3,38 +3,20 @@
 mod infer;
 mod resolve;
 
-use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
-
-use crate::{Error, InferContext, Resolution, ResolveContext, Resolver};
+use super::{Builtin, InferFn, ResolveFn};
+use crate::spec::NpmSpec;
 
 /// The `npm` resolver.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NpmResolver;
 
-impl NpmResolver {
-    /// Its stable name in manifests.
-    pub const NAME: &'static str = "npm";
-}
+impl Builtin for NpmResolver {
+    type Spec = NpmSpec;
+    const INFER: InferFn = infer::infer;
+    const RESOLVE: ResolveFn = resolve::resolve;
 
-impl Resolver for NpmResolver {
-    fn name(&self) -> &str {
-        Self::NAME
-    }
-
-    fn infer(
-        &self,
-        cx: &InferContext<'_>,
-        entry: &McpEntry,
-    ) -> Result<Option<ArtifactSpec>, Error> {
-        infer::infer(cx, entry)
-    }
-
-    fn resolve(
-        &self,
-        cx: &ResolveContext,
-        entry: &McpEntry,
-        spec: &ArtifactSpec,
-    ) -> Result<Resolution, Error> {
-        resolve::resolve(cx, entry, spec)
+    fn summary(npm: NpmSpec) -> String {
+        let run = npm.script.unwrap_or(npm.bin);
+        format!("{}@{} ({run})", npm.package, npm.version)
     }
 }

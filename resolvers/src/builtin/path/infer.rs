@@ -12,7 +12,7 @@ use std::path::Path;
 
 use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
 
-use crate::infer as facts;
+use crate::ecosystem;
 use crate::spec::{BuiltinSpec, PathSpec};
 use crate::{Error, InferContext};
 
@@ -27,7 +27,7 @@ pub(super) fn infer(
     let Some(command) = entry.command.as_deref() else {
         return Ok(None);
     };
-    let Some(program) = facts::locate(cx, entry, command) else {
+    let Some(program) = ecosystem::locate(cx, entry, command) else {
         return Ok(None);
     };
     let home = real(&cx.homes.user);
@@ -39,7 +39,7 @@ pub(super) fn infer(
     {
         return Ok(None);
     }
-    let base = facts::base_dir(cx, entry);
+    let base = ecosystem::base_dir(cx, entry);
     let names_home_file = entry.args.iter().any(|arg| {
         let candidate = arg.split_once('=').map_or(arg.as_str(), |(_, v)| v);
         let path = base.join(candidate);
@@ -50,7 +50,7 @@ pub(super) fn infer(
         }
         path.is_file() && {
             let path = real(&path);
-            (path.starts_with(&home) && !path.starts_with(&codex)) || facts::in_store(&path)
+            (path.starts_with(&home) && !path.starts_with(&codex)) || ecosystem::in_store(&path)
         }
     });
     if names_home_file {
@@ -59,7 +59,7 @@ pub(super) fn infer(
     let program_name = if command.contains(['/', '\\']) {
         command.to_owned()
     } else {
-        facts::bin_name(Path::new(command))
+        ecosystem::bin_name(Path::new(command))
     };
     Ok(Some(
         PathSpec {
@@ -77,7 +77,7 @@ fn real(path: &Path) -> std::path::PathBuf {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
-    use crate::infer::test_support::{Master, stdio_entry};
+    use crate::ecosystem::test_support::{Master, stdio_entry};
     use std::os::unix::fs::PermissionsExt;
 
     fn executable(path: &Path) {

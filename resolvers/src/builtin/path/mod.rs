@@ -3,38 +3,19 @@
 mod infer;
 mod resolve;
 
-use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
-
-use crate::{Error, InferContext, Resolution, ResolveContext, Resolver};
+use super::{Builtin, InferFn, ResolveFn};
+use crate::spec::PathSpec;
 
 /// The `path` resolver.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct PathResolver;
 
-impl PathResolver {
-    /// Its stable name in manifests.
-    pub const NAME: &'static str = "path";
-}
+impl Builtin for PathResolver {
+    type Spec = PathSpec;
+    const INFER: InferFn = infer::infer;
+    const RESOLVE: ResolveFn = resolve::resolve;
 
-impl Resolver for PathResolver {
-    fn name(&self) -> &str {
-        Self::NAME
-    }
-
-    fn infer(
-        &self,
-        cx: &InferContext<'_>,
-        entry: &McpEntry,
-    ) -> Result<Option<ArtifactSpec>, Error> {
-        infer::infer(cx, entry)
-    }
-
-    fn resolve(
-        &self,
-        cx: &ResolveContext,
-        entry: &McpEntry,
-        spec: &ArtifactSpec,
-    ) -> Result<Resolution, Error> {
-        resolve::resolve(cx, entry, spec)
+    fn summary(path: PathSpec) -> String {
+        path.program
     }
 }

@@ -7,32 +7,12 @@ use std::path::{Path, PathBuf};
 
 use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
 
-use crate::infer::node::node_script;
-use crate::infer::{self as facts, pack, project};
+use crate::ecosystem::argv::{self, Arg};
+use crate::ecosystem::node::node_script;
+use crate::ecosystem::{self, project};
+use crate::pack;
 use crate::spec::{BuiltinSpec, SourceKind, SourceSpec};
 use crate::{Error, InferContext};
-
-/// Python options that take the next argument as their value.
-const PYTHON_VALUE_OPTIONS: &[&str] = &["-X", "-W", "--check-hash-based-pycs"];
-
-/// `uv` options (global or of `uv run`) that take the next argument as their value.
-const UV_VALUE_OPTIONS: &[&str] = &[
-    "--with",
-    "--with-editable",
-    "--with-requirements",
-    "-p",
-    "--python",
-    "--index",
-    "--index-url",
-    "--extra-index-url",
-    "--default-index",
-    "--group",
-    "--extra",
-    "--package",
-    "--env-file",
-    "--cache-dir",
-    "--config-file",
-];
 
 /// What a local project runs, before it is packed.
 struct Found {
@@ -79,14 +59,14 @@ fn find(cx: &InferContext<'_>, entry: &McpEntry) -> Result<Option<Found>, Error>
     let Some(command) = entry.command.as_deref() else {
         return Ok(None);
     };
-    if facts::is_program(command, "node") || facts::is_program(command, "nodejs") {
+    if ecosystem::is_program(command, "node") || ecosystem::is_program(command, "nodejs") {
         let Some((script, rest)) = node_script(&entry.args) else {
             return Ok(None);
         };
         return script_file(cx, entry, script, SourceKind::Node, rest);
     }
-    if facts::is_python(command) {
-        let interpreter = facts::locate(cx, entry, command);
+    if ecosystem::is_python(command) {
+        let interpreter = ecosystem::locate(cx, entry, command);
         let venv_root = interpreter
             .as_ref()
             .and_then(|p| project::venv_of(&p.given))
@@ -94,22 +74,22 @@ fn find(cx: &InferContext<'_>, entry: &McpEntry) -> Result<Option<Found>, Error>
             .map(Path::to_owned);
         return python(cx, entry, &entry.args, venv_root);
     }
-    if facts::is_program(command, "uv") {
+    if ecosystem::is_program(command, "uv") {
         return uv_run(cx, entry);
     }
-    let Some(program) = facts::locate(cx, entry, command) else {
+    let Some(program) = ecosystem::locate(cx, entry, command) else {
         return Ok(None);
     };
     if let Some(venv) = project::venv_of(&program.given)
         && let Some(root) = venv
             .parent()
             .and_then(|p| project::root_of(p, SourceKind::Python))
-        && !facts::in_store(&program.given)
+        && !ecosystem::in_store(&program.given)
     {
         return Ok(Some(Found {
             kind: SourceKind::Python,
             root,
-            entry: facts::bin_name(&program.given),
+            entry: ecosystem::bin_name(&program.given),
             keep: None,
             args: entry.args.clone(),
         }));
@@ -129,7 +109,7 @@ fn script_file(
     kind: SourceKind,
     rest: &[String],
 ) -> Result<Option<Found>, Error> {
-    match facts::existing_file(cx, entry, script) {
+    match ecosystem::existing_file(cx, entry, script) {
         Some(file) => file_in_project(cx, entry, &file, kind, rest),
         None => Ok(None),
     }
@@ -143,11 +123,11 @@ fn file_in_project(
     rest: &[String],
 ) -> Result<Option<Found>, Error> {
     let file = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_owned());
-    if facts::in_store(&file) {
+    if ecosystem::in_store(&file) {
         return Ok(None);
     }
     let root = project::root_for_file(cx, entry, &file, kind)?;
-    let rel = facts::relative(&root, &file).unwrap_or_default();
+    let rel = ecosystem::relative(&root, &file).unwrap_or_default();
     Ok(Some(Found {
         kind,
         root,
@@ -165,27 +145,32 @@ fn python(
     args: &[String],
     venv_root: Option<PathBuf>,
 ) -> Result<Option<Found>, Error> {
-    let mut i = 0;
-    while let Some(arg) = args.get(i) {
-        match arg.as_str() {
-            "-c" | "-" => return Ok(None),
-            "-m" => {
-                let Some(module) = args.get(i + 1) else {
+    let mut scan = argv::PYTHON.scan(args);
+    while let Some(arg) = scan.next() {
+        match arg {
+            Arg::Opt { name: "-c", .. } | Arg::Positional("-") => return Ok(None),
+            Arg::Opt {
+                name: "-m",
+                value: module,
+            } => {
+                let Some(module) = module else {
                     return Ok(None);
                 };
-                let root = venv_root
-                    .or_else(|| project::root_of(&facts::base_dir(cx, entry), SourceKind::Python));
+                let root = venv_root.or_else(|| {
+                    project::root_of(&ecosystem::base_dir(cx, entry), SourceKind::Python)
+                });
                 return Ok(root.map(|root| Found {
                     kind: SourceKind::Python,
                     root,
                     entry: format!("-m {module}"),
                     keep: None,
-                    args: args[i + 2..].to_vec(),
+                    args: scan.rest().to_vec(),
                 }));
             }
-            a if PYTHON_VALUE_OPTIONS.contains(&a) => i += 2,
-            a if a.starts_with('-') => i += 1,
-            script => return script_file(cx, entry, script, SourceKind::Python, &args[i + 1..]),
+            Arg::Opt { .. } | Arg::DashDash => {}
+            Arg::Positional(script) => {
+                return script_file(cx, entry, script, SourceKind::Python, scan.rest());
+            }
         }
     }
     Ok(None)
@@ -193,44 +178,33 @@ fn python(
 
 /// `uv [--directory D] run [--directory D|--project D] [opts] CMD [args]`.
 fn uv_run(cx: &InferContext<'_>, entry: &McpEntry) -> Result<Option<Found>, Error> {
-    let args = &entry.args;
     let mut dir: Option<&str> = None;
     let mut seen_run = false;
-    let mut i = 0;
-    let command_at = loop {
-        let Some(arg) = args.get(i) else {
-            return Ok(None);
-        };
-        match arg.as_str() {
-            "--directory" | "--project" => {
-                dir = args.get(i + 1).map(String::as_str);
-                i += 2;
-            }
-            "run" if !seen_run => {
-                seen_run = true;
-                i += 1;
-            }
-            "--" if seen_run => break i + 1,
-            a if UV_VALUE_OPTIONS.contains(&a) => i += 2,
-            a if a.starts_with('-') => i += 1,
-            _ if seen_run => break i,
-            _ => return Ok(None),
+    let mut scan = argv::UV.scan(&entry.args);
+    let command = loop {
+        match scan.next() {
+            None => return Ok(None),
+            Some(Arg::Opt {
+                name: "--directory" | "--project",
+                value,
+            }) => dir = value,
+            Some(Arg::Positional("run")) if !seen_run => seen_run = true,
+            Some(Arg::Opt { .. } | Arg::DashDash) => {}
+            Some(Arg::Positional(command)) if seen_run => break command,
+            Some(Arg::Positional(_)) => return Ok(None),
         }
     };
-    let base = facts::base_dir(cx, entry);
+    let rest = scan.rest();
+    let base = ecosystem::base_dir(cx, entry);
     let start = dir.map_or(base.clone(), |d| base.join(d));
     let Some(root) = project::root_of(&start, SourceKind::Python) else {
         return Ok(None);
     };
-    let Some(command) = args.get(command_at) else {
-        return Ok(None);
-    };
-    let rest = &args[command_at + 1..];
     let inner = McpEntry {
         cwd: Some(start.to_string_lossy().into_owned()),
         ..entry.clone()
     };
-    if facts::is_python(command) {
+    if ecosystem::is_python(command) {
         return python(cx, &inner, rest, Some(root));
     }
     if command.ends_with(".py") {
@@ -239,7 +213,7 @@ fn uv_run(cx: &InferContext<'_>, entry: &McpEntry) -> Result<Option<Found>, Erro
     Ok(Some(Found {
         kind: SourceKind::Python,
         root,
-        entry: command.clone(),
+        entry: command.to_owned(),
         keep: None,
         args: rest.to_vec(),
     }))
@@ -248,7 +222,7 @@ fn uv_run(cx: &InferContext<'_>, entry: &McpEntry) -> Result<Option<Found>, Erro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::infer::test_support::{Master, stdio_entry};
+    use crate::ecosystem::test_support::{Master, stdio_entry};
 
     fn write(path: &Path, text: &str) {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();

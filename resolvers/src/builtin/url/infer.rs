@@ -20,7 +20,7 @@ pub(super) fn infer(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::infer::test_support::{Master, stdio_entry};
+    use crate::ecosystem::test_support::{Master, stdio_entry};
 
     #[test]
     fn http_entries_pass_through_and_stdio_ones_are_not_mine() {

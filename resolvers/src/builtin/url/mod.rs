@@ -3,38 +3,38 @@
 mod infer;
 mod resolve;
 
-use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
+use codexport_core::mcp::manifest::McpEntry;
+use serde_json::{Map, Value};
 
-use crate::{Error, InferContext, Resolution, ResolveContext, Resolver};
+use super::{Builtin, InferFn, ResolveFn};
+use crate::spec::UrlSpec;
+use crate::{Error, InferContext};
 
 /// The `url` resolver.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct UrlResolver;
 
-impl UrlResolver {
-    /// Its stable name in manifests.
-    pub const NAME: &'static str = "url";
-}
+impl Builtin for UrlResolver {
+    type Spec = UrlSpec;
+    const INFER: InferFn = infer::infer;
+    const RESOLVE: ResolveFn = resolve::resolve;
+    // Codex connects to the URL itself.
+    const RUNS_LOCALLY: bool = false;
 
-impl Resolver for UrlResolver {
-    fn name(&self) -> &str {
-        Self::NAME
+    /// The entry's `url` when the hint leaves it out.
+    fn complete_hint(
+        &self,
+        _cx: &InferContext<'_>,
+        entry: &McpEntry,
+        fields: &mut Map<String, Value>,
+    ) -> Result<Vec<String>, Error> {
+        if let Some(url) = &entry.url {
+            fields.entry("url").or_insert_with(|| url.clone().into());
+        }
+        Ok(Vec::new())
     }
 
-    fn infer(
-        &self,
-        cx: &InferContext<'_>,
-        entry: &McpEntry,
-    ) -> Result<Option<ArtifactSpec>, Error> {
-        infer::infer(cx, entry)
-    }
-
-    fn resolve(
-        &self,
-        cx: &ResolveContext,
-        entry: &McpEntry,
-        spec: &ArtifactSpec,
-    ) -> Result<Resolution, Error> {
-        resolve::resolve(cx, entry, spec)
+    fn summary(url: UrlSpec) -> String {
+        url.url
     }
 }

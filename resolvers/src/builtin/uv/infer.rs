@@ -6,33 +6,12 @@ use std::path::Path;
 
 use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
 
-use crate::infer::uv::{self as receipts, Origin, Tool};
-use crate::infer::{self as facts, pack, project};
+use crate::ecosystem::argv::{self, Arg};
+use crate::ecosystem::uv::{self as receipts, Origin, Tool};
+use crate::ecosystem::{self, project};
+use crate::pack;
 use crate::spec::{BuiltinSpec, SourceKind, SourceSpec, UvSpec};
 use crate::{Error, InferContext};
-
-/// uvx options that take the next argument as their value.
-const UVX_VALUE_OPTIONS: &[&str] = &[
-    "--from",
-    "--with",
-    "--with-editable",
-    "--with-requirements",
-    "-p",
-    "--python",
-    "--index",
-    "--index-url",
-    "--extra-index-url",
-    "--default-index",
-    "-i",
-    "-c",
-    "--constraints",
-    "--overrides",
-    "--cache-dir",
-    "--directory",
-    "--project",
-    "--config-file",
-    "--env-file",
-];
 
 /// The spec for `entry`, or `None` when it is not a `uv` artifact.
 pub(super) fn infer(
@@ -42,10 +21,10 @@ pub(super) fn infer(
     let Some(command) = entry.command.as_deref() else {
         return Ok(None);
     };
-    if facts::is_program(command, "uvx") {
+    if ecosystem::is_program(command, "uvx") {
         return Ok(uvx(entry, &entry.args));
     }
-    if facts::is_program(command, "uv") {
+    if ecosystem::is_program(command, "uv") {
         return Ok(
             match entry.args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
                 ["tool", "run", ..] => uvx(entry, &entry.args[2..]),
@@ -53,7 +32,7 @@ pub(super) fn infer(
             },
         );
     }
-    let Some(program) = facts::locate(cx, entry, command) else {
+    let Some(program) = ecosystem::locate(cx, entry, command) else {
         return Ok(None);
     };
     for path in program.paths() {
@@ -72,7 +51,7 @@ fn from_tool(
     program: &Path,
 ) -> Result<ArtifactSpec, Error> {
     let tool = Tool::read(entry, dir)?;
-    let bin = facts::bin_name(program);
+    let bin = ecosystem::bin_name(program);
     let dist_info = tool.dist_info().ok_or_else(|| Error::Inference {
         entry: entry.name.clone(),
         reason: format!(
@@ -122,7 +101,7 @@ fn local_tool(
     let packed = pack::pack(cx, entry, root, None)?;
     // The tool's own interpreter running a module is the module of the project.
     let (entry_point, args) = match &entry.args[..] {
-        [flag, module, rest @ ..] if facts::is_python(&bin) && flag == "-m" => {
+        [flag, module, rest @ ..] if ecosystem::is_python(&bin) && flag == "-m" => {
             (format!("-m {module}"), rest.to_vec())
         }
         _ => (bin, entry.args.clone()),
@@ -141,22 +120,20 @@ fn local_tool(
 fn uvx(entry: &McpEntry, args: &[String]) -> Option<ArtifactSpec> {
     let mut from: Option<&str> = None;
     let mut with = Vec::new();
-    let mut i = 0;
+    let mut scan = argv::UV.scan(args);
     let (target, rest) = loop {
-        let arg = args.get(i)?.as_str();
-        match arg {
-            "--from" => from = args.get(i + 1).map(String::as_str),
-            "--with" => with.extend(args.get(i + 1).cloned()),
-            a if UVX_VALUE_OPTIONS.contains(&a) => {}
-            a if a.starts_with("--from=") => from = Some(&a["--from=".len()..]),
-            a if a.starts_with("--with=") => with.push(a["--with=".len()..].to_owned()),
-            a if a.starts_with('-') => {
-                i += 1;
-                continue;
-            }
-            target => break (target, &args[i + 1..]),
+        match scan.next()? {
+            Arg::Opt {
+                name: "--from",
+                value,
+            } => from = value,
+            Arg::Opt {
+                name: "--with" | "-w",
+                value,
+            } => with.extend(value.map(str::to_owned)),
+            Arg::Opt { .. } | Arg::DashDash => {}
+            Arg::Positional(target) => break (target, scan.rest()),
         }
-        i += if arg.contains('=') { 1 } else { 2 };
     };
     let (package, version, from, bin) = match from {
         Some(from) => {
@@ -239,7 +216,7 @@ fn requirement(spec: &str) -> (String, Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::infer::test_support::{Master, stdio_entry};
+    use crate::ecosystem::test_support::{Master, stdio_entry};
 
     fn spec(artifact: Option<ArtifactSpec>) -> UvSpec {
         UvSpec::from_artifact("e", &artifact.expect("recognised")).unwrap()

@@ -79,7 +79,7 @@ pub(crate) fn venv_of(path: &Path) -> Option<&Path> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::infer::test_support::{Master, stdio_entry};
+    use crate::ecosystem::test_support::{Master, stdio_entry};
 
     #[test]
     fn roots_are_the_nearest_marked_ancestor_and_never_the_home() {

@@ -7,33 +7,22 @@ use std::path::{Path, PathBuf};
 use codexport_core::mcp::manifest::McpEntry;
 use serde::Deserialize;
 
+use super::argv::{self, Arg};
 use super::{bad_file, read_text};
 use crate::Error;
 
-/// Node options that take the next argument as their value.
-const NODE_VALUE_OPTIONS: &[&str] = &[
-    "-r",
-    "--require",
-    "--import",
-    "--loader",
-    "--experimental-loader",
-    "-C",
-    "--conditions",
-    "--env-file",
-    "--title",
-    "--stack-size",
-];
-
 /// The script after node's own options, and the server's arguments after it.
 pub(crate) fn node_script(args: &[String]) -> Option<(&str, &[String])> {
-    let mut i = 0;
-    while let Some(arg) = args.get(i) {
-        match arg.as_str() {
-            "-e" | "--eval" | "-p" | "--print" | "-" => return None,
-            "--" => return args.get(i + 1).map(|s| (s.as_str(), &args[i + 2..])),
-            a if NODE_VALUE_OPTIONS.contains(&a) => i += 2,
-            a if a.starts_with('-') => i += 1,
-            script => return Some((script, &args[i + 1..])),
+    let mut scan = argv::NODE.scan(args);
+    while let Some(arg) = scan.next() {
+        match arg {
+            Arg::Opt {
+                name: "-e" | "--eval" | "-p" | "--print",
+                ..
+            }
+            | Arg::Positional("-") => return None,
+            Arg::Opt { .. } | Arg::DashDash => {}
+            Arg::Positional(script) => return Some((script, scan.rest())),
         }
     }
     None
@@ -216,7 +205,7 @@ pub(crate) fn npx_cached(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::infer::test_support::stdio_entry;
+    use crate::ecosystem::test_support::stdio_entry;
 
     fn strings(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| (*s).to_owned()).collect()

@@ -108,7 +108,8 @@ pub(crate) fn pack(
         if item.depth() == 0 {
             continue;
         }
-        let rel = super::relative(root, item.path()).expect("walked paths are under the root");
+        let rel =
+            crate::ecosystem::relative(root, item.path()).expect("walked paths are under the root");
         let meta = item
             .path()
             .symlink_metadata()
@@ -256,7 +257,7 @@ pub(crate) fn list(bytes: &[u8]) -> Vec<(String, tar::EntryType)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::infer::test_support::{Master, stdio_entry};
+    use crate::ecosystem::test_support::{Master, stdio_entry};
     use std::io::Write;
 
     fn write(path: &Path, bytes: &[u8]) {

@@ -135,7 +135,7 @@ pub(crate) fn package_name(entry: &McpEntry, root: &Path) -> Result<String, Erro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::infer::test_support::stdio_entry;
+    use crate::ecosystem::test_support::stdio_entry;
 
     #[test]
     fn install_keys_parse_registry_git_and_path_sources() {

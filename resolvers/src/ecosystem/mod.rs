@@ -1,9 +1,9 @@
-//! Helpers master-side inference shares: finding programs on the master's PATH, reading
-//! package manifests and install receipts, and packing local source trees.
+//! What the master's installed ecosystems say (node/npm, uv, cargo, python): finding programs
+//! on its PATH, reading package manifests and install receipts, and project roots.
 
+pub(crate) mod argv;
 pub(crate) mod cargo;
 pub(crate) mod node;
-pub(crate) mod pack;
 pub(crate) mod project;
 pub(crate) mod uv;
 

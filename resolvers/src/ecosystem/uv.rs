@@ -236,7 +236,7 @@ fn url_to_path(url: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::infer::test_support::stdio_entry;
+    use crate::ecosystem::test_support::stdio_entry;
 
     fn write(path: &Path, text: &str) {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
