@@ -312,6 +312,16 @@ pub struct Ran {
     pub stderr: String,
 }
 
+impl Ran {
+    /// Exit code, stdout and stderr as one text: the body of an error snapshot.
+    pub fn transcript(&self) -> String {
+        format!(
+            "exit: {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
 /// Runs `cmd` to completion, asserts its exit code is `expected`, and returns its output.
 pub fn output(cmd: &mut Command, expected: i32) -> Ran {
     let ran = run(cmd);

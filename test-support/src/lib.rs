@@ -3,7 +3,8 @@
 //! It owns the one [`TestContext`] (temp master and follower homes, a free loopback port, a
 //! `master serve` stopped when the test ends), the one manifest writer and entry builder
 //! ([`mcp`]), the one loopback GitHub release fixture ([`github`]), the Codex CLI the tests
-//! check against and the build of the example wasm plugins. The binaries under test belong to
+//! check against, the build of the example wasm plugins, and the error snapshots
+//! ([`assert_transcript!`]). The binaries under test belong to
 //! the root package, whose `CARGO_BIN_EXE_*` only its own tests see: callers pass them in with
 //! [`bins!`].
 
@@ -12,10 +13,14 @@ mod context;
 pub mod github;
 pub mod mcp;
 mod plugins;
+mod snapshot;
 
 pub use codex::{CODEX_VERSION, codex_bin};
 pub use context::{Bins, Home, Ran, TestContext, free_port, output, port_open, run, write};
+#[doc(hidden)]
+pub use insta;
 pub use plugins::{example_plugin, example_plugins_dir};
+pub use snapshot::{regex_escape, snapshot_settings};
 
 /// The binaries of the root package under test, from the calling test's `CARGO_BIN_EXE_*`
 /// (set only while cargo builds the root package's tests and benches).
