@@ -17,7 +17,8 @@ macro_rules! assert_transcript {
 }
 
 /// Filters of what differs between runs and machines: the temp dirs (`[TMP]`), artifact keys,
-/// loopback ports, RFC 3339 times, durations and this package's version.
+/// key fingerprints, loopback ports, RFC 3339 times, durations and this package's version
+/// (and NUL bytes, shown as `[NUL]`).
 pub fn snapshot_settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     let tmp = std::env::temp_dir();
@@ -32,7 +33,11 @@ pub fn snapshot_settings() -> insta::Settings {
     }
     // An artifact directory's key hashes inputs that include the temp home.
     settings.add_filter(r"(mcp-artifacts[/\\][\w-]+[/\\])[0-9a-f]{32}", "$1[KEY]");
+    // Key fingerprints (the tests' keys are random), whatever the algorithm a link claims.
+    settings.add_filter(r"\b([A-Z0-9]+):[A-Za-z0-9_-]{43}\b", "$1:[FINGERPRINT]");
     settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]");
+    // A NUL byte would make git take the `.snap` for a binary file.
+    settings.add_filter(r"\x00", "[NUL]");
     settings.add_filter(
         r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})",
         "[TIME]",
