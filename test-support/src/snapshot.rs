@@ -17,8 +17,8 @@ macro_rules! assert_transcript {
 }
 
 /// Filters of what differs between runs and machines: the temp dirs (`[TMP]`), artifact keys,
-/// key fingerprints, loopback ports, RFC 3339 times, durations and this package's version
-/// (and NUL bytes, shown as `[NUL]`).
+/// key fingerprints, loopback ports, RFC 3339 times (extended and basic), durations and this
+/// package's version (and NUL bytes, shown as `[NUL]`).
 pub fn snapshot_settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     let tmp = std::env::temp_dir();
@@ -42,6 +42,8 @@ pub fn snapshot_settings() -> insta::Settings {
         r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})",
         "[TIME]",
     );
+    // The basic format, as backup names use it.
+    settings.add_filter(r"\b\d{8}T\d{6}(\.\d+)?Z\b", "[TIME]");
     settings.add_filter(r"\b\d+(\.\d+)?(ns|µs|us|ms|s)\b", "[DURATION]");
     settings.add_filter(
         &format!(r"\b{}\b", regex_escape(env!("CARGO_PKG_VERSION"))),
