@@ -86,6 +86,15 @@ pub enum Error {
         /// The offending path.
         path: String,
     },
+    /// An archive past a cap (size, expansion ratio, entries) or with a member that is not
+    /// a file, directory or link of its own.
+    #[error("archive `{archive}` is refused: {reason}")]
+    ArchiveRefused {
+        /// The archive (its URL or packed object).
+        archive: String,
+        /// What is wrong, naming the cap or the member.
+        reason: String,
+    },
     /// A network request failed.
     #[error("network request to `{url}` failed: {reason}")]
     Network {
@@ -176,6 +185,7 @@ impl Diagnose for Error {
             | Error::ToolMissing { .. }
             | Error::NoMatchingAsset { .. }
             | Error::PathEscape { .. }
+            | Error::ArchiveRefused { .. }
             | Error::Network { .. }
             | Error::RateLimited { .. }
             | Error::StepFailed { .. }
@@ -200,7 +210,7 @@ impl Diagnose for Error {
             Error::NoMatchingAsset { .. } => vec![
                 "set an explicit `asset` template for this MCP in the master's `master.toml` (`[mcp.NAME]`)".to_owned(),
             ],
-            Error::PathEscape { .. } => vec![
+            Error::PathEscape { .. } | Error::ArchiveRefused { .. } => vec![
                 "the artifact is malformed or malicious; report it to its publisher".to_owned(),
             ],
             Error::RateLimited { .. } => {

@@ -27,6 +27,7 @@ use crate::Error;
 use crate::plan::{ARTIFACT_PLACEHOLDER, Launch, Resolution};
 use crate::platform::Platform;
 
+pub use archive::{Limits, extract_with};
 pub use progress::Reporter;
 pub use steps::find_tool;
 

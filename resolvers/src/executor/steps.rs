@@ -85,7 +85,8 @@ impl<'a> StepRunner<'a> {
                 self.note(&format!(
                     "sha256 {actual} verified; unpacking as {archive:?}"
                 ));
-                let unpacked = archive::extract(*archive, &tmp, &dest, *strip);
+                let scratch = self.dir.join(format!(".unpack-{}", self.downloads));
+                let unpacked = archive::extract(*archive, &tmp, &dest, *strip, &scratch, url);
                 let _ = fs::remove_file(&tmp);
                 unpacked
             }
@@ -164,7 +165,13 @@ impl<'a> StepRunner<'a> {
                     });
                 }
                 self.note(&format!("copy-source {object} -> {}", dest.display()));
-                archive::extract_tar_gz_bytes(&bytes, &dest)
+                let scratch = self.dir.join(".unpack-source");
+                archive::extract_tar_gz_bytes(
+                    &bytes,
+                    &dest,
+                    &scratch,
+                    &format!("packed source {object}"),
+                )
             }
             Step::Run { program, args, cwd } => {
                 let is_path = program.contains('/') || program.contains('\\');
