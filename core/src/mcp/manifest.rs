@@ -152,6 +152,109 @@ impl McpEntry {
     }
 }
 
+/// What replaces every secret value shown to a person.
+pub const MASK: &str = "****";
+
+/// Words that make an option, variable or header name a secret's (`--api-key`, `GITHUB_TOKEN`,
+/// `Authorization`).
+const SECRET_WORDS: &[&str] = &[
+    "secret",
+    "token",
+    "key",
+    "password",
+    "passwd",
+    "auth",
+    "credential",
+    "bearer",
+    "cookie",
+];
+
+fn says_secret(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    SECRET_WORDS.iter().any(|word| name.contains(word))
+}
+
+/// `args` fit to show a person: the value of an option named like a secret (`--token X`,
+/// `--token=X`, `-api-key X`), of a `NAME=VALUE` whose name says secret, of a header argument
+/// (`Authorization: Bearer X`), a `Bearer`/`Basic` credential, and the user info of a URL
+/// (`https://user:pass@host`) become [`MASK`]. The names stay, so the command is still readable.
+pub fn masked_args(args: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut next_is_secret = false;
+    for arg in args {
+        if std::mem::take(&mut next_is_secret) && !arg.starts_with('-') {
+            out.push(MASK.to_owned());
+            continue;
+        }
+        out.push(mask_arg(arg, &mut next_is_secret));
+    }
+    out
+}
+
+fn mask_arg(arg: &str, next_is_secret: &mut bool) -> String {
+    if let Some(option) = arg.strip_prefix('-') {
+        let option = option.trim_start_matches('-');
+        match option.split_once('=') {
+            Some((name, _)) if says_secret(name) => {
+                return format!("{}={MASK}", &arg[..arg.len() - option.len() + name.len()]);
+            }
+            Some(_) => {}
+            None => {
+                *next_is_secret = says_secret(option);
+                return mask_urls(arg);
+            }
+        }
+    }
+    // `NAME=VALUE` (a variable handed through, `-e GITHUB_TOKEN=X`).
+    if let Some((name, _)) = arg.split_once('=')
+        && !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && says_secret(name)
+    {
+        return format!("{name}={MASK}");
+    }
+    // A header (`Authorization: Bearer X`, `X-Api-Key: X`).
+    if let Some((name, _)) = arg.split_once(':')
+        && !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && says_secret(name)
+    {
+        return format!("{name}: {MASK}");
+    }
+    for scheme in ["Bearer ", "Basic ", "bearer ", "basic "] {
+        if arg.starts_with(scheme) {
+            return format!("{scheme}{MASK}");
+        }
+    }
+    mask_urls(arg)
+}
+
+/// Replaces the user info of every URL in `text` (`scheme://user:pass@host` -> `scheme://****@host`).
+fn mask_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let authority_end = tail.find(['/', '?', '#', ' ']).unwrap_or(tail.len());
+        let authority = &tail[..authority_end];
+        match authority.rfind('@') {
+            Some(user_end) => {
+                out.push_str(MASK);
+                out.push_str(&authority[user_end..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[authority_end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +281,49 @@ mod tests {
         assert!(json.contains(r#""state":"resolved""#), "{json}");
         let back: McpEntry = serde_json::from_str(&json).unwrap();
         assert_eq!(back, entry);
+    }
+
+    #[test]
+    fn masked_args_hide_option_header_variable_and_url_secrets() {
+        let args: Vec<String> = [
+            "--token",
+            "t1",
+            "--token=t2",
+            "--api-key=t3",
+            "-password",
+            "t4",
+            "-t",
+            "keep",
+            "--header",
+            "Authorization: Bearer t5",
+            "X-Api-Key:t6",
+            "Bearer t7",
+            "GITHUB_TOKEN=t8",
+            "https://user:t9@example.com/x?y=1",
+            "--url=http://a:t10@h:1",
+            "--no-auth",
+            "--verbose",
+            "plain",
+            "--name=value",
+        ]
+        .map(String::from)
+        .into();
+        let masked = masked_args(&args);
+        let shown = masked.join(" ");
+        for secret in ["t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9", "t10"] {
+            assert!(
+                !masked
+                    .iter()
+                    .any(|a| a.split(['=', ':', ' ', '@', '/']).any(|p| p == secret)),
+                "{secret} shown: {shown}"
+            );
+        }
+        assert_eq!(
+            shown,
+            "--token **** --token=**** --api-key=**** -password **** -t keep --header \
+             Authorization: **** X-Api-Key: **** Bearer **** GITHUB_TOKEN=**** \
+             https://****@example.com/x?y=1 --url=http://****@h:1 --no-auth --verbose plain \
+             --name=value"
+        );
     }
 }

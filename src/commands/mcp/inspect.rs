@@ -3,14 +3,11 @@
 use std::io::Write;
 
 use codexport_core::ExitStatus;
-use codexport_core::mcp::manifest::{Artifact, McpEntry};
+use codexport_core::mcp::manifest::{Artifact, MASK, McpEntry, masked_args};
 use codexport_core::suggest::by_similarity;
 
 use crate::cli::McpInspectArgs;
 use crate::report::CliError;
-
-/// What replaces every secret value.
-const MASK: &str = "****";
 
 /// `extra` fields whose values are secrets (header values may carry tokens).
 const SECRET_MAPS: &[&str] = &["http_headers"];
@@ -83,9 +80,14 @@ pub(crate) fn run(args: &McpInspectArgs) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-/// A copy of `entry` with env values and secret header values replaced by [`MASK`].
+/// A copy of `entry` with env values, secret header values, secret-carrying args and URL
+/// user info replaced by [`MASK`].
 fn masked(entry: &McpEntry) -> McpEntry {
     let mut entry = entry.clone();
+    entry.args = masked_args(&entry.args);
+    if let Some(url) = &mut entry.url {
+        *url = masked_args(std::slice::from_ref(url)).remove(0);
+    }
     for value in entry.env.values_mut() {
         *value = MASK.to_owned();
     }
