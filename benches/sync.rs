@@ -80,7 +80,12 @@ fn main() {
     // Rebuild, in process (what the watcher runs).
     let master = ctx.master.homes();
     let start = Instant::now();
-    let mut publisher = Publisher::new(&master, std::sync::Arc::new(PlainExport)).unwrap();
+    let mut publisher = Publisher::new(
+        &master,
+        &codexport_core::settings::MasterSettings::default(),
+        std::sync::Arc::new(PlainExport),
+    )
+    .unwrap();
     publisher.rebuild().unwrap();
     let cold = start.elapsed();
     let unchanged = median(

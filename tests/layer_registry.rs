@@ -6,9 +6,10 @@ use std::path::Path;
 use std::process::Command;
 
 use codexport_core::Homes;
-use codexport_core::follower::layer::{ConfigInputs, LayerSettings, generate};
+use codexport_core::follower::layer::{ConfigInputs, generate};
 use codexport_core::mcp::config::read_mcp_servers;
 use codexport_core::mcp::manifest::{MANIFEST_VERSION, MasterPaths, McpManifest, Origin};
+use codexport_core::settings::LocalSettings;
 use codexport_test_support::{TestContext, bins, codex_bin, output, write};
 
 /// `codex mcp list --json` against `codex_home`, as JSON.
@@ -87,7 +88,7 @@ fn codex_lists_every_generated_mcp() {
         },
         entries,
     };
-    let settings = LayerSettings {
+    let settings = LocalSettings {
         path_variables: [("workspaceRoot".to_owned(), "/srv/work".to_owned())].into(),
         allow_mcp_overrides: true,
         ..Default::default()

@@ -30,7 +30,7 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// A layer file that is not valid TOML.
+    /// A TOML file that does not parse, or holds a value of the wrong type.
     #[error("`{}:{line}:{column}` is not valid TOML: {message}", .path.display())]
     InvalidToml {
         /// The file (or the revision's `config.toml`).
@@ -41,6 +41,8 @@ pub enum Error {
         column: usize,
         /// The parser's message.
         message: String,
+        /// Whose file it is (the repair differs).
+        owner: crate::settings::TomlOwner,
     },
     /// A JSON file that does not parse.
     #[error("`{}` is not valid JSON", .path.display())]
@@ -303,9 +305,17 @@ impl Diagnose for Error {
                 "add `{name} = \"/path/on/this/machine\"` under `[pathVariables]` in `{}`",
                 local_toml.display()
             ),
-            Error::InvalidToml { path, line, .. } => {
-                format!("fix line {line} of `{}`", path.display())
-            }
+            Error::InvalidToml {
+                path, line, owner, ..
+            } => match owner {
+                crate::settings::TomlOwner::Codexport => {
+                    format!("fix line {line} of `{}`", path.display())
+                }
+                crate::settings::TomlOwner::Codex => format!(
+                    "fix line {line} of `{}` (Codex refuses it too; deleting it would lose your Codex settings)",
+                    path.display()
+                ),
+            },
             Error::OverlayClash {
                 kind,
                 name,

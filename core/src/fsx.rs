@@ -1,4 +1,5 @@
-//! Crash-safe file writes: temp file in the same directory, fsync, rename, fsync the directory.
+//! File helpers: crash-safe writes (temp file in the same directory, fsync, rename, fsync the
+//! directory), modes, and reads of files that may not exist.
 
 use std::fs;
 use std::io::{self, Write};
@@ -64,6 +65,15 @@ pub fn mode_of(meta: &fs::Metadata) -> u32 {
     {
         let _ = meta;
         0o644
+    }
+}
+
+/// Reads a file, mapping "not found" to `None`.
+pub fn read_optional(path: &Path) -> crate::Result<Option<Vec<u8>>> {
+    match fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(crate::Error::io("read", path, e)),
     }
 }
 

@@ -171,6 +171,19 @@ impl Homes {
         self.in_tool("lock")
     }
 
+    /// Codex's `config.toml`.
+    pub fn codex_config(&self) -> PathBuf {
+        self.codex.join("config.toml")
+    }
+    /// Codex's `hooks.json`.
+    pub fn hooks_json(&self) -> PathBuf {
+        self.codex.join("hooks.json")
+    }
+    /// `logs/hook.log`: one line per SessionStart hook run.
+    pub fn hook_log(&self) -> PathBuf {
+        self.logs().join("hook.log")
+    }
+
     /// The Codex home with symlinks resolved when it exists (Codex keys hook trust on it).
     pub fn codex_realpath(&self) -> PathBuf {
         std::fs::canonicalize(&self.codex).unwrap_or_else(|_| self.codex.clone())

@@ -1,13 +1,12 @@
 //! `identity.json`: the master's Ed25519 key, or the follower's pinned master key and token.
 
-use std::path::Path;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::clock::now_rfc3339;
 use crate::error::{Error, Result};
 use crate::{Homes, fsx};
 
@@ -97,13 +96,6 @@ pub fn verify(key: &VerifyingKey, message: &[u8], signature: &str) -> bool {
     key.verify(message, &sig).is_ok()
 }
 
-/// The current time as RFC 3339 (UTC).
-pub fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
 impl MasterKey {
     /// A fresh random key.
     pub fn generate() -> Self {
@@ -152,10 +144,8 @@ impl Identity {
     /// Reads `identity.json`; `Ok(None)` when there is none.
     pub fn load(homes: &Homes) -> Result<Option<Self>> {
         let path = homes.identity();
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io("read", path, e)),
+        let Some(bytes) = fsx::read_optional(&path)? else {
+            return Ok(None);
         };
         let corrupt = |reason: String| {
             Error::Corrupt {
@@ -218,15 +208,6 @@ impl Identity {
                     .into(),
             )),
         }
-    }
-}
-
-/// Reads a file, mapping "not found" to `None`.
-pub(crate) fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
-    match std::fs::read(path) {
-        Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io("read", path, e)),
     }
 }
 

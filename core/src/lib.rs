@@ -11,6 +11,7 @@
 //! (`master.toml`, `local.toml`); the modules at the top are shared by both roles.
 
 // Shared by both roles.
+pub mod clock;
 pub mod duration;
 pub mod env;
 mod error;

@@ -207,7 +207,7 @@ impl SignedRevision {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::now_rfc3339;
+    use crate::clock::now_rfc3339;
 
     fn sample(key: &MasterKey, files: Vec<FileEntry>) -> Revision {
         let mcp = McpManifest::default();

@@ -8,10 +8,10 @@ use serde::Serialize;
 use crate::Homes;
 use crate::error::Result;
 use crate::follower::client::Client;
-use crate::follower::master_url;
 use crate::follower::state::{LastSync, State};
 use crate::identity::Identity;
 use crate::master::publish::load_published;
+use crate::settings::LocalSettings;
 
 /// A revision by seq and hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -97,7 +97,7 @@ pub fn status(homes: &Homes, probe: Option<Duration>) -> Result<Status> {
                 revision: r.revision,
             });
             status.last_sync = LastSync::load(homes);
-            let url = master_url(homes).ok();
+            let url = LocalSettings::load(homes).ok().and_then(|s| s.master);
             if let (Some(url), Some(probe)) = (&url, probe) {
                 let answer = probe_meta(url, probe);
                 status.reachable = Some(answer.is_ok());

@@ -10,9 +10,9 @@ use std::path::Path;
 use std::process::Command;
 
 use codexport_core::Homes;
-use codexport_core::follower::layer::LayerSettings;
 use codexport_core::mcp::manifest::{Artifact, McpEntry, McpManifest, Origin};
 use codexport_core::pathmap::PathMap;
+use codexport_core::settings::LocalSettings;
 use codexport_resolvers::executor::Reporter;
 use codexport_resolvers::{Launch, Platform};
 
@@ -71,7 +71,7 @@ fn build(
     launch: &Launch,
     reporter: Reporter,
 ) -> Result<ServerCommand, Error> {
-    let settings = LayerSettings::load(&homes.local_toml())?;
+    let settings = LocalSettings::load(homes)?;
     let map = PathMap::new(&manifest.master, homes, &settings.path_variables);
     // Canonical entries carry the master's paths; local ones were written on this machine.
     let rewrite = |text: &str| -> Result<String, Error> {

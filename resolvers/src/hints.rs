@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 
-use codexport_core::settings::MasterConfig;
+use codexport_core::settings::MasterSettings;
 use serde::{Deserialize, Serialize};
 
 use crate::SourceLimits;
@@ -53,7 +53,7 @@ const MIB: u64 = 1024 * 1024;
 impl InferSettings {
     /// The inference settings of a loaded `master.toml`: every `[mcp.NAME]` table must name
     /// its `resolver`; `[source]` limits must be positive.
-    pub fn from_config(config: &MasterConfig) -> Result<Self, SettingsError> {
+    pub fn from_config(config: &MasterSettings) -> Result<Self, SettingsError> {
         let hints = config
             .mcp
             .iter()
@@ -92,9 +92,9 @@ impl InferSettings {
         })
     }
 
-    /// Reads `master.toml` text (tests and tools; the CLI loads [`MasterConfig`]).
+    /// Reads `master.toml` text (tests and tools; the CLI loads [`MasterSettings`]).
     pub fn from_toml(text: &str) -> Result<Self, SettingsError> {
-        let config: MasterConfig = toml_edit::de::from_str(text)
+        let config: MasterSettings = toml_edit::de::from_str(text)
             .map_err(|e| SettingsError(e.message().trim().to_owned()))?;
         Self::from_config(&config)
     }

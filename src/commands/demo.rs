@@ -120,7 +120,7 @@ fn steps(demo: &mut Demo) -> anyhow::Result<()> {
 
     demo.step("Join the follower and apply the master's revision", |d| {
         d.codexport(Role::Follower, ["follower", "join", &link, "--apply"])?;
-        let config = d.homes(Role::Follower).codex.join("config.toml");
+        let config = d.homes(Role::Follower).codex_config();
         d.say(format!(
             "{} now starts its MCP servers with:",
             config.display()

@@ -123,8 +123,8 @@ pub(crate) fn write_master_home(master: &Homes, layout: &SampleLayout) -> anyhow
         r#"{{"hooks": {{"Stop": [{{"hooks": [{{"type": "command", "command": "{}", "timeout": 5}}]}}]}}}}"#,
         hook_script.display()
     );
-    let hooks = HooksFile::parse(hooks_json.as_bytes(), &codex.join("hooks.json"))?.file;
-    write(&codex.join("hooks.json"), &hooks.to_json())?;
+    let hooks = HooksFile::parse(hooks_json.as_bytes(), &master.hooks_json())?.file;
+    write(&master.hooks_json(), &hooks.to_json())?;
 
     let mut config = format!(
         r#"# The master's Codex config (codexport demo). Comments and order survive on followers.
@@ -162,7 +162,7 @@ args = ["{hello}"]
             enabled: None,
         },
     );
-    write(&codex.join("config.toml"), &config.to_string())
+    write(&master.codex_config(), &config.to_string())
 }
 
 fn write(path: &Path, text: &str) -> anyhow::Result<()> {
@@ -195,11 +195,10 @@ mod tests {
         let layout = SampleLayout::new(&master);
         write_master_home(&master, &layout).unwrap();
 
-        let config: toml_edit::DocumentMut =
-            std::fs::read_to_string(master.codex.join("config.toml"))
-                .unwrap()
-                .parse()
-                .unwrap();
+        let config: toml_edit::DocumentMut = std::fs::read_to_string(master.codex_config())
+            .unwrap()
+            .parse()
+            .unwrap();
         let (entries, errors) = codexport_core::mcp::config::read_mcp_servers(
             &config,
             codexport_core::mcp::manifest::Origin::Canonical,
@@ -208,9 +207,7 @@ mod tests {
         let names: Vec<_> = entries.iter().map(|e| e.name.as_str()).collect();
         assert_eq!(names, ["everything", "hello"]);
 
-        let hooks = HooksFile::read(&master.codex.join("hooks.json"))
-            .unwrap()
-            .file;
+        let hooks = HooksFile::read(&master.hooks_json()).unwrap().file;
         let group = &hooks.groups("Stop")[0];
         let real = std::fs::canonicalize(&master.codex).unwrap();
         let states = hooks::read_states(&config);

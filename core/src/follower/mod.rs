@@ -13,14 +13,15 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::Homes;
+use crate::clock::now_rfc3339;
 use crate::error::{Error, Result};
 use crate::follower::apply::{ApplyOptions, ApplyReport};
 use crate::follower::client::{Client, Fetched};
 use crate::follower::state::{Head, LastSync, Staged, State};
-use crate::identity::{Identity, Trust, fingerprint, now_rfc3339};
+use crate::identity::{Identity, Trust, fingerprint};
 use crate::lock::{LockGuard, Wait};
 use crate::revision::{Revision, SignedRevision};
-use crate::settings::LocalConfig;
+use crate::settings::LocalSettings;
 use crate::store::ObjectStore;
 
 /// How a sync runs.
@@ -90,6 +91,8 @@ fn block_on<T>(fut: impl Future<Output = Result<T>>) -> Result<T> {
 pub fn join(homes: &Homes, request: &JoinRequest, options: SyncOptions) -> Result<SyncOutcome> {
     let _lock = LockGuard::acquire(&homes.lock(), options.lock_wait)?;
     apply::recover(homes)?;
+    // Read under the lock, once: what `hook install|uninstall` recorded last is what applies.
+    let mut settings = LocalSettings::load(homes)?;
     match Identity::load(homes)? {
         Some(Identity::Master(_)) => {
             return Err(Error::WrongRole(
@@ -136,8 +139,8 @@ pub fn join(homes: &Homes, request: &JoinRequest, options: SyncOptions) -> Resul
         Ok((trust, pulled))
     })?;
     Identity::Follower(trust.clone()).save(homes)?;
-    LocalConfig::set_master(homes, &request.url)?;
-    finish(homes, &trust, &head, pulled, options)
+    settings.set_master(homes, &request.url)?;
+    finish(homes, &settings, &trust, &head, pulled, options)
 }
 
 /// Pulls from the pinned master and stages what is new; applies when asked.
@@ -151,9 +154,10 @@ fn sync_inner(homes: &Homes, options: SyncOptions) -> Result<SyncOutcome> {
     let _lock = LockGuard::acquire(&homes.lock(), options.lock_wait)?;
     apply::recover(homes)?;
     let trust = Identity::load_follower(homes)?;
-    let url = master_url(homes)?;
+    let settings = LocalSettings::load(homes)?;
+    let url = settings.master_url(homes)?;
     let head = State::load_head(homes)?;
-    let client = Client::new(&url, Some(&trust.token), options.timeout)?;
+    let client = Client::new(url, Some(&trust.token), options.timeout)?;
     // An apply still pending may lack objects (one found corrupt is removed): ask for the
     // full document then, so missing objects are fetched even when nothing is new.
     let etag = if options.apply && !head.staged_is_applied() {
@@ -171,18 +175,7 @@ fn sync_inner(homes: &Homes, options: SyncOptions) -> Result<SyncOutcome> {
             seq: head.known_seq(),
         },
     ))?;
-    finish(homes, &trust, &head, pulled, options)
-}
-
-/// The master URL from `local.toml`.
-pub fn master_url(homes: &Homes) -> Result<String> {
-    LocalConfig::load(homes)?.master.ok_or_else(|| {
-        Error::WrongRole(
-            format!("`{}` names no master", homes.local_toml().display()),
-            "run `codexport follower join LINK`, or set `master = \"http://HOST:17342\"` there"
-                .into(),
-        )
-    })
+    finish(homes, &settings, &trust, &head, pulled, options)
 }
 
 /// A new revision: the verified document, its envelope, and what fetching it cost.
@@ -240,6 +233,7 @@ async fn pull(homes: &Homes, client: &Client, trust: &Trust, known: Known<'_>) -
 /// Stages a new revision (and records its seq), then applies when asked and needed.
 fn finish(
     homes: &Homes,
+    settings: &LocalSettings,
     trust: &Trust,
     head: &Head,
     pulled: Pulled,
@@ -254,7 +248,7 @@ fn finish(
         };
         let applied = revision
             .as_ref()
-            .map(|r| apply::apply_with(homes, r, ApplyOptions { dry_run: true }))
+            .map(|r| apply::apply_with(homes, settings, r, ApplyOptions { dry_run: true }))
             .transpose()?;
         return Ok(SyncOutcome {
             staged: revision.as_ref().map(|r| (r.seq, r.revision.clone())),
@@ -293,7 +287,7 @@ fn finish(
     {
         let state = State::load_head(homes)?;
         if state.applied.as_ref().map(|a| &a.revision) != Some(&revision.revision) {
-            outcome.applied = Some(apply::apply(homes, &revision)?);
+            outcome.applied = Some(apply::apply(homes, settings, &revision)?);
         }
     }
     Ok(outcome)
@@ -311,7 +305,8 @@ pub fn apply_staged(homes: &Homes, lock_wait: Wait, options: ApplyOptions) -> Re
             "run `codexport sync` first (or `codexport sync --apply`)".into(),
         )
     })?;
-    apply::apply_with(homes, &revision, options)
+    let settings = LocalSettings::load(homes)?;
+    apply::apply_with(homes, &settings, &revision, options)
 }
 
 /// Drops the pinned key, the staged revision and the rollback floor (`follower trust-reset`).

@@ -1,7 +1,8 @@
 //! `staged.json`: the last verified and fully fetched revision, waiting to be applied.
 
 use crate::error::{Error, Result};
-use crate::identity::{Trust, read_optional};
+use crate::fsx::read_optional;
+use crate::identity::Trust;
 use crate::revision::{Revision, SignedRevision};
 use crate::{Homes, fsx};
 

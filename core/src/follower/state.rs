@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::identity::read_optional;
+use crate::fsx::read_optional;
 use crate::master::selection::Root;
 use crate::{Homes, fsx};
 

@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use toml_edit::DocumentMut;
 
 use super::file::{EVENT_SESSION_START, HooksFile, OurHook};
 use super::trust::{HookState, handler_hash, read_states, remove_state, set_state, trust_key};
@@ -12,6 +11,7 @@ use crate::error::Error;
 use crate::follower::apply::transform::HOOKS_JSON as HOOKS_FILE;
 use crate::follower::state::State;
 use crate::master::selection::Root;
+use crate::settings::TomlFile;
 use crate::{Homes, fsx};
 
 /// What [`install`] did.
@@ -84,19 +84,11 @@ impl HookStatus {
     }
 }
 
-fn hooks_json(homes: &Homes) -> PathBuf {
-    homes.codex.join(HOOKS_FILE)
-}
-
-fn config_toml(homes: &Homes) -> PathBuf {
-    homes.codex.join("config.toml")
-}
-
 /// Puts `ours` into the Codex home's `hooks.json` (other hooks kept, ours never duplicated)
 /// and trusts it in `config.toml`. The caller holds the tool home's lock.
 pub fn install(homes: &Homes, ours: &OurHook) -> Result<Installed, Error> {
     std::fs::create_dir_all(&homes.codex).map_err(|e| Error::io("create", &homes.codex, e))?;
-    let path = hooks_json(homes);
+    let path = homes.hooks_json();
     let parsed = HooksFile::read(&path)?;
     let mut file = parsed.file;
     let replaced = file.find_ours().is_some();
@@ -112,7 +104,7 @@ pub fn install(homes: &Homes, ours: &OurHook) -> Result<Installed, Error> {
 
     // Trust first: a crash in between leaves a trusted entry with no hook (inert), never a
     // hook Codex silently skips.
-    edit_config(&config_toml(homes), |doc| {
+    TomlFile::codex(homes.codex_config()).edit(|doc| {
         set_state(
             doc,
             &key,
@@ -137,7 +129,7 @@ pub fn install(homes: &Homes, ours: &OurHook) -> Result<Installed, Error> {
 /// Removes every codexport hook from `hooks.json` and their trust entries from `config.toml`;
 /// returns how many hooks were removed. A `hooks.json` left with no hook at all is deleted.
 pub fn uninstall(homes: &Homes) -> Result<usize, Error> {
-    let path = hooks_json(homes);
+    let path = homes.hooks_json();
     let mut file = HooksFile::read(&path)?.file;
     let removed = file.uninstall();
     if removed.is_empty() {
@@ -150,7 +142,7 @@ pub fn uninstall(homes: &Homes) -> Result<usize, Error> {
         State::rewrote_managed(homes, Root::Codex, HOOKS_FILE)?;
     }
     let real = homes.codex_realpath();
-    edit_config(&config_toml(homes), |doc| {
+    TomlFile::codex(homes.codex_config()).edit(|doc| {
         for &(g, h) in &removed {
             remove_state(doc, &trust_key(&real, EVENT_SESSION_START, g, h));
         }
@@ -160,9 +152,10 @@ pub fn uninstall(homes: &Homes) -> Result<usize, Error> {
 
 /// Reads every hook of the Codex home and how Codex treats it (nothing is written).
 pub fn status(homes: &Homes) -> Result<HookStatus, Error> {
-    let path = hooks_json(homes);
+    let path = homes.hooks_json();
     let file = HooksFile::read(&path)?.file;
-    let states = read_config(&config_toml(homes))?
+    let states = TomlFile::codex(homes.codex_config())
+        .read()?
         .map(|doc| read_states(&doc))
         .unwrap_or_default();
     let real = homes.codex_realpath();
@@ -201,31 +194,6 @@ fn write_hooks(path: &Path, file: &HooksFile) -> Result<(), Error> {
         .map_err(|e| Error::io("write", path, e))
 }
 
-fn read_config(path: &Path) -> Result<Option<DocumentMut>, Error> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => crate::follower::layer::parse_toml(&text, path).map(Some),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io("read", path, e)),
-    }
-}
-
-/// Edits `config.toml` in place (formatting and comments kept, mode kept; a new file is
-/// 0600 like the ones Codex writes). Nothing is written when the edit changes nothing.
-fn edit_config(path: &Path, edit: impl FnOnce(&mut DocumentMut)) -> Result<(), Error> {
-    let before = read_config(path)?;
-    let mode = match std::fs::metadata(path) {
-        Ok(meta) => fsx::mode_of(&meta),
-        Err(_) => fsx::SECRET_MODE,
-    };
-    let mut doc = before.clone().unwrap_or_default();
-    edit(&mut doc);
-    let text = doc.to_string();
-    if before.is_some_and(|b| b.to_string() == text) || (text.is_empty() && !path.exists()) {
-        return Ok(());
-    }
-    fsx::write_atomic(path, text.as_bytes(), Some(mode)).map_err(|e| Error::io("write", path, e))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,9 +215,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let homes = homes(dir.path());
         std::fs::create_dir_all(&homes.codex).unwrap();
-        std::fs::write(homes.codex.join("hooks.json"), MASTER_HOOKS).unwrap();
+        std::fs::write(homes.hooks_json(), MASTER_HOOKS).unwrap();
         let config = "# keep me\nmodel = \"o3\"\n";
-        std::fs::write(homes.codex.join("config.toml"), config).unwrap();
+        std::fs::write(homes.codex_config(), config).unwrap();
 
         let done = install(&homes, &ours()).unwrap();
         assert_eq!(done.position, (1, 0));
@@ -259,7 +227,7 @@ mod tests {
             done.trust_key,
             format!("{}/hooks.json:session_start:1:0", real.display())
         );
-        let written = std::fs::read_to_string(homes.codex.join("config.toml")).unwrap();
+        let written = std::fs::read_to_string(homes.codex_config()).unwrap();
         assert!(written.starts_with(config), "{written}");
         assert!(written.contains(&done.trusted_hash));
 
@@ -277,19 +245,15 @@ mod tests {
         let again = install(&homes, &ours()).unwrap();
         assert!(again.replaced);
         assert_eq!(again.position, (1, 0));
-        let file = HooksFile::read(&homes.codex.join("hooks.json"))
-            .unwrap()
-            .file;
+        let file = HooksFile::read(&homes.hooks_json()).unwrap().file;
         assert_eq!(file.groups(EVENT_SESSION_START).len(), 2);
 
         assert_eq!(uninstall(&homes).unwrap(), 1);
-        let file = HooksFile::read(&homes.codex.join("hooks.json"))
-            .unwrap()
-            .file;
+        let file = HooksFile::read(&homes.hooks_json()).unwrap().file;
         let master = HooksFile::parse(MASTER_HOOKS.as_bytes(), Path::new("m")).unwrap();
         assert_eq!(file, master.file, "the master's hooks are untouched");
         assert_eq!(
-            std::fs::read_to_string(homes.codex.join("config.toml")).unwrap(),
+            std::fs::read_to_string(homes.codex_config()).unwrap(),
             config
         );
         assert!(status(&homes).unwrap().ours().is_none());
@@ -301,7 +265,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let homes = homes(dir.path());
         install(&homes, &ours()).unwrap();
-        let path = homes.codex.join("hooks.json");
+        let path = homes.hooks_json();
         let text = std::fs::read_to_string(&path)
             .unwrap()
             .replace("\"timeout\": 5", "\"timeout\": 9");
@@ -317,11 +281,8 @@ mod tests {
         let homes = homes(dir.path());
         install(&homes, &ours()).unwrap();
         assert_eq!(uninstall(&homes).unwrap(), 1);
-        assert!(!homes.codex.join("hooks.json").exists());
-        assert_eq!(
-            std::fs::read_to_string(homes.codex.join("config.toml")).unwrap(),
-            ""
-        );
+        assert!(!homes.hooks_json().exists());
+        assert_eq!(std::fs::read_to_string(homes.codex_config()).unwrap(), "");
     }
 
     #[test]
@@ -329,19 +290,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let homes = homes(dir.path());
         std::fs::create_dir_all(&homes.codex).unwrap();
-        std::fs::write(homes.codex.join("hooks.json"), "{oops").unwrap();
+        std::fs::write(homes.hooks_json(), "{oops").unwrap();
         assert!(matches!(
             install(&homes, &ours()),
             Err(Error::InvalidJson { .. })
         ));
-        std::fs::write(homes.codex.join("hooks.json"), MASTER_HOOKS).unwrap();
-        std::fs::write(homes.codex.join("config.toml"), "model = \n").unwrap();
+        std::fs::write(homes.hooks_json(), MASTER_HOOKS).unwrap();
+        std::fs::write(homes.codex_config(), "model = \n").unwrap();
         assert!(matches!(
             install(&homes, &ours()),
             Err(Error::InvalidToml { .. })
         ));
         assert_eq!(
-            std::fs::read_to_string(homes.codex.join("hooks.json")).unwrap(),
+            std::fs::read_to_string(homes.hooks_json()).unwrap(),
             MASTER_HOOKS
         );
     }

@@ -8,12 +8,12 @@ use toml_edit::DocumentMut;
 
 use super::carry::{HookTrust, carry_master_trust, master_hooks_for_follower};
 use super::file::{EVENT_SESSION_START, HooksFile, OurHook};
-use super::settings::HookSettings;
 use super::trust::{HookState, handler_hash, remove_state, set_state, trust_key};
 use crate::Homes;
 use crate::error::Error;
 use crate::mcp::manifest::MasterPaths;
 use crate::pathmap::PathMap;
+use crate::settings::{LocalSettings, TomlOwner, parse_document};
 
 /// What the hooks layer decided for one apply.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -58,10 +58,8 @@ pub fn layer_hooks(
     let mut follower = master_hooks_for_follower(&master, map)?;
     let trust = match canonical.config {
         Some(text) => {
-            let doc = crate::follower::layer::parse_toml(
-                text,
-                Path::new("config.toml (master revision)"),
-            )?;
+            let revision_config = Path::new("config.toml (master revision)");
+            let doc = parse_document(text, revision_config, TomlOwner::Codexport)?;
             carry_master_trust(
                 &doc,
                 &master,
@@ -108,11 +106,14 @@ pub fn layer_hooks(
 /// `[pathVariables]`, trust keyed on the real Codex home, and codexport's hook put in when
 /// `[hook] installed` says so (the one in the current `hooks.json` when there is one, so the
 /// binary the user installed stays; else this very binary).
-pub fn for_apply(homes: &Homes, canonical: CanonicalHooks<'_>) -> Result<HooksLayer, Error> {
-    let layer_settings = crate::follower::layer::LayerSettings::load(&homes.local_toml())?;
-    let map = PathMap::new(canonical.master, homes, &layer_settings.path_variables);
-    let ours = if HookSettings::load(&homes.local_toml())?.installed {
-        Some(installed_hook(homes)?)
+pub fn for_apply(
+    homes: &Homes,
+    settings: &LocalSettings,
+    canonical: CanonicalHooks<'_>,
+) -> Result<HooksLayer, Error> {
+    let map = PathMap::new(canonical.master, homes, &settings.path_variables);
+    let ours = if settings.hook.installed {
+        Some(installed_hook(homes, settings)?)
     } else {
         None
     };
@@ -120,8 +121,8 @@ pub fn for_apply(homes: &Homes, canonical: CanonicalHooks<'_>) -> Result<HooksLa
 }
 
 /// codexport's hook as it stands in the Codex home, or a fresh one for this binary.
-fn installed_hook(homes: &Homes) -> Result<OurHook, Error> {
-    let current = HooksFile::read(&homes.codex.join("hooks.json"))
+fn installed_hook(homes: &Homes, settings: &LocalSettings) -> Result<OurHook, Error> {
+    let current = HooksFile::read(&homes.hooks_json())
         .map(|parsed| parsed.file)
         .unwrap_or_default();
     if let Some((g, h)) = current.find_ours()
@@ -131,8 +132,7 @@ fn installed_hook(homes: &Homes) -> Result<OurHook, Error> {
     }
     let exe = std::env::current_exe().map_err(|e| Error::io("find", "the codexport binary", e))?;
     let exe = std::fs::canonicalize(&exe).unwrap_or(exe);
-    let settings = HookSettings::load(&homes.local_toml())?;
-    Ok(OurHook::for_homes(&exe, settings.budget(), homes))
+    Ok(OurHook::for_homes(&exe, settings.hook.budget(), homes))
 }
 
 impl HooksLayer {
@@ -266,19 +266,15 @@ mod tests {
             hooks_json: Some(HOOKS.as_bytes()),
             master: &master(),
         };
-        let without = for_apply(&homes, canonical).unwrap();
+        let mut settings = LocalSettings::default();
+        let without = for_apply(&homes, &settings, canonical).unwrap();
         let file = HooksFile::parse(without.hooks_json.unwrap().as_bytes(), Path::new("h"));
         assert_eq!(file.unwrap().file.find_ours(), None, "not installed here");
 
         let installed = OurHook::new(Path::new("/opt/codexport"), 4, None);
         crate::hooks::install(&homes, &installed).unwrap();
-        HookSettings {
-            installed: true,
-            budget: None,
-        }
-        .save(&homes.local_toml())
-        .unwrap();
-        let with = for_apply(&homes, canonical).unwrap();
+        settings.hook.installed = true;
+        let with = for_apply(&homes, &settings, canonical).unwrap();
         let file = HooksFile::parse(with.hooks_json.unwrap().as_bytes(), Path::new("h"))
             .unwrap()
             .file;

@@ -10,14 +10,12 @@ mod carry;
 mod file;
 mod install;
 mod layer;
-mod settings;
 mod trust;
 
 pub use carry::{HookTrust, carry_master_trust, master_hooks_for_follower};
 pub use file::{EVENT_SESSION_START, Handler, HooksFile, MatcherGroup, OurHook, Parsed};
 pub use install::{HookStatus, Installed, ListedHook, Trust, install, status, uninstall};
 pub use layer::{CanonicalHooks, HooksLayer, for_apply, layer_hooks};
-pub use settings::{DEFAULT_BUDGET, HookSettings};
 pub use trust::{
     HookState, TRUSTED_HASH_PREFIX, event_label, handler_hash, read_states, remove_state,
     set_state, trust_key,

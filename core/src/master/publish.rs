@@ -4,14 +4,16 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::clock::now_rfc3339;
 use crate::error::{Error, Result};
-use crate::identity::{Identity, MasterKey, now_rfc3339, read_optional};
+use crate::fsx::read_optional;
+use crate::identity::{Identity, MasterKey};
 use crate::master::selection::{Root, Selection, check_rel_path, classify};
 use crate::master::snapshot::{HashCache, snapshot};
 use crate::mcp::export::McpExport;
 use crate::mcp::manifest::McpManifest;
 use crate::revision::{FileEntry, MasterInfo, PROTOCOL, Revision, SignedRevision, content_hash};
-use crate::settings::MasterConfig;
+use crate::settings::MasterSettings;
 use crate::store::ObjectStore;
 use crate::{Homes, fsx};
 
@@ -61,12 +63,16 @@ pub struct Publisher {
 }
 
 impl Publisher {
-    /// Loads the key, `master.toml`, the hash cache and the last published revision.
-    pub fn new(homes: &Homes, export: Arc<dyn McpExport>) -> Result<Self> {
+    /// Loads the key, the hash cache and the last published revision; `settings` (the
+    /// master's `master.toml`) decides the selection.
+    pub fn new(
+        homes: &Homes,
+        settings: &MasterSettings,
+        export: Arc<dyn McpExport>,
+    ) -> Result<Self> {
         let key = Identity::load_master(homes)?;
-        let config = MasterConfig::load(homes)?;
         Ok(Self {
-            selection: Selection::new(&config),
+            selection: Selection::new(settings),
             store: ObjectStore::new(homes.objects()),
             cache: HashCache::load(homes),
             last: load_published(homes)?.map(Arc::new),
@@ -252,7 +258,8 @@ mod tests {
         Identity::Master(MasterKey::generate())
             .save(&homes)
             .unwrap();
-        let mut publisher = Publisher::new(&homes, Arc::new(PlainExport)).unwrap();
+        let mut publisher =
+            Publisher::new(&homes, &MasterSettings::default(), Arc::new(PlainExport)).unwrap();
         publisher.rebuild().unwrap();
 
         fs::write(homes.codex.join("AGENTS.md"), "changed").unwrap();

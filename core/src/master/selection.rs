@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::Homes;
-use crate::settings::MasterConfig;
+use crate::settings::MasterSettings;
 
 /// Entries of the Codex home that are synced (files or directories).
 pub const INCLUDE_ROOTS: [&str; 13] = [
@@ -128,7 +128,7 @@ pub struct Selection {
 
 impl Selection {
     /// The built-in rules plus `master.toml`'s additions.
-    pub fn new(config: &MasterConfig) -> Self {
+    pub fn new(config: &MasterSettings) -> Self {
         Self {
             include: config.include.clone(),
             exclude: config.exclude.clone(),
@@ -445,7 +445,7 @@ mod tests {
         touch(h.tool.join("resolvers/fff.wasm"));
         touch(h.tool.join("resolvers/readme.txt"));
         touch(h.tool.join("identity.json"));
-        let config = MasterConfig {
+        let config = MasterSettings {
             include: vec!["notes".into()],
             exclude: vec!["*.bak".into()],
             ..Default::default()

@@ -7,11 +7,12 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::identity::read_optional;
-use crate::master::selection::{Root, Selection};
+use crate::fsx::read_optional;
+use crate::master::selection::Selection;
 use crate::mcp::export::McpExport;
 use crate::mcp::manifest::McpManifest;
 use crate::revision::FileEntry;
+use crate::settings::TomlFile;
 use crate::store::{ObjectStore, sha256_hex};
 use crate::{Homes, fsx};
 
@@ -198,23 +199,7 @@ pub(crate) fn snapshot(
     }
     cache.entries = seen;
 
-    let config_path = Root::Codex.dir(homes).join("config.toml");
-    let config = match read_optional(&config_path)? {
-        None => None,
-        Some(bytes) => {
-            let text = String::from_utf8(bytes).map_err(|_| Error::InvalidConfig {
-                path: config_path.clone(),
-                reason: "not UTF-8".into(),
-            })?;
-            Some(
-                text.parse::<toml_edit::DocumentMut>()
-                    .map_err(|e| Error::InvalidConfig {
-                        path: config_path.clone(),
-                        reason: e.message().to_owned(),
-                    })?,
-            )
-        }
-    };
+    let config = TomlFile::codex(homes.codex_config()).read()?;
     let outcome = export.export(homes, config.as_ref(), store);
     warnings.extend(outcome.problems.iter().map(ToString::to_string));
     Ok(Snapshot {
@@ -228,8 +213,9 @@ pub(crate) fn snapshot(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Diagnose;
     use crate::mcp::export::PlainExport;
-    use crate::settings::MasterConfig;
+    use crate::settings::MasterSettings;
 
     #[test]
     fn second_snapshot_reads_only_the_changed_file() {
@@ -248,12 +234,12 @@ mod tests {
             .unwrap();
         }
         fs::write(
-            homes.codex.join("config.toml"),
+            homes.codex_config(),
             "model = \"x\"\n[mcp_servers.t]\ncommand = \"node\"\n",
         )
         .unwrap();
         let store = ObjectStore::new(homes.objects());
-        let sel = Selection::new(&MasterConfig::default());
+        let sel = Selection::new(&MasterSettings::default());
         let mut cache = HashCache::load(&homes);
         let first = snapshot(&homes, &sel, &mut cache, &store, &PlainExport).unwrap();
         assert_eq!(first.rehashed, 6);
@@ -271,10 +257,23 @@ mod tests {
             .unwrap();
         assert_eq!(changed.sha256, sha256_hex(b"changed, longer"));
 
-        fs::write(homes.codex.join("config.toml"), "model = [").unwrap();
-        assert!(matches!(
-            snapshot(&homes, &sel, &mut cache, &store, &PlainExport),
-            Err(Error::InvalidConfig { .. })
-        ));
+        fs::write(homes.codex_config(), "model = [").unwrap();
+        let err = snapshot(&homes, &sel, &mut cache, &store, &PlainExport).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidToml {
+                    line: 1,
+                    column: 10,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(
+            err.hints()[0].contains("Codex refuses it too"),
+            "{:?}",
+            err.hints()
+        );
     }
 }

@@ -7,8 +7,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
+use crate::clock::now_rfc3339;
 use crate::error::{Error, Result};
-use crate::identity::{now_rfc3339, read_optional};
+use crate::fsx::read_optional;
 use crate::store::sha256_hex;
 use crate::{Homes, fsx};
 

@@ -1,7 +1,8 @@
 //! `codexport hook install`: put codexport's SessionStart hook into the Codex home, trusted.
 
 use codexport_core::ExitStatus;
-use codexport_core::hooks::{self, HookSettings, OurHook};
+use codexport_core::hooks::{self, OurHook};
+use codexport_core::settings::LocalSettings;
 
 use crate::cli::HookInstallArgs;
 
@@ -11,14 +12,14 @@ pub(crate) fn run(args: &HookInstallArgs) -> anyhow::Result<ExitStatus> {
     let homes = crate::commands::homes()?;
     let exe = super::current_exe()?;
     let _lock = super::lock(&homes)?;
-    let mut settings = HookSettings::load(&homes.local_toml())?;
+    let mut settings = LocalSettings::load(&homes)?;
     if let Some(budget) = args.budget {
-        settings.budget = Some(budget);
+        settings.hook.budget = Some(budget);
     }
-    let ours = OurHook::for_homes(&exe, settings.budget(), &homes);
+    let ours = OurHook::for_homes(&exe, settings.hook.budget(), &homes);
     let done = hooks::install(&homes, &ours)?;
-    settings.installed = true;
-    settings.save(&homes.local_toml())?;
+    settings.hook.installed = true;
+    settings.save_hook(&homes)?;
 
     for key in &done.dropped_root_keys {
         eprintln!(
@@ -34,13 +35,13 @@ pub(crate) fn run(args: &HookInstallArgs) -> anyhow::Result<ExitStatus> {
             "installed"
         },
         done.hooks_json.display(),
-        homes.codex.join("config.toml").display()
+        homes.codex_config().display()
     );
     eprintln!("  runs: {}", ours.command);
     eprintln!(
         "  budget: {} ms; log: `{}`",
-        settings.budget().as_millis(),
-        homes.logs().join("hook.log").display()
+        settings.hook.budget().as_millis(),
+        homes.hook_log().display()
     );
     if !homes.state().exists() {
         eprintln!(

@@ -9,8 +9,8 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use codexport_core::follower::{self, SyncOptions, SyncOutcome};
-use codexport_core::hooks::HookSettings;
 use codexport_core::lock::Wait;
+use codexport_core::settings::{DEFAULT_BUDGET, LocalSettings};
 use codexport_core::{ExitStatus, Homes};
 
 use crate::cli::SyncArgs;
@@ -24,11 +24,13 @@ pub(crate) fn run(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
         return Ok(ExitStatus::Success); // no home: nowhere to sync to, nowhere to log
     };
     let start = Instant::now();
-    let settings = HookSettings::load(&homes.local_toml());
+    // The budget bounds the sync, so it is read before it (the sync reads `local.toml` again
+    // under the lock, where a concurrent `hook uninstall` cannot change it any more).
+    let settings = LocalSettings::load(&homes);
     let budget = args
         .budget
-        .or_else(|| settings.as_ref().ok().and_then(|s| s.budget))
-        .unwrap_or(codexport_core::hooks::DEFAULT_BUDGET);
+        .or_else(|| settings.as_ref().ok().and_then(|s| s.hook.budget))
+        .unwrap_or(DEFAULT_BUDGET);
     let line = match settings {
         Err(e) => format!("skipped: {e}"),
         Ok(_) => {
@@ -71,10 +73,10 @@ pub(crate) fn run(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
         }
     };
     log(
-        &homes.logs().join("hook.log"),
+        &homes.hook_log(),
         &format!(
             "{} {line} ({} ms)",
-            codexport_core::identity::now_rfc3339(),
+            codexport_core::clock::now_rfc3339(),
             start.elapsed().as_millis()
         ),
     );

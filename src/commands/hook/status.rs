@@ -3,7 +3,8 @@
 use std::io::Write;
 
 use codexport_core::ExitStatus;
-use codexport_core::hooks::{self, HookSettings, Trust};
+use codexport_core::hooks::{self, Trust};
+use codexport_core::settings::LocalSettings;
 use serde_json::json;
 
 use crate::cli::HookStatusArgs;
@@ -12,7 +13,7 @@ use crate::cli::HookStatusArgs;
 pub(crate) fn run(args: &HookStatusArgs) -> anyhow::Result<ExitStatus> {
     let homes = crate::commands::homes()?;
     let status = hooks::status(&homes)?;
-    let settings = HookSettings::load(&homes.local_toml())?;
+    let settings = LocalSettings::load(&homes)?.hook;
     let mut out = std::io::stdout().lock();
     if args.json {
         let doc = json!({
@@ -21,7 +22,7 @@ pub(crate) fn run(args: &HookStatusArgs) -> anyhow::Result<ExitStatus> {
             "recorded": settings.installed,
             "budget_ms": settings.budget().as_millis() as u64,
             "hooks_json": status.hooks_json,
-            "log": homes.logs().join("hook.log"),
+            "log": homes.hook_log(),
             "hooks": status.hooks,
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
@@ -42,7 +43,7 @@ pub(crate) fn run(args: &HookStatusArgs) -> anyhow::Result<ExitStatus> {
     };
     writeln!(out, "codexport hook: {verdict}")?;
     writeln!(out, "  budget: {} ms", settings.budget().as_millis())?;
-    writeln!(out, "  log:    {}", homes.logs().join("hook.log").display())?;
+    writeln!(out, "  log:    {}", homes.hook_log().display())?;
     writeln!(out, "hooks in {}:", status.hooks_json.display())?;
     if status.hooks.is_empty() {
         writeln!(out, "  (none)")?;

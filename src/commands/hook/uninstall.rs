@@ -1,7 +1,8 @@
 //! `codexport hook uninstall`: take codexport's SessionStart hook out of the Codex home.
 
 use codexport_core::ExitStatus;
-use codexport_core::hooks::{self, HookSettings};
+use codexport_core::hooks;
+use codexport_core::settings::LocalSettings;
 
 use crate::cli::HookUninstallArgs;
 
@@ -10,10 +11,10 @@ pub(crate) fn run(_args: &HookUninstallArgs) -> anyhow::Result<ExitStatus> {
     let homes = crate::commands::homes()?;
     let _lock = super::lock(&homes)?;
     let removed = hooks::uninstall(&homes)?;
-    let mut settings = HookSettings::load(&homes.local_toml())?;
-    if settings.installed {
-        settings.installed = false;
-        settings.save(&homes.local_toml())?;
+    let mut settings = LocalSettings::load(&homes)?;
+    if settings.hook.installed {
+        settings.hook.installed = false;
+        settings.save_hook(&homes)?;
     }
     match removed {
         0 => eprintln!("codexport's hook was not installed; nothing to do"),

@@ -5,7 +5,7 @@ use std::io::Write;
 use codexport_core::identity::Identity;
 use codexport_core::link::JoinLink;
 use codexport_core::master::tokens::Followers;
-use codexport_core::settings::{DEFAULT_PORT, MasterConfig};
+use codexport_core::settings::{DEFAULT_PORT, MasterSettings};
 use codexport_core::{Error, ExitStatus};
 
 use crate::cli::MasterLinkArgs;
@@ -14,7 +14,7 @@ use crate::cli::MasterLinkArgs;
 pub(crate) fn run(args: &MasterLinkArgs) -> anyhow::Result<ExitStatus> {
     let homes = super::super::homes()?;
     let key = Identity::load_master(&homes)?;
-    let config = MasterConfig::load(&homes)?;
+    let config = MasterSettings::load(&homes)?;
     if args.name.is_empty()
         || args
             .name

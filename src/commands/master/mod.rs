@@ -12,9 +12,15 @@ use std::sync::Arc;
 
 use codexport_core::Homes;
 use codexport_core::mcp::export::McpExport;
+use codexport_core::settings::MasterSettings;
 
 /// How master snapshots build the MCP manifest: resolver inference steered by the hints in
-/// `master.toml` (read once, when the command starts).
-pub(crate) fn mcp_export(homes: &Homes) -> anyhow::Result<Arc<dyn McpExport>> {
-    Ok(Arc::new(crate::commands::mcp::registry_export(homes)?))
+/// `settings` (`master.toml`, read once when the command starts).
+pub(crate) fn mcp_export(
+    homes: &Homes,
+    settings: &MasterSettings,
+) -> anyhow::Result<Arc<dyn McpExport>> {
+    Ok(Arc::new(crate::commands::mcp::registry_export(
+        homes, settings,
+    )?))
 }

@@ -4,13 +4,15 @@ use std::io::Write;
 
 use codexport_core::ExitStatus;
 use codexport_core::master::publish::Publisher;
+use codexport_core::settings::MasterSettings;
 
 use crate::cli::MasterRebuildArgs;
 
 /// Rebuilds and prints `seq revision` of the current revision on stdout.
 pub(crate) fn run(_args: &MasterRebuildArgs) -> anyhow::Result<ExitStatus> {
     let homes = super::super::homes()?;
-    let mut publisher = Publisher::new(&homes, super::mcp_export(&homes)?)?;
+    let settings = MasterSettings::load(&homes)?;
+    let mut publisher = Publisher::new(&homes, &settings, super::mcp_export(&homes, &settings)?)?;
     let rebuilt = publisher.rebuild()?;
     for w in &rebuilt.warnings {
         eprintln!("warning: {w}");

@@ -10,7 +10,7 @@ pub(crate) mod run;
 use codexport_core::master::publish::load_published;
 use codexport_core::mcp::export::McpExport;
 use codexport_core::mcp::manifest::McpManifest;
-use codexport_core::settings::MasterConfig;
+use codexport_core::settings::{MasterSettings, TomlFile};
 use codexport_core::store::ObjectStore;
 use codexport_core::{ExitStatus, Homes};
 use codexport_resolvers::{InferSettings, RegistryExport};
@@ -52,9 +52,12 @@ pub(crate) fn load(homes: &Homes) -> anyhow::Result<(McpManifest, Role)> {
 
 /// The master's MCP export: the resolver plugins in `~/.codexport/resolvers` (by priority)
 /// and the built-ins over this process's environment, steered by the `[mcp.NAME]` hints and
-/// `[source]` limits of `master.toml`.
-pub(crate) fn registry_export(homes: &Homes) -> anyhow::Result<RegistryExport> {
-    let mut export = RegistryExport::from_process(read_settings(homes)?);
+/// `[source]` limits of `settings` (`master.toml`).
+pub(crate) fn registry_export(
+    homes: &Homes,
+    settings: &MasterSettings,
+) -> anyhow::Result<RegistryExport> {
+    let mut export = RegistryExport::from_process(infer_settings(homes, settings)?);
     export.registry = codexport_resolvers::wasm::master_registry(
         homes,
         codexport_launcher::hydrate::github_config(),
@@ -64,7 +67,7 @@ pub(crate) fn registry_export(homes: &Homes) -> anyhow::Result<RegistryExport> {
 
 /// Builds this master's manifest from `config.toml` and `master.toml`.
 fn export(homes: &Homes) -> anyhow::Result<McpManifest> {
-    let export = registry_export(homes)?;
+    let export = registry_export(homes, &MasterSettings::load(homes)?)?;
     let config = read_codex_config(homes)?;
     let store = ObjectStore::new(homes.objects());
     let outcome = export.export(homes, config.as_ref(), &store);
@@ -76,32 +79,12 @@ fn export(homes: &Homes) -> anyhow::Result<McpManifest> {
 
 /// This machine's Codex `config.toml`, parsed (`None` when there is none).
 pub(crate) fn read_codex_config(homes: &Homes) -> anyhow::Result<Option<toml_edit::DocumentMut>> {
-    let config_path = homes.codex.join("config.toml");
-    let config = match std::fs::read_to_string(&config_path) {
-        Ok(text) => Some(text.parse::<toml_edit::DocumentMut>().map_err(|e| {
-            CliError::new(
-                ExitStatus::InvalidInput,
-                format!("`{}` is not valid TOML: {e}", config_path.display()),
-            )
-            .hint(format!(
-                "fix `{}` (Codex refuses it too)",
-                config_path.display()
-            ))
-        })?),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => {
-            return Err(
-                anyhow::anyhow!(e).context(format!("cannot read `{}`", config_path.display()))
-            );
-        }
-    };
-    Ok(config)
+    Ok(TomlFile::codex(homes.codex_config()).read()?)
 }
 
-/// The inference settings of `master.toml` (defaults when it does not exist).
-fn read_settings(homes: &Homes) -> anyhow::Result<InferSettings> {
-    let config = MasterConfig::load(homes)?;
-    InferSettings::from_config(&config).map_err(|e| {
+/// The inference settings of `master.toml`.
+fn infer_settings(homes: &Homes, settings: &MasterSettings) -> anyhow::Result<InferSettings> {
+    InferSettings::from_config(settings).map_err(|e| {
         let path = homes.master_toml();
         CliError::new(
             ExitStatus::InvalidInput,

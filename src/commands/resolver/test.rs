@@ -66,7 +66,7 @@ pub(crate) fn run(args: &ResolverTestArgs) -> anyhow::Result<ExitStatus> {
                 format!(
                     "no MCP entry `{}` in `{}` (known: {})",
                     args.entry,
-                    homes.codex.join("config.toml").display(),
+                    homes.codex_config().display(),
                     known_list(&args.entry, entries.iter().map(|e| e.name.as_str()))
                 ),
             )

@@ -6,6 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::RootPath;
+use crate::clock::now_rfc3339;
 use crate::error::{Error, Result};
 use crate::follower::apply::transform::{CONFIG_TOML, Transformed};
 use crate::follower::apply::{DesiredFile, Source};
@@ -15,7 +16,6 @@ use crate::follower::layer::build::{config_base, rules_base};
 use crate::follower::layer::diff::config_keys;
 use crate::follower::layer::rules::DEFAULT_RULES;
 use crate::follower::state::{Applied, State};
-use crate::identity::now_rfc3339;
 use crate::master::selection::{FileClass, Root};
 use crate::revision::Revision;
 use crate::store::{ObjectStore, sha256_hex};

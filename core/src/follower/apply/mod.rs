@@ -17,6 +17,7 @@ use crate::Homes;
 use crate::error::Result;
 use crate::master::selection::Root;
 use crate::revision::Revision;
+use crate::settings::LocalSettings;
 
 pub use desired::{DesiredFile, Source, desired_files};
 pub use execute::{ApplyReport, Plan, back_up, commit, plan};
@@ -73,20 +74,22 @@ pub struct ApplyOptions {
     pub dry_run: bool,
 }
 
-/// Applies `revision` (already verified and fetched) to the homes. The caller holds the lock.
-pub fn apply(homes: &Homes, revision: &Revision) -> Result<ApplyReport> {
-    apply_with(homes, revision, ApplyOptions::default())
+/// Applies `revision` (already verified and fetched) to the homes, layered with `settings`
+/// (this follower's `local.toml`). The caller holds the lock.
+pub fn apply(homes: &Homes, settings: &LocalSettings, revision: &Revision) -> Result<ApplyReport> {
+    apply_with(homes, settings, revision, ApplyOptions::default())
 }
 
 /// [`apply`] with options: a dry run stops after the plan. A journal left by a killed apply
 /// is replayed first.
 pub fn apply_with(
     homes: &Homes,
+    settings: &LocalSettings,
     revision: &Revision,
     options: ApplyOptions,
 ) -> Result<ApplyReport> {
     recover(homes)?;
-    let transformed = transform::transform(homes, revision, desired_files(revision))?;
+    let transformed = transform::transform(homes, settings, revision, desired_files(revision))?;
     let plan = plan(homes, revision, &transformed)?;
     if options.dry_run {
         let mut report = plan.into_report();
@@ -193,7 +196,7 @@ mod tests {
                 ),
             ],
         );
-        let report = apply(&h, &first).unwrap();
+        let report = apply(&h, &LocalSettings::default(), &first).unwrap();
         assert_eq!(report.written.len(), 4);
         assert_eq!(
             fs::read_to_string(h.codex.join("AGENTS.md")).unwrap(),
@@ -213,7 +216,7 @@ mod tests {
 
         // The master drops rules/a.rules: it goes, mine.md (never managed) stays.
         let second = revision(2, first.files[..2].to_vec());
-        let report = apply(&h, &second).unwrap();
+        let report = apply(&h, &LocalSettings::default(), &second).unwrap();
         assert_eq!(
             report.deleted,
             ["codex:rules/a.rules", "tool:resolvers/p.wasm"]
@@ -242,7 +245,7 @@ mod tests {
         );
         let bad = file(&store, Root::Codex, "RTK.md", b"bad", FileClass::Regular);
         fs::write(store.path(&bad.sha256).unwrap(), b"tampered").unwrap();
-        let err = apply(&h, &revision(1, vec![good, bad])).unwrap_err();
+        let err = apply(&h, &LocalSettings::default(), &revision(1, vec![good, bad])).unwrap_err();
         assert!(matches!(err, crate::Error::HashMismatch { .. }), "{err}");
         assert!(!h.codex.join("AGENTS.md").exists());
         assert!(!h.state().exists());
@@ -268,7 +271,13 @@ mod tests {
                 file(&store, Root::Codex, "RTK.md", b"new", FileClass::Regular),
             ],
         );
-        let report = apply_with(&h, &rev, ApplyOptions { dry_run: true }).unwrap();
+        let report = apply_with(
+            &h,
+            &LocalSettings::default(),
+            &rev,
+            ApplyOptions { dry_run: true },
+        )
+        .unwrap();
         assert!(report.dry_run);
         assert_eq!(report.written, ["codex:AGENTS.md", "codex:RTK.md"]);
         assert_eq!(report.added, ["codex:RTK.md"]);
@@ -292,7 +301,7 @@ mod tests {
         for path in ["AGENTS.md", "config.toml"] {
             let mut bad = file(&store, Root::Codex, path, b"x", FileClass::Regular);
             bad.sha256 = "../../../etc/passwd".into();
-            let err = apply(&h, &revision(1, vec![bad])).unwrap_err();
+            let err = apply(&h, &LocalSettings::default(), &revision(1, vec![bad])).unwrap_err();
             assert!(matches!(err, crate::Error::InvalidRevision(_)), "{err}");
             assert_eq!(err.exit_status(), ExitStatus::InvalidInput);
             assert!(err.to_string().contains("`../../../etc/passwd`"), "{err}");

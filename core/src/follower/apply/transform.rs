@@ -13,7 +13,7 @@ use crate::follower::layer::skills::skill_of;
 use crate::master::selection::{FileClass, Root};
 use crate::mcp::manifest::MasterPaths;
 use crate::revision::Revision;
-use crate::settings::LocalConfig;
+use crate::settings::LocalSettings;
 use crate::store::ObjectStore;
 
 /// The canonical `config.toml`, relative to the Codex home.
@@ -32,9 +32,10 @@ pub struct Transformed {
     pub canonical_rules: Option<String>,
 }
 
-/// Rewrites the desired files for this machine.
+/// Rewrites the desired files for this machine, layered with `settings` (its `local.toml`).
 pub fn transform(
     homes: &Homes,
+    settings: &LocalSettings,
     revision: &Revision,
     mut files: Vec<DesiredFile>,
 ) -> Result<Transformed> {
@@ -55,12 +56,10 @@ pub fn transform(
             codex_home: revision.master.codex_home.clone(),
         };
     }
-    let master_host = LocalConfig::load(homes)?
-        .master
-        .and_then(|url| url::Url::parse(&url).ok())
-        .and_then(|url| url.host_str().map(str::to_owned));
+    let master_host = settings.master_host();
     let layered = build(
         homes,
+        settings,
         Canonical {
             config: config.as_deref(),
             default_rules: rules.as_deref(),

@@ -5,7 +5,6 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::LayerSettings;
 use super::config::{ConfigInputs, generate};
 use super::merge::{MergeNote, merge};
 use super::rules::{DEFAULT_RULES, merge_rules};
@@ -14,6 +13,7 @@ use crate::Homes;
 use crate::error::Error;
 use crate::hooks::CanonicalHooks;
 use crate::mcp::manifest::McpManifest;
+use crate::settings::{LocalSettings, TomlFile};
 
 /// The canonical inputs taken from the staged revision.
 #[derive(Debug, Clone, Copy)]
@@ -52,8 +52,8 @@ pub struct Layered {
     pub notes: Vec<MergeNote>,
     /// Canonical MCPs that a `mcps.local.toml` table replaced.
     pub replaced_mcps: Vec<String>,
-    /// The settings read from `local.toml`.
-    pub settings: LayerSettings,
+    /// The follower's settings this layering ran with.
+    pub settings: LocalSettings,
 }
 
 /// Where the base of the config merge is kept.
@@ -66,15 +66,19 @@ pub fn rules_base(homes: &Homes) -> PathBuf {
     homes.generated().join(DEFAULT_RULES)
 }
 
-/// Runs every layer. Reads `local.toml`, `mcps.local.toml`, local skills and overrides, the
-/// Codex home's `config.toml`, `hooks.json` and `rules/default.rules`, and the bases;
-/// writes nothing.
-pub fn build(homes: &Homes, canonical: Canonical<'_>) -> Result<Layered, Error> {
-    let settings = LayerSettings::load(&homes.local_toml())?;
+/// Runs every layer with `settings` (the follower's `local.toml`). Reads `mcps.local.toml`,
+/// local skills and overrides, the Codex home's `config.toml`, `hooks.json` and
+/// `rules/default.rules`, and the bases; writes nothing.
+pub fn build(
+    homes: &Homes,
+    settings: &LocalSettings,
+    canonical: Canonical<'_>,
+) -> Result<Layered, Error> {
     // The hooks layer: the master's hooks for this machine, and the `[hooks.state]` trust
     // that goes with them (written into the generated config).
     let hooks = crate::hooks::for_apply(
         homes,
+        settings,
         CanonicalHooks {
             config: canonical.config,
             hooks_json: canonical.hooks_json,
@@ -84,17 +88,17 @@ pub fn build(homes: &Homes, canonical: Canonical<'_>) -> Result<Layered, Error> 
     let overlay = read_optional(&homes.mcps_local_toml())?;
     let generated = generate(&ConfigInputs {
         homes,
-        settings: &settings,
+        settings,
         manifest: canonical.manifest,
         master_host: canonical.master_host,
         canonical: canonical.config,
         overlay: overlay.as_deref(),
         hooks: Some(&hooks),
     })?;
-    let config_path = homes.codex.join("config.toml");
+    let config_path = homes.codex_config();
     let (config, notes) = match &generated.config {
         Some(text) => {
-            let current = read_optional(&config_path)?;
+            let current = TomlFile::codex(&config_path).read_text()?;
             let base = read_optional(&config_base(homes))?;
             let merged = merge(base.as_deref(), text, current.as_deref(), &config_path)?;
             (Some(merged.text), merged.notes)
@@ -127,7 +131,7 @@ pub fn build(homes: &Homes, canonical: Canonical<'_>) -> Result<Layered, Error> 
         manifest: generated.manifest,
         notes,
         replaced_mcps: generated.replaced_mcps,
-        settings,
+        settings: settings.clone(),
     })
 }
 
@@ -175,7 +179,7 @@ pub fn skill_files(plan: &SkillPlan) -> Result<Vec<SkillFile>, Error> {
 
 /// A text file's content, `None` when it does not exist.
 pub(crate) fn read_optional(path: &Path) -> Result<Option<String>, Error> {
-    crate::identity::read_optional(path)?
+    crate::fsx::read_optional(path)?
         .map(|bytes| {
             String::from_utf8(bytes).map_err(|_| Error::InvalidLayer {
                 path: path.to_path_buf(),
@@ -211,7 +215,7 @@ mod tests {
         .unwrap();
         fs::create_dir_all(homes.codex.join("rules")).unwrap();
         fs::write(
-            homes.codex.join("config.toml"),
+            homes.codex_config(),
             "[projects.\"/p\"]\ntrust_level = \"trusted\"\n",
         )
         .unwrap();
@@ -220,6 +224,7 @@ mod tests {
         let names = BTreeSet::from(["canon".to_owned()]);
         let layered = build(
             &homes,
+            &LocalSettings::default(),
             Canonical {
                 config: Some("model = \"m\"\n"),
                 default_rules: Some("canon()\n"),
@@ -241,11 +246,12 @@ mod tests {
         let paths: Vec<_> = files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(paths, ["skills/mine/SKILL.md", "skills/mine/refs/a.md"]);
 
-        fs::write(homes.local_toml(), "allowMcpOverrides = [\n").unwrap();
+        fs::write(homes.codex_config(), "model = [\n").unwrap();
         let err = build(
             &homes,
+            &LocalSettings::default(),
             Canonical {
-                config: None,
+                config: Some("model = \"m\"\n"),
                 default_rules: None,
                 hooks_json: None,
                 skill_names: &names,
@@ -254,6 +260,12 @@ mod tests {
             },
         )
         .unwrap_err();
-        assert!(err.to_string().contains("local.toml:1:22"), "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "`{}:1:10` is not valid TOML: unclosed array, expected `]`",
+                homes.codex_config().display(),
+            )
+        );
     }
 }

@@ -6,7 +6,6 @@ use std::path::Path;
 
 use toml_edit::DocumentMut;
 
-use super::LayerSettings;
 use super::mcp_routing::{Routing, route_mcp_servers};
 use super::overlay::apply_overlay;
 use super::paths::{Direction, rewrite_document};
@@ -15,13 +14,14 @@ use crate::error::Error;
 use crate::hooks::HooksLayer;
 use crate::mcp::manifest::{MANIFEST_VERSION, McpManifest};
 use crate::pathmap::PathMap;
+use crate::settings::LocalSettings;
 
 /// Everything generation reads.
 pub struct ConfigInputs<'a> {
     /// This follower's homes.
     pub homes: &'a Homes,
     /// `local.toml` layering settings.
-    pub settings: &'a LayerSettings,
+    pub settings: &'a LocalSettings,
     /// The canonical manifest of the revision (its `master` paths drive path mapping).
     pub manifest: &'a McpManifest,
     /// The master's host name or address, for loopback URL MCPs.
@@ -66,7 +66,11 @@ pub fn generate(inputs: &ConfigInputs<'_>) -> Result<Generated, Error> {
 pub fn generate_with(inputs: &ConfigInputs<'_>, map: &PathMap) -> Result<Generated, Error> {
     let homes = inputs.homes;
     let mut doc = match inputs.canonical {
-        Some(text) => super::parse_toml(text, Path::new("config.toml (master revision)"))?,
+        Some(text) => crate::settings::parse_document(
+            text,
+            Path::new("config.toml (master revision)"),
+            crate::settings::TomlOwner::Codexport,
+        )?,
         None if inputs.overlay.is_some() => DocumentMut::new(),
         None => {
             return Ok(Generated {
@@ -155,7 +159,7 @@ startup_timeout_sec = 30
 "#;
         let manifest = master_manifest(canonical);
         let homes = Homes::new("/home/bo", "/home/bo/.codex", "/srv/cx");
-        let settings = LayerSettings {
+        let settings = LocalSettings {
             path_variables: [("tools".to_owned(), "/opt".to_owned())].into(),
             ..Default::default()
         };
@@ -211,7 +215,7 @@ env = { CODEXPORT_HOME = "/srv/cx" }
             r"C:\Users\bo\.codex",
             r"C:\Users\bo\.codexport",
         );
-        let settings = LayerSettings::default();
+        let settings = LocalSettings::default();
         let inputs = ConfigInputs {
             homes: &homes,
             settings: &settings,
@@ -266,7 +270,7 @@ env = { CODEXPORT_HOME = "/srv/cx" }
     fn no_config_anywhere_generates_none() {
         let manifest = McpManifest::default();
         let homes = Homes::new("/h", "/h/.codex", "/h/.codexport");
-        let settings = LayerSettings::default();
+        let settings = LocalSettings::default();
         let inputs = ConfigInputs {
             homes: &homes,
             settings: &settings,
@@ -283,7 +287,7 @@ env = { CODEXPORT_HOME = "/srv/cx" }
     fn the_hooks_step_trusts_after_routing() {
         let manifest = master_manifest("[mcp_servers.fs]\ncommand = \"/home/al/fs\"\n");
         let homes = Homes::new("/home/bo", "/home/bo/.codex", "/srv/cx");
-        let settings = LayerSettings::default();
+        let settings = LocalSettings::default();
         let map = PathMap::for_os(&manifest.master, &homes, &settings.path_variables, "linux");
         let ours = crate::hooks::OurHook::new(Path::new("/usr/bin/codexport"), 2, None);
         let hooks = crate::hooks::layer_hooks(

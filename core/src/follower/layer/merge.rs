@@ -15,6 +15,7 @@ use toml_edit::{Item, Table};
 use super::overlay::{detached, spaced};
 use crate::error::Error;
 use crate::mcp::config::item_to_json;
+use crate::settings::{TomlOwner, parse_document};
 
 /// One thing the merge decided that the user should know.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,10 +84,18 @@ pub fn merge(
     if current == generated || Some(current) == base {
         return Ok(unchanged);
     }
-    let mut ours = super::parse_toml(generated, Path::new("generated config.toml"))?;
-    let theirs = super::parse_toml(current, current_path)?;
+    let mut ours = parse_document(
+        generated,
+        Path::new("generated config.toml"),
+        TomlOwner::Codexport,
+    )?;
+    let theirs = parse_document(current, current_path, TomlOwner::Codex)?;
     let base = match base {
-        Some(b) => Some(super::parse_toml(b, Path::new("config.toml base"))?),
+        Some(b) => Some(parse_document(
+            b,
+            Path::new("config.toml base"),
+            TomlOwner::Codexport,
+        )?),
         None => None,
     };
     let mut notes = Vec::new();

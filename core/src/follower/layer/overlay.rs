@@ -11,6 +11,7 @@ use crate::error::Error;
 use crate::mcp::config::read_mcp_servers;
 use crate::mcp::manifest::{McpEntry, Origin};
 use crate::pathmap::PathMap;
+use crate::settings::TomlOwner;
 
 /// What the overlay contributed.
 #[derive(Debug, Clone, Default)]
@@ -30,7 +31,7 @@ pub fn apply_overlay(
     local_toml: &Path,
     map: &PathMap,
 ) -> Result<Overlaid, Error> {
-    let mut overlay = super::parse_toml(text, path)?;
+    let mut overlay = crate::settings::parse_document(text, path, TomlOwner::Codexport)?;
     if let Some((key, _)) = overlay.iter().find(|(k, _)| *k != "mcp_servers") {
         return Err(Error::InvalidLayer {
             path: path.to_path_buf(),

@@ -27,7 +27,7 @@ use crate::master::publish::{Published, Publisher};
 use crate::master::tokens::Followers;
 use crate::mcp::export::McpExport;
 use crate::revision::PROTOCOL;
-use crate::settings::MasterConfig;
+use crate::settings::MasterSettings;
 use crate::store::ObjectStore;
 
 /// Content type of the batch objects stream.
@@ -93,7 +93,7 @@ pub struct ServeOptions {
 }
 
 /// The listen address: the flag, else `master.toml`, else `0.0.0.0:17342`.
-pub fn listen_addr(flag: Option<&str>, config: &MasterConfig) -> Result<SocketAddr> {
+pub fn listen_addr(flag: Option<&str>, config: &MasterSettings) -> Result<SocketAddr> {
     let text = flag
         .map(str::to_owned)
         .or_else(|| config.listen.clone())
@@ -102,12 +102,17 @@ pub fn listen_addr(flag: Option<&str>, config: &MasterConfig) -> Result<SocketAd
         .map_err(|_| Error::Usage(format!("`{text}` is not an address like `0.0.0.0:17342`")))
 }
 
-/// Rebuilds, then serves until SIGTERM or Ctrl-C. Blocks.
-pub fn serve(homes: &Homes, export: Arc<dyn McpExport>, options: &ServeOptions) -> Result<()> {
+/// Rebuilds, then serves until SIGTERM or Ctrl-C. Blocks. `settings` is the master's
+/// `master.toml`, read once when the command started.
+pub fn serve(
+    homes: &Homes,
+    settings: &MasterSettings,
+    export: Arc<dyn McpExport>,
+    options: &ServeOptions,
+) -> Result<()> {
     let key = Identity::load_master(homes)?;
-    let config = MasterConfig::load(homes)?;
-    let allow = config.allow_nets()?;
-    let mut publisher = Publisher::new(homes, export)?;
+    let allow = settings.allow_nets();
+    let mut publisher = Publisher::new(homes, settings, export)?;
     let rebuilt = publisher.rebuild()?;
     for w in &rebuilt.warnings {
         tracing::warn!("{w}");

@@ -1,0 +1,238 @@
+//! `local.toml`: the follower's settings, read once per command and passed to everything that
+//! needs them (layering, the hooks layer, the launcher, sync).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+use toml_edit::{Item, Table};
+
+use super::toml_file::{TomlFile, TomlOwner, deserialize};
+use crate::Homes;
+use crate::error::{Error, Result};
+
+/// How many backups are kept when `local.toml` does not say.
+pub const DEFAULT_KEEP_BACKUPS: usize = 20;
+
+/// The hook sync's budget when `local.toml` does not set one.
+pub const DEFAULT_BUDGET: Duration = Duration::from_secs(2);
+
+/// `local.toml`. Every key is optional; unknown keys are ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct LocalSettings {
+    /// The master's base URL (`http://host:port`), written by `follower join`.
+    pub master: Option<String>,
+    /// `${NAME}` values for this follower (`workspaceRoot = "/srv/work"`).
+    pub path_variables: BTreeMap<String, String>,
+    /// Lets a `mcps.local.toml` table replace a canonical MCP of the same name.
+    pub allow_mcp_overrides: bool,
+    /// Lets `~/.codexport/overrides/<name>` replace a canonical skill.
+    pub allow_skill_overrides: bool,
+    /// How many backups to keep (oldest pruned first).
+    pub keep_backups: Option<usize>,
+    /// `[hook]`: codexport's SessionStart hook.
+    pub hook: HookSettings,
+}
+
+/// `[hook]` of `local.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct HookSettings {
+    /// `installed = true`: `codexport hook install` ran and no `uninstall` since, so every
+    /// apply puts the hook back.
+    pub installed: bool,
+    /// `budget = "2s"`: how long the hook's sync may take before it gives up.
+    #[serde(deserialize_with = "budget")]
+    pub budget: Option<Duration>,
+}
+
+impl LocalSettings {
+    /// Reads `local.toml` (defaults when it does not exist).
+    pub fn load(homes: &Homes) -> Result<Self> {
+        file(homes).load()
+    }
+
+    /// Parses the text of `local.toml` at `path`.
+    pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        deserialize(text, path, TomlOwner::Codexport)
+    }
+
+    /// The number of backups to keep.
+    pub fn keep_backups(&self) -> usize {
+        self.keep_backups.unwrap_or(DEFAULT_KEEP_BACKUPS)
+    }
+
+    /// The master's URL, or the error that says how to name one.
+    pub fn master_url(&self, homes: &Homes) -> Result<&str> {
+        self.master.as_deref().ok_or_else(|| {
+            Error::WrongRole(
+                format!("`{}` names no master", homes.local_toml().display()),
+                "run `codexport follower join LINK`, or set `master = \"http://HOST:17342\"` there"
+                    .into(),
+            )
+        })
+    }
+
+    /// The master's host name, for MCP URLs that point at the master's loopback.
+    pub fn master_host(&self) -> Option<String> {
+        let url = url::Url::parse(self.master.as_deref()?).ok()?;
+        url.host_str().map(str::to_owned)
+    }
+
+    /// Sets `master = URL` in `local.toml` (every other line kept) and here.
+    pub fn set_master(&mut self, homes: &Homes, url: &str) -> Result<()> {
+        file(homes).edit(|doc| doc["master"] = toml_edit::value(url))?;
+        self.master = Some(url.to_owned());
+        Ok(())
+    }
+
+    /// Writes `[hook]` as [`Self::hook`] holds it into `local.toml`, keeping everything else.
+    pub fn save_hook(&self, homes: &Homes) -> Result<()> {
+        let hook = &self.hook;
+        file(homes).edit(|doc| {
+            let item = doc
+                .entry("hook")
+                .or_insert_with(|| Item::Table(Table::new()));
+            if !item.is_table() {
+                *item = Item::Table(Table::new());
+            }
+            let table = item.as_table_mut().expect("just made a table");
+            table.insert("installed", toml_edit::value(hook.installed));
+            match hook.budget {
+                Some(budget) => {
+                    let text = format!("{}ms", budget.as_millis());
+                    table.insert("budget", toml_edit::value(text));
+                }
+                None => {
+                    table.remove("budget");
+                }
+            }
+        })?;
+        Ok(())
+    }
+}
+
+impl HookSettings {
+    /// The budget to use.
+    pub fn budget(&self) -> Duration {
+        self.budget.unwrap_or(DEFAULT_BUDGET)
+    }
+}
+
+fn file(homes: &Homes) -> TomlFile {
+    TomlFile::codexport(homes.local_toml())
+}
+
+/// `budget = "2s"`: a duration string (a wrong one is reported at its line and column).
+fn budget<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Duration>, D::Error> {
+    let text = String::deserialize(de)
+        .map_err(|_| serde::de::Error::custom("`hook.budget` must be a string like \"2s\""))?;
+    crate::duration::parse_duration(&text)
+        .map(Some)
+        .map_err(|e| serde::de::Error::custom(format!("`hook.budget`: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Diagnose;
+
+    fn homes(dir: &Path) -> Homes {
+        Homes::new(dir, dir.join(".codex"), dir.join(".codexport"))
+    }
+
+    #[test]
+    fn reads_every_key_and_ignores_unknown_ones() {
+        let s = LocalSettings::parse(
+            "master = \"http://h:1\"\nallowMcpOverrides = true\nkeepBackups = 3\nsomeday = 1\n\
+             [pathVariables]\nworkspaceRoot = \"/w\"\n[hook]\ninstalled = true\nbudget = \"1500ms\"\n",
+            Path::new("local.toml"),
+        )
+        .unwrap();
+        assert!(s.allow_mcp_overrides && !s.allow_skill_overrides);
+        assert_eq!(s.keep_backups(), 3);
+        assert_eq!(s.path_variables["workspaceRoot"], "/w");
+        assert_eq!(s.master_host().as_deref(), Some("h"));
+        assert!(s.hook.installed);
+        assert_eq!(s.hook.budget(), Duration::from_millis(1500));
+        let default = LocalSettings::default();
+        assert_eq!(default.keep_backups(), DEFAULT_KEEP_BACKUPS);
+        assert_eq!(default.hook.budget(), DEFAULT_BUDGET);
+    }
+
+    #[test]
+    fn a_wrong_value_is_one_message_at_its_line_and_column() {
+        let err = LocalSettings::parse("allowMcpOverrides = \"yes\"\n", Path::new("/t/local.toml"))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`/t/local.toml:1:21` is not valid TOML: invalid type: string \"yes\", expected a boolean"
+        );
+        assert_eq!(err.hints(), ["fix line 1 of `/t/local.toml`"]);
+        let err = LocalSettings::parse("[hook]\nbudget = \"soon\"\n", Path::new("/t/local.toml"))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`/t/local.toml:2:10` is not valid TOML: `hook.budget`: `soon` is not a duration like `500ms`, `5s` or `2m`"
+        );
+        let err =
+            LocalSettings::parse("[hook]\nbudget = 2\n", Path::new("/t/local.toml")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`/t/local.toml:2:10` is not valid TOML: `hook.budget` must be a string like \"2s\""
+        );
+    }
+
+    #[test]
+    fn edits_keep_the_rest_of_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let homes = homes(dir.path());
+        let mut settings = LocalSettings::load(&homes).unwrap();
+        assert_eq!(settings, LocalSettings::default());
+        let mine = "# mine\nallowMcpOverrides = true\n\n[pathVariables]\nw = \"/w\"\n";
+        std::fs::create_dir_all(&homes.tool).unwrap();
+        std::fs::write(homes.local_toml(), mine).unwrap();
+        settings.hook = HookSettings {
+            installed: true,
+            budget: Some(Duration::from_millis(1500)),
+        };
+        settings.save_hook(&homes).unwrap();
+        settings.set_master(&homes, "http://m:17342").unwrap();
+        let text = std::fs::read_to_string(homes.local_toml()).unwrap();
+        assert_eq!(
+            text,
+            "# mine\nallowMcpOverrides = true\nmaster = \"http://m:17342\"\n\n[pathVariables]\nw = \"/w\"\n\n\
+             [hook]\ninstalled = true\nbudget = \"1500ms\"\n",
+        );
+        let loaded = LocalSettings::load(&homes).unwrap();
+        assert_eq!(loaded.hook, settings.hook);
+        assert_eq!(loaded.master.as_deref(), Some("http://m:17342"));
+        settings.hook = HookSettings::default();
+        settings.save_hook(&homes).unwrap();
+        assert_eq!(
+            LocalSettings::load(&homes).unwrap().hook,
+            HookSettings::default()
+        );
+    }
+
+    #[test]
+    fn a_broken_file_is_not_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let homes = homes(dir.path());
+        std::fs::create_dir_all(&homes.tool).unwrap();
+        std::fs::write(homes.local_toml(), "master = \n").unwrap();
+        let mut settings = LocalSettings::default();
+        let err = settings.set_master(&homes, "http://m:1").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with(&format!("`{}:1:", homes.local_toml().display())),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(homes.local_toml()).unwrap(),
+            "master = \n"
+        );
+    }
+}
