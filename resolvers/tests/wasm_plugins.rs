@@ -357,8 +357,17 @@ fn hostile_plugins_are_stopped_within_their_limits_and_named() {
         "stopped promptly"
     );
 
-    let err = s
-        .infer(&resolver, &entry("alloc", "x"))
+    // The memory limit must be what stops `alloc`: with the 300 ms deadline a loaded machine
+    // could end it by time first, so this case gets time to spare.
+    let roomy = setup(
+        &[(&plugin("misbehave"), "misbehave")],
+        Limits {
+            guest_time: Duration::from_secs(60),
+            ..quick()
+        },
+    );
+    let err = roomy
+        .infer(&roomy.find("misbehave"), &entry("alloc", "x"))
         .unwrap_err()
         .to_string();
     assert!(
