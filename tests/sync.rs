@@ -244,6 +244,30 @@ fn master_commands() {
 }
 
 #[test]
+fn follower_names_outside_letters_digits_and_marks_are_refused() {
+    let ctx = TestContext::new();
+    output(ctx.master_cmd().args(["master", "init"]), 0);
+    let followers = ctx.master.tool.join("followers.json");
+    for name in ["a/b", "two words", "", "x@y"] {
+        let ran = output(
+            ctx.master_cmd().args(["master", "link", "--name", name]),
+            2,
+        );
+        assert_eq!(ran.stdout, "", "{name:?}");
+        assert_eq!(
+            ran.stderr,
+            format!(
+                "error: `{name}` is not a follower name: use letters, digits, `-`, `_`, `.`\n"
+            ),
+            "{name:?}"
+        );
+        assert!(!followers.exists(), "{name:?} wrote followers.json");
+    }
+    let link = ctx.link("work-mac_2.local");
+    assert!(link.starts_with("codexport://join?"), "{link}");
+}
+
+#[test]
 fn joining_again_refreshes_the_token_and_a_corrupt_local_object_is_fetched_again() {
     let mut ctx = TestContext::new(bins!());
     seed_master(&ctx);

@@ -1,6 +1,7 @@
 //! The join link `codexport://join?host=H&port=P&fingerprint=F&token=T&version=1`.
 
 use crate::error::{Error, Result};
+use crate::follower::JoinRequest;
 use crate::identity::is_fingerprint;
 
 /// The only link version this build speaks.
@@ -92,6 +93,36 @@ impl JoinLink {
     }
 }
 
+impl From<JoinLink> for JoinRequest {
+    fn from(link: JoinLink) -> Self {
+        Self {
+            url: link.master_url(),
+            fingerprint: link.fingerprint,
+            token: link.token,
+        }
+    }
+}
+
+/// A join spelled out without a link (`--master URL --fingerprint F --token T`), checked as
+/// strictly as a link is.
+pub fn explicit_request(master: &str, fingerprint: &str, token: &str) -> Result<JoinRequest> {
+    if url::Url::parse(master).map_or(true, |u| u.scheme() != "http" && u.scheme() != "https") {
+        return Err(Error::BadLink(format!(
+            "`--master {master}` is not an http:// URL"
+        )));
+    }
+    if !is_fingerprint(fingerprint) {
+        return Err(Error::BadLink(format!(
+            "`--fingerprint {fingerprint}` is not `SHA256:` + 43 base64url characters"
+        )));
+    }
+    Ok(JoinRequest {
+        url: master.to_owned(),
+        fingerprint: fingerprint.to_owned(),
+        token: token.to_owned(),
+    })
+}
+
 /// `http://host:port`, with brackets around an IPv6 address.
 pub fn master_url(host: &str, port: u16) -> String {
     if host.contains(':') {
@@ -152,5 +183,22 @@ mod tests {
             JoinLink::parse(&full.replace("version=1", "version=2")),
             Err(Error::LinkVersion(v)) if v == "2"
         ));
+    }
+
+    #[test]
+    fn explicit_join_is_checked_like_a_link() {
+        let request = explicit_request("http://10.0.0.2:17342", FP, "t").unwrap();
+        assert_eq!(request.url, "http://10.0.0.2:17342");
+        let from_link = JoinRequest::from(link());
+        assert_eq!(from_link.url, "http://100.64.1.2:17342");
+        assert_eq!(from_link.token, "tok-en_1");
+        for (master, fingerprint, want) in [
+            ("10.0.0.2:17342", FP, "not an http:// URL"),
+            ("ftp://10.0.0.2", FP, "not an http:// URL"),
+            ("http://10.0.0.2", "MD5:abc", "not `SHA256:`"),
+        ] {
+            let err = explicit_request(master, fingerprint, "t").unwrap_err();
+            assert!(matches!(&err, Error::BadLink(m) if m.contains(want)), "{err}");
+        }
     }
 }

@@ -12,6 +12,10 @@ pub struct LockGuard {
     path: PathBuf,
 }
 
+/// How long a command run by hand waits for another sync or apply to finish before it gives up
+/// (the SessionStart hook never waits: [`Wait::No`]).
+pub const INTERACTIVE_WAIT: Wait = Wait::For(Duration::from_secs(60));
+
 /// How to wait for a lock another process holds.
 #[derive(Debug, Clone, Copy)]
 pub enum Wait {

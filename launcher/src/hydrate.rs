@@ -8,7 +8,6 @@
 use std::path::{Path, PathBuf};
 
 use codexport_core::Homes;
-use codexport_core::env;
 use codexport_core::mcp::manifest::{Artifact, ArtifactSpec, McpEntry, Transport};
 use codexport_core::store::ObjectStore;
 use codexport_resolvers::executor::{self, Executor, Outcome, Ready, Reporter};
@@ -83,7 +82,7 @@ impl<'h> Hydrator<'h> {
             platform,
             reporter,
             // Installed plugins by file name; wasmtime starts only if a spec names one.
-            registry: codexport_resolvers::wasm::follower_registry(homes, github_config()),
+            registry: codexport_resolvers::wasm::follower_registry(homes, GithubConfig::from_env()),
         }
     }
 
@@ -97,7 +96,7 @@ impl<'h> Hydrator<'h> {
             homes: self.homes.clone(),
             platform: self.platform.clone(),
             mode,
-            github: github_config(),
+            github: GithubConfig::from_env(),
             store: ObjectStore::new(self.homes.objects()),
             artifacts: self.homes.mcp_artifacts(),
         }
@@ -223,13 +222,4 @@ impl<'h> Hydrator<'h> {
 #[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct LastGood {
     dir: PathBuf,
-}
-
-/// GitHub's API base and token from the environment.
-pub fn github_config() -> GithubConfig {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    GithubConfig {
-        api_base: var(env::GITHUB_API_URL).unwrap_or_else(|| GithubConfig::default().api_base),
-        token: var(env::GITHUB_TOKEN).or_else(|| var(env::GH_TOKEN)),
-    }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use codexport_core::Homes;
+use codexport_core::{Homes, env};
 use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
 use codexport_core::store::ObjectStore;
 
@@ -121,6 +121,18 @@ impl Default for GithubConfig {
         Self {
             api_base: "https://api.github.com".to_owned(),
             token: None,
+        }
+    }
+}
+
+impl GithubConfig {
+    /// The API base from `CODEXPORT_GITHUB_API_URL` and the token from `GITHUB_TOKEN`, else
+    /// `GH_TOKEN` (empty values count as unset); what every command and the launcher use.
+    pub fn from_env() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Self {
+            api_base: var(env::GITHUB_API_URL).unwrap_or_else(|| Self::default().api_base),
+            token: var(env::GITHUB_TOKEN).or_else(|| var(env::GH_TOKEN)),
         }
     }
 }

@@ -1,11 +1,10 @@
 //! `codexport apply`: write the staged revision, layered for this machine, into the Codex home.
 
-use std::time::Duration;
 
 use codexport_core::ExitStatus;
 use codexport_core::follower;
 use codexport_core::follower::apply::{ApplyOptions, ApplyReport};
-use codexport_core::lock::Wait;
+use codexport_core::lock::INTERACTIVE_WAIT;
 
 use crate::cli::ApplyArgs;
 
@@ -16,7 +15,7 @@ pub(crate) fn run(args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
     let manifest_before = super::mcp::manifest_snapshot(&homes);
     let report = follower::apply_staged(
         &homes,
-        Wait::For(Duration::from_secs(60)),
+        INTERACTIVE_WAIT,
         ApplyOptions {
             dry_run: args.dry_run,
         },

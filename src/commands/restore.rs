@@ -1,17 +1,15 @@
 //! `codexport restore [BACKUP] [--dry-run]`: put the files of a backup back.
 
-use std::time::Duration;
-
 use codexport_core::ExitStatus;
 use codexport_core::follower::backups;
-use codexport_core::lock::{LockGuard, Wait};
+use codexport_core::lock::{INTERACTIVE_WAIT, LockGuard};
 
 use crate::cli::RestoreArgs;
 
 /// Restores a backup (the newest by default); with `--dry-run` lists the files on stdout.
 pub(crate) fn run(args: &RestoreArgs) -> anyhow::Result<ExitStatus> {
     let homes = super::homes()?;
-    let _lock = LockGuard::acquire(&homes.lock(), Wait::For(Duration::from_secs(60)))
+    let _lock = LockGuard::acquire(&homes.lock(), INTERACTIVE_WAIT)
         .map_err(codexport_core::Error::from)?;
     let report = backups::restore(&homes, args.backup.as_deref(), args.dry_run)?;
     if args.dry_run {

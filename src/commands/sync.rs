@@ -1,10 +1,9 @@
 //! `codexport sync`: pull the master's revision and stage it (and apply with `--apply`).
 
-use std::time::Duration;
 
 use codexport_core::ExitStatus;
 use codexport_core::follower::{self, SyncOptions, SyncOutcome};
-use codexport_core::lock::Wait;
+use codexport_core::lock::INTERACTIVE_WAIT;
 
 use crate::cli::SyncArgs;
 
@@ -20,7 +19,7 @@ pub(crate) fn run(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
         SyncOptions {
             timeout: args.timeout,
             apply: args.apply,
-            lock_wait: Wait::For(Duration::from_secs(60)),
+            lock_wait: INTERACTIVE_WAIT,
             dry_run: args.dry_run,
         },
     )?;

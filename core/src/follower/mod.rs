@@ -19,7 +19,7 @@ use crate::follower::apply::{ApplyOptions, ApplyReport};
 use crate::follower::client::{Client, Fetched};
 use crate::follower::state::{Head, LastSync, Staged, State};
 use crate::identity::{Identity, Trust, fingerprint};
-use crate::lock::{LockGuard, Wait};
+use crate::lock::{INTERACTIVE_WAIT, LockGuard, Wait};
 use crate::revision::{Revision, SignedRevision};
 use crate::settings::LocalSettings;
 use crate::store::ObjectStore;
@@ -43,7 +43,7 @@ impl Default for SyncOptions {
         Self {
             timeout: Duration::from_secs(30),
             apply: false,
-            lock_wait: Wait::For(Duration::from_secs(60)),
+            lock_wait: INTERACTIVE_WAIT,
             dry_run: false,
         }
     }

@@ -52,8 +52,10 @@ impl Followers {
         fsx::write_secret(&path, &bytes).map_err(|e| Error::io("write", path, e))
     }
 
-    /// Makes a new token for `name` (replacing an earlier one) and returns it in plain text.
-    pub fn issue(&mut self, name: &str) -> String {
+    /// Makes a new token for `name` (replacing an earlier one) and returns it in plain text;
+    /// a name that is not a [follower name](check_name) is refused.
+    pub fn issue(&mut self, name: &str) -> Result<String> {
+        check_name(name)?;
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let token = URL_SAFE_NO_PAD.encode(bytes);
@@ -64,7 +66,7 @@ impl Followers {
                 created_at: now_rfc3339(),
             },
         );
-        token
+        Ok(token)
     }
 
     /// Removes `name`'s token.
@@ -93,6 +95,18 @@ impl Followers {
     }
 }
 
+/// Refuses a follower name that is not letters, digits, `-`, `_` and `.` (it is shown in
+/// listings and logs, and `revoke` takes it back on a command line).
+pub fn check_name(name: &str) -> Result<()> {
+    let allowed = |c: char| c.is_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if name.is_empty() || !name.chars().all(allowed) {
+        return Err(Error::Usage(format!(
+            "`{name}` is not a follower name: use letters, digits, `-`, `_`, `.`"
+        )));
+    }
+    Ok(())
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -104,10 +118,10 @@ mod tests {
     #[test]
     fn issue_check_revoke() {
         let mut f = Followers::default();
-        let t = f.issue("laptop");
+        let t = f.issue("laptop").unwrap();
         assert_eq!(f.check(&t), Some("laptop"));
         assert_eq!(f.check("nope"), None);
-        let t2 = f.issue("laptop");
+        let t2 = f.issue("laptop").unwrap();
         assert_eq!(f.check(&t), None, "a new link replaces the old token");
         f.revoke("laptop").unwrap();
         assert_eq!(f.check(&t2), None);
@@ -115,5 +129,16 @@ mod tests {
             f.revoke("laptop"),
             Err(Error::UnknownFollower { .. })
         ));
+    }
+
+    #[test]
+    fn names_are_letters_digits_and_three_marks() {
+        for good in ["laptop", "work-mac_2", "büro.local"] {
+            check_name(good).unwrap();
+        }
+        for bad in ["", "a/b", "a b", "a\tb", "../x", "a:b", "x@y"] {
+            let err = Followers::default().issue(bad).unwrap_err();
+            assert!(matches!(err, Error::Usage(_)), "{bad:?}: {err}");
+        }
     }
 }

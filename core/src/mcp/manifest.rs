@@ -137,7 +137,35 @@ impl McpManifest {
     }
 }
 
+/// What replaces every secret value in [`McpEntry::masked`].
+pub const MASK: &str = "****";
+
+/// `extra` fields whose values are secrets (header values may carry tokens).
+const SECRET_MAPS: &[&str] = &["http_headers"];
+
 impl McpEntry {
+    /// A copy fit to show a person: env values, `http_headers` values, secret-carrying args and
+    /// URL user info replaced by [`MASK`]
+    /// (the names stay, so the shape of the entry is still visible).
+    pub fn masked(&self) -> McpEntry {
+        let mut entry = self.clone();
+        entry.args = masked_args(&entry.args);
+        if let Some(url) = &mut entry.url {
+            *url = masked_args(std::slice::from_ref(url)).remove(0);
+        }
+        for value in entry.env.values_mut() {
+            *value = MASK.to_owned();
+        }
+        for key in SECRET_MAPS {
+            if let Some(serde_json::Value::Object(map)) = entry.extra.get_mut(*key) {
+                for value in map.values_mut() {
+                    *value = MASK.into();
+                }
+            }
+        }
+        entry
+    }
+
     /// The resolver name, or `unresolved`.
     pub fn resolver_name(&self) -> &str {
         match &self.artifact {
@@ -325,5 +353,37 @@ mod tests {
              https://****@example.com/x?y=1 --url=http://****@h:1 --no-auth --verbose plain \
              --name=value"
         );
+    }
+
+    #[test]
+    fn masked_hides_env_and_header_values_only() {
+        let mut extra = serde_json::Map::new();
+        extra.insert(
+            "http_headers".into(),
+            serde_json::json!({"Authorization": "Bearer s3cret"}),
+        );
+        extra.insert("startup_timeout_sec".into(), serde_json::json!(20));
+        let entry = McpEntry {
+            name: "remote".into(),
+            transport: Transport::Stdio,
+            command: Some("node".into()),
+            args: vec!["--verbose".into()],
+            env: BTreeMap::from([("TOKEN".into(), "s3cret".into())]),
+            cwd: None,
+            url: None,
+            extra,
+            artifact: Artifact::Unresolved {
+                reason: "r".into(),
+                hint: "h".into(),
+            },
+            origin: Origin::Canonical,
+        };
+        let masked = entry.masked();
+        let json = serde_json::to_string(&masked).unwrap();
+        assert!(!json.contains("s3cret"), "{json}");
+        assert_eq!(masked.env["TOKEN"], MASK);
+        assert_eq!(masked.extra["http_headers"]["Authorization"], MASK);
+        assert_eq!(masked.extra["startup_timeout_sec"], 20);
+        assert_eq!(masked.args, entry.args);
     }
 }

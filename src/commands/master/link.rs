@@ -5,8 +5,8 @@ use std::io::Write;
 use codexport_core::identity::Identity;
 use codexport_core::link::JoinLink;
 use codexport_core::master::tokens::Followers;
+use codexport_core::ExitStatus;
 use codexport_core::settings::{DEFAULT_PORT, MasterSettings};
-use codexport_core::{Error, ExitStatus};
 
 use crate::cli::MasterLinkArgs;
 
@@ -15,18 +15,6 @@ pub(crate) fn run(args: &MasterLinkArgs) -> anyhow::Result<ExitStatus> {
     let homes = super::super::homes()?;
     let key = Identity::load_master(&homes)?;
     let config = MasterSettings::load(&homes)?;
-    if args.name.is_empty()
-        || args
-            .name
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control())
-    {
-        return Err(Error::Usage(format!(
-            "`{}` is not a follower name: use letters, digits, `-`, `_`, `.`",
-            args.name
-        ))
-        .into());
-    }
     let configured: Option<std::net::SocketAddr> =
         config.listen.as_deref().and_then(|l| l.parse().ok());
     let port = args
@@ -43,7 +31,7 @@ pub(crate) fn run(args: &MasterLinkArgs) -> anyhow::Result<ExitStatus> {
         })
         .unwrap_or_else(hostname);
     let mut followers = Followers::load(&homes)?;
-    let token = followers.issue(&args.name);
+    let token = followers.issue(&args.name)?;
     followers.save(&homes)?;
     let link = JoinLink {
         host,

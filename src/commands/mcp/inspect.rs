@@ -3,14 +3,11 @@
 use std::io::Write;
 
 use codexport_core::ExitStatus;
-use codexport_core::mcp::manifest::{Artifact, MASK, McpEntry, masked_args};
+use codexport_core::mcp::manifest::Artifact;
 use codexport_core::suggest::by_similarity;
 
 use crate::cli::McpInspectArgs;
 use crate::report::CliError;
-
-/// `extra` fields whose values are secrets (header values may carry tokens).
-const SECRET_MAPS: &[&str] = &["http_headers"];
 
 /// Prints the entry called `args.name` to stdout; an unknown name lists the known ones.
 pub(crate) fn run(args: &McpInspectArgs) -> anyhow::Result<ExitStatus> {
@@ -32,7 +29,7 @@ pub(crate) fn run(args: &McpInspectArgs) -> anyhow::Result<ExitStatus> {
         };
         return Err(err.into());
     };
-    let entry = masked(entry);
+    let entry = entry.masked();
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &entry)?;
@@ -78,25 +75,4 @@ pub(crate) fn run(args: &McpInspectArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     Ok(ExitStatus::Success)
-}
-
-/// A copy of `entry` with env values, secret header values, secret-carrying args and URL
-/// user info replaced by [`MASK`].
-fn masked(entry: &McpEntry) -> McpEntry {
-    let mut entry = entry.clone();
-    entry.args = masked_args(&entry.args);
-    if let Some(url) = &mut entry.url {
-        *url = masked_args(std::slice::from_ref(url)).remove(0);
-    }
-    for value in entry.env.values_mut() {
-        *value = MASK.to_owned();
-    }
-    for key in SECRET_MAPS {
-        if let Some(serde_json::Value::Object(map)) = entry.extra.get_mut(*key) {
-            for value in map.values_mut() {
-                *value = MASK.into();
-            }
-        }
-    }
-    entry
 }

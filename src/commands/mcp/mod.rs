@@ -13,7 +13,7 @@ use codexport_core::mcp::manifest::McpManifest;
 use codexport_core::settings::{MasterSettings, TomlFile};
 use codexport_core::store::ObjectStore;
 use codexport_core::{ExitStatus, Homes};
-use codexport_resolvers::{InferSettings, RegistryExport};
+use codexport_resolvers::{GithubConfig, InferSettings, RegistryExport};
 
 use crate::report::CliError;
 
@@ -60,7 +60,7 @@ pub(crate) fn registry_export(
     let mut export = RegistryExport::from_process(infer_settings(homes, settings)?);
     export.registry = codexport_resolvers::wasm::master_registry(
         homes,
-        codexport_launcher::hydrate::github_config(),
+        GithubConfig::from_env(),
     );
     Ok(export)
 }

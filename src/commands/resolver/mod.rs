@@ -6,12 +6,13 @@ pub(crate) mod test;
 use std::sync::Arc;
 
 use codexport_core::Homes;
+use codexport_resolvers::GithubConfig;
 use codexport_resolvers::wasm::{HostConfig, PluginHost};
 
 /// A plugin host over `homes.resolvers()` (nothing is loaded until asked).
 fn host(homes: &Homes) -> Arc<PluginHost> {
     Arc::new(PluginHost::new(HostConfig::new(
         homes,
-        codexport_launcher::hydrate::github_config(),
+        GithubConfig::from_env(),
     )))
 }

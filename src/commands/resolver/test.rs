@@ -13,7 +13,9 @@ use codexport_core::mcp::manifest::Origin;
 use codexport_core::store::ObjectStore;
 use codexport_core::suggest::known_list;
 use codexport_resolvers::wasm::{HostConfig, PluginHost};
-use codexport_resolvers::{InferContext, Mode, Platform, ResolveContext, Resolver, SourceLimits};
+use codexport_resolvers::{
+    GithubConfig, InferContext, Mode, Platform, ResolveContext, Resolver, SourceLimits,
+};
 
 use crate::cli::ResolverTestArgs;
 use crate::report::CliError;
@@ -22,7 +24,7 @@ use crate::report::CliError;
 /// the spec and the plan.
 pub(crate) fn run(args: &ResolverTestArgs) -> anyhow::Result<ExitStatus> {
     let homes = crate::commands::homes()?;
-    let github = codexport_launcher::hydrate::github_config();
+    let github = GithubConfig::from_env();
     let path = Path::new(&args.plugin);
     // A path tries a plugin before it is installed; a bare name is an installed plugin.
     let (host, name) = if args.plugin.ends_with(".wasm") || args.plugin.contains(['/', '\\']) {

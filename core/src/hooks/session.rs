@@ -1,0 +1,169 @@
+//! What codexport's SessionStart hook does: a bounded sync that never waits, one log line.
+//!
+//! Codex runs the hook at every session start and feeds its stdout to the model, so the run
+//! prints nothing: it never waits for a lock another session holds, gives up after its budget,
+//! appends one line to `~/.codexport/logs/hook.log` (rotated past [`LOG_LIMIT`]) and leaves
+//! the exit status to the caller (always success).
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::Homes;
+use crate::error::Error;
+use crate::follower::{self, SyncOptions, SyncOutcome};
+use crate::clock::now_rfc3339;
+use crate::lock::Wait;
+use crate::settings::{DEFAULT_BUDGET, LocalSettings};
+
+/// The log is cut over to `hook.log.1` past this size, so it never grows without bound.
+pub const LOG_LIMIT: u64 = 1024 * 1024;
+
+/// How one hook run goes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SessionOptions {
+    /// `--budget`: wins over `[hook] budget` of `local.toml`, which wins over [`DEFAULT_BUDGET`].
+    pub budget: Option<Duration>,
+    /// Apply what was staged.
+    pub apply: bool,
+}
+
+/// Runs the hook's sync within its budget and logs its outcome; returns the logged line.
+/// `after_apply` runs once a revision was applied (it installs the launcher and starts the
+/// hydration, which live above this crate) and returns notes for the line.
+pub fn session_start(
+    homes: &Homes,
+    options: SessionOptions,
+    after_apply: impl FnOnce() -> Vec<String>,
+) -> String {
+    let start = Instant::now();
+    // The budget bounds the sync, so it is read before it (the sync reads `local.toml` again
+    // under the lock, where a concurrent `hook uninstall` cannot change it any more).
+    let settings = LocalSettings::load(homes);
+    let budget = options
+        .budget
+        .or_else(|| settings.as_ref().ok().and_then(|s| s.hook.budget))
+        .unwrap_or(DEFAULT_BUDGET);
+    let line = match settings {
+        Err(e) => format!("skipped: {e}"),
+        Ok(_) => sync_within(homes, budget, options.apply, after_apply),
+    };
+    let line = format!("{} {line} ({} ms)", now_rfc3339(), start.elapsed().as_millis());
+    append(&homes.hook_log(), &line);
+    line
+}
+
+/// The sync, on its own thread so the budget holds even if it stalls; when the budget runs
+/// out the process ends with it (an apply in flight is journaled and finishes at the next run).
+fn sync_within(
+    homes: &Homes,
+    budget: Duration,
+    apply: bool,
+    after_apply: impl FnOnce() -> Vec<String>,
+) -> String {
+    let options = SyncOptions {
+        timeout: budget,
+        apply,
+        lock_wait: Wait::No,
+        dry_run: false,
+    };
+    let (tx, rx) = mpsc::channel();
+    let worker_homes = homes.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(follower::sync(&worker_homes, options));
+    });
+    match rx.recv_timeout(budget) {
+        Ok(Ok(outcome)) => {
+            let mut line = describe(&outcome);
+            if outcome.applied.is_some() {
+                for note in after_apply() {
+                    line.push_str("; ");
+                    line.push_str(&note);
+                }
+            }
+            line
+        }
+        Ok(Err(Error::Busy(_))) => "skipped: another sync or apply holds the lock".to_owned(),
+        Ok(Err(e)) => format!("failed: {}", one_line(&e)),
+        Err(_) => format!("gave up: the {} ms budget ran out", budget.as_millis()),
+    }
+}
+
+/// The error and its causes on one line (`a: b: c`), as the log keeps one line per run.
+fn one_line(e: &dyn std::error::Error) -> String {
+    let mut line = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        line.push_str(": ");
+        line.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    line
+}
+
+/// One line for a finished sync.
+fn describe(outcome: &SyncOutcome) -> String {
+    let Some((seq, _)) = &outcome.staged else {
+        return "nothing staged".to_owned();
+    };
+    match (&outcome.applied, outcome.new_revision) {
+        (Some(report), _) => format!(
+            "applied seq {seq}: {} written, {} deleted, {} unchanged, {} objects fetched",
+            report.written.len(),
+            report.deleted.len(),
+            report.unchanged,
+            outcome.fetched_objects
+        ),
+        (None, true) => format!("staged seq {seq}"),
+        (None, false) => format!("up to date at seq {seq}"),
+    }
+}
+
+/// Appends `line` to the log; a log that cannot be written is not worth failing a session.
+fn append(path: &Path, line: &str) {
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    if std::fs::metadata(path).is_ok_and(|m| m.len() > LOG_LIMIT) {
+        let _ = std::fs::rename(path, path.with_extension("log.1"));
+    }
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = writeln!(file, "{line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn causes_join_on_one_line() {
+        let e = Error::io(
+            "read",
+            PathBuf::from("/x/y"),
+            std::io::Error::other("disk on fire"),
+        );
+        let line = one_line(&e);
+        assert!(line.ends_with(": disk on fire"), "{line}");
+        assert!(!line.contains('\n'), "{line}");
+    }
+
+    #[test]
+    fn log_rotates_past_its_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("logs/hook.log");
+        append(&path, "first");
+        std::fs::write(&path, vec![b'x'; LOG_LIMIT as usize + 1]).unwrap();
+        append(&path, "second");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "second\n");
+        assert_eq!(
+            std::fs::metadata(path.with_extension("log.1")).unwrap().len(),
+            LOG_LIMIT + 1
+        );
+    }
+}
