@@ -249,22 +249,77 @@ fn follower_names_outside_letters_digits_and_marks_are_refused() {
     output(ctx.master_cmd().args(["master", "init"]), 0);
     let followers = ctx.master.tool.join("followers.json");
     for name in ["a/b", "two words", "", "x@y"] {
-        let ran = output(
-            ctx.master_cmd().args(["master", "link", "--name", name]),
-            2,
-        );
+        let ran = output(ctx.master_cmd().args(["master", "link", "--name", name]), 2);
         assert_eq!(ran.stdout, "", "{name:?}");
         assert_eq!(
             ran.stderr,
-            format!(
-                "error: `{name}` is not a follower name: use letters, digits, `-`, `_`, `.`\n"
-            ),
+            format!("error: `{name}` is not a follower name: use letters, digits, `-`, `_`, `.`\n"),
             "{name:?}"
         );
         assert!(!followers.exists(), "{name:?} wrote followers.json");
     }
     let link = ctx.link("work-mac_2.local");
     assert!(link.starts_with("codexport://join?"), "{link}");
+}
+
+/// Runs a command with `-q`: it must succeed and print nothing on stderr; returns its stdout.
+fn quiet(cmd: &mut std::process::Command, args: &[&str]) -> String {
+    let ran = output(cmd.arg("-q").args(args), 0);
+    assert_eq!(ran.stderr, "", "`-q {}` printed on stderr", args.join(" "));
+    ran.stdout
+}
+
+#[test]
+fn quiet_commands_print_only_what_was_asked() {
+    let mut ctx = TestContext::new();
+    ctx.master.write_codex("AGENTS.md", "be kind\n");
+    ctx.follower.write_codex("AGENTS.md", "follower's own\n");
+    let fingerprint = quiet(&mut ctx.master_cmd(), &["master", "init"]);
+    assert!(fingerprint.starts_with("SHA256:"), "{fingerprint}");
+    let rebuilt = quiet(&mut ctx.master_cmd(), &["master", "rebuild"]);
+    assert!(rebuilt.starts_with("1 "), "{rebuilt}");
+    ctx.start_master_with(&["--no-watch"]);
+    let port = ctx.port.to_string();
+    let linked = quiet(
+        &mut ctx.master_cmd(),
+        &[
+            "master",
+            "link",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--name",
+            "f",
+        ],
+    );
+    let link = linked.lines().next().unwrap().to_owned();
+    assert!(link.starts_with("codexport://join?"), "{linked}");
+    let listed = quiet(&mut ctx.master_cmd(), &["master", "followers"]);
+    assert!(listed.starts_with("f\t"), "{listed}");
+
+    let f = || ctx.follower_cmd();
+    assert_eq!(quiet(&mut f(), &["follower", "join", &link, "--apply"]), "");
+    assert_eq!(ctx.follower.read_codex("AGENTS.md"), "be kind\n");
+    assert_eq!(quiet(&mut f(), &["sync", "--apply"]), "");
+    assert_eq!(quiet(&mut f(), &["apply"]), "");
+    assert_eq!(quiet(&mut f(), &["apply", "--dry-run"]), "");
+    let backups = quiet(&mut f(), &["backups"]);
+    assert_eq!(backups.lines().count(), 1, "{backups}");
+    assert_eq!(quiet(&mut f(), &["restore"]), "");
+    assert_eq!(ctx.follower.read_codex("AGENTS.md"), "follower's own\n");
+    assert_eq!(quiet(&mut f(), &["mcp", "list"]), "");
+    assert_eq!(quiet(&mut f(), &["resolver", "list"]), "");
+    assert_eq!(quiet(&mut f(), &["hook", "install"]), "");
+    assert_eq!(quiet(&mut f(), &["hook", "uninstall"]), "");
+    assert_eq!(quiet(&mut f(), &["follower", "trust-reset", "--yes"]), "");
+    assert_eq!(quiet(&mut ctx.master_cmd(), &["master", "revoke", "f"]), "");
+
+    // Without `-q` the same commands do report on stderr, so the checks above can fail.
+    let ran = output(f().args(["hook", "install"]), 0);
+    assert!(ran.stderr.contains("SessionStart hook"), "{}", ran.stderr);
+    let ran = output(ctx.master_cmd().args(["master", "followers"]), 0);
+    assert!(ran.stderr.contains("no followers yet"), "{}", ran.stderr);
 }
 
 #[test]

@@ -198,7 +198,10 @@ mod tests {
             ("http://10.0.0.2", "MD5:abc", "not `SHA256:`"),
         ] {
             let err = explicit_request(master, fingerprint, "t").unwrap_err();
-            assert!(matches!(&err, Error::BadLink(m) if m.contains(want)), "{err}");
+            assert!(
+                matches!(&err, Error::BadLink(m) if m.contains(want)),
+                "{err}"
+            );
         }
     }
 }

@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use codexport_core::{Homes, env};
 use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
 use codexport_core::store::ObjectStore;
+use codexport_core::{Homes, env};
 
 use crate::Error;
 use crate::plan::Resolution;

@@ -1,16 +1,16 @@
 //! `codexport apply`: write the staged revision, layered for this machine, into the Codex home.
 
-
 use codexport_core::ExitStatus;
 use codexport_core::follower;
 use codexport_core::follower::apply::{ApplyOptions, ApplyReport};
 use codexport_core::lock::INTERACTIVE_WAIT;
 
 use crate::cli::ApplyArgs;
+use crate::printer::Printer;
 
 /// Applies the staged revision (or, with `--dry-run`, prints what it would change on stdout);
 /// a summary goes to stderr.
-pub(crate) fn run(args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: &ApplyArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
     let homes = super::homes()?;
     let manifest_before = super::mcp::manifest_snapshot(&homes);
     let report = follower::apply_staged(
@@ -20,54 +20,61 @@ pub(crate) fn run(args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
             dry_run: args.dry_run,
         },
     )?;
-    print_report(&report);
+    print_report(&report, printer);
     if !report.dry_run {
         for line in super::mcp::after_apply(&homes, manifest_before.as_deref()) {
-            eprintln!("{line}");
+            line.print(printer);
         }
     }
     Ok(ExitStatus::Success)
 }
 
 /// What an apply did (stderr), or for a dry run what it would do (stdout: the user asked).
-pub(crate) fn print_report(report: &ApplyReport) {
+pub(crate) fn print_report(report: &ApplyReport, printer: Printer) {
     if report.dry_run {
-        print_diff(report);
+        print_diff(report, printer);
         return;
     }
     if report.written.is_empty() && report.deleted.is_empty() {
-        eprintln!("already applied: nothing to change");
+        printer.status(format_args!("already applied: nothing to change"));
     } else {
-        eprintln!(
+        printer.status(format_args!(
             "applied: {} written, {} deleted, {} unchanged",
             report.written.len(),
             report.deleted.len(),
             report.unchanged
-        );
+        ));
     }
-    print_notes(report);
+    print_notes(report, printer);
     if let Some(dir) = &report.backup_dir {
-        eprintln!("backup: {}", dir.display());
+        printer.status(format_args!("backup: {}", dir.display()));
     }
     if !report.pruned_backups.is_empty() {
-        eprintln!("pruned {} old backups", report.pruned_backups.len());
+        printer.status(format_args!(
+            "pruned {} old backups",
+            report.pruned_backups.len()
+        ));
     }
 }
 
-fn print_notes(report: &ApplyReport) {
+fn print_notes(report: &ApplyReport, printer: Printer) {
     for name in &report.locally_edited {
-        eprintln!("warning: `{name}` was edited on this machine; the edit is in the backup");
+        printer.warn(format_args!(
+            "`{name}` was edited on this machine; the edit is in the backup"
+        ));
     }
     for note in &report.merge_notes {
-        eprintln!("note: config.toml: {note}");
+        printer.status(format_args!("note: config.toml: {note}"));
     }
     for name in &report.replaced_mcps {
-        eprintln!("note: MCP `{name}` comes from mcps.local.toml (allowMcpOverrides)");
+        printer.status(format_args!(
+            "note: MCP `{name}` comes from mcps.local.toml (allowMcpOverrides)"
+        ));
     }
 }
 
 /// `+ added`, `~ changed`, `- removed` files, then `config.toml` keys, on stdout.
-fn print_diff(report: &ApplyReport) {
+fn print_diff(report: &ApplyReport, printer: Printer) {
     for name in &report.written {
         let sign = if report.added.contains(name) {
             '+'
@@ -82,12 +89,12 @@ fn print_diff(report: &ApplyReport) {
     for key in &report.config_keys {
         println!("  config.toml {key}");
     }
-    print_notes(report);
-    eprintln!(
+    print_notes(report, printer);
+    printer.status(format_args!(
         "dry run: {} to add, {} to change, {} to remove, {} unchanged; nothing written",
         report.added.len(),
         report.written.len() - report.added.len(),
         report.deleted.len(),
         report.unchanged
-    );
+    ));
 }

@@ -6,9 +6,10 @@ use codexport_core::ExitStatus;
 use codexport_core::follower::backups;
 
 use crate::cli::BackupsArgs;
+use crate::printer::Printer;
 
 /// Lists backups on stdout (a table, or JSON with `--json`).
-pub(crate) fn run(args: &BackupsArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: &BackupsArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
     let homes = super::homes()?;
     let list = backups::list(&homes.backups())?;
     let mut out = std::io::stdout().lock();
@@ -18,7 +19,10 @@ pub(crate) fn run(args: &BackupsArgs) -> anyhow::Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     if list.is_empty() {
-        eprintln!("no backups yet in `{}`", homes.backups().display());
+        printer.status(format_args!(
+            "no backups yet in `{}`",
+            homes.backups().display()
+        ));
         return Ok(ExitStatus::Success);
     }
     for b in &list {

@@ -1,14 +1,14 @@
 //! `codexport sync`: pull the master's revision and stage it (and apply with `--apply`).
 
-
 use codexport_core::ExitStatus;
 use codexport_core::follower::{self, SyncOptions, SyncOutcome};
 use codexport_core::lock::INTERACTIVE_WAIT;
 
 use crate::cli::SyncArgs;
+use crate::printer::Printer;
 
 /// Syncs once; a summary goes to stderr.
-pub(crate) fn run(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: &SyncArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
     if args.hook {
         return super::hook::session::run(args);
     }
@@ -23,30 +23,30 @@ pub(crate) fn run(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
             dry_run: args.dry_run,
         },
     )?;
-    print_outcome(&outcome);
+    print_outcome(&outcome, printer);
     if outcome.applied.as_ref().is_some_and(|r| !r.dry_run) {
         for line in super::mcp::after_apply(&homes, manifest_before.as_deref()) {
-            eprintln!("{line}");
+            line.print(printer);
         }
     }
     Ok(ExitStatus::Success)
 }
 
 /// One line per fact on stderr: staged revision, fetched objects, what apply did.
-pub(crate) fn print_outcome(outcome: &SyncOutcome) {
+pub(crate) fn print_outcome(outcome: &SyncOutcome, printer: Printer) {
     if let Some((seq, rev)) = &outcome.staged {
         if outcome.new_revision {
-            eprintln!(
+            printer.status(format_args!(
                 "staged seq {seq} ({}) : {} objects, {} bytes fetched",
                 &rev[..12.min(rev.len())],
                 outcome.fetched_objects,
                 outcome.fetched_bytes
-            );
+            ));
         } else {
-            eprintln!("up to date at seq {seq}");
+            printer.status(format_args!("up to date at seq {seq}"));
         }
     }
     if let Some(report) = &outcome.applied {
-        super::apply::print_report(report);
+        super::apply::print_report(report, printer);
     }
 }

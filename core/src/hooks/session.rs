@@ -162,7 +162,9 @@ mod tests {
         append(&path, "second");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "second\n");
         assert_eq!(
-            std::fs::metadata(path.with_extension("log.1")).unwrap().len(),
+            std::fs::metadata(path.with_extension("log.1"))
+                .unwrap()
+                .len(),
             LOG_LIMIT + 1
         );
     }

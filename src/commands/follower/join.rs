@@ -1,14 +1,15 @@
 //! `codexport follower join`: pin a master's key from a link and stage its revision.
 
+use codexport_core::ExitStatus;
 use codexport_core::follower::{self, SyncOptions};
 use codexport_core::link::{self, JoinLink};
 use codexport_core::lock::INTERACTIVE_WAIT;
-use codexport_core::ExitStatus;
 
 use crate::cli::FollowerJoinArgs;
+use crate::printer::Printer;
 
 /// Joins, stages, and applies with `--apply`.
-pub(crate) fn run(args: &FollowerJoinArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: &FollowerJoinArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
     let homes = super::super::homes()?;
     let request = match &args.link {
         Some(link) => JoinLink::parse(link)?.into(),
@@ -29,14 +30,14 @@ pub(crate) fn run(args: &FollowerJoinArgs) -> anyhow::Result<ExitStatus> {
             dry_run: false,
         },
     )?;
-    eprintln!(
+    printer.status(format_args!(
         "joined {} (fingerprint {})",
         request.url, request.fingerprint
-    );
-    super::super::sync::print_outcome(&outcome);
+    ));
+    super::super::sync::print_outcome(&outcome, printer);
     if outcome.applied.is_some() {
         for line in super::super::mcp::after_apply(&homes, manifest_before.as_deref()) {
-            eprintln!("{line}");
+            line.print(printer);
         }
     }
     Ok(ExitStatus::Success)

@@ -4,10 +4,11 @@ use codexport_core::ExitStatus;
 use codexport_core::follower;
 
 use crate::cli::FollowerTrustResetArgs;
+use crate::printer::Printer;
 use crate::report::CliError;
 
 /// Drops the pinned key, the staged revision and the rollback floor, after `--yes`.
-pub(crate) fn run(args: &FollowerTrustResetArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: &FollowerTrustResetArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
     let homes = super::super::homes()?;
     if !args.yes {
         return Err(CliError::new(
@@ -18,9 +19,11 @@ pub(crate) fn run(args: &FollowerTrustResetArgs) -> anyhow::Result<ExitStatus> {
         .into());
     }
     if follower::trust_reset(&homes)? {
-        eprintln!("forgot the pinned master key; join again with `codexport follower join LINK`");
+        printer.status(format_args!(
+            "forgot the pinned master key; join again with `codexport follower join LINK`"
+        ));
     } else {
-        eprintln!("no master key was pinned");
+        printer.status(format_args!("no master key was pinned"));
     }
     Ok(ExitStatus::Success)
 }

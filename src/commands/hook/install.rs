@@ -5,10 +5,11 @@ use codexport_core::hooks::{self, OurHook};
 use codexport_core::settings::LocalSettings;
 
 use crate::cli::HookInstallArgs;
+use crate::printer::Printer;
 
 /// Installs (or refreshes) the hook, trusts it in `config.toml`, and records it in
 /// `local.toml` so every apply puts it back.
-pub(crate) fn run(args: &HookInstallArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: &HookInstallArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
     let homes = crate::commands::homes()?;
     let exe = super::current_exe()?;
     let _lock = super::lock(&homes)?;
@@ -22,12 +23,12 @@ pub(crate) fn run(args: &HookInstallArgs) -> anyhow::Result<ExitStatus> {
     settings.save_hook(&homes)?;
 
     for key in &done.dropped_root_keys {
-        eprintln!(
-            "warning: dropped root key `{key}` from `{}` (Codex ignores a hooks file that has one)",
+        printer.warn(format_args!(
+            "dropped root key `{key}` from `{}` (Codex ignores a hooks file that has one)",
             done.hooks_json.display()
-        );
+        ));
     }
-    eprintln!(
+    printer.status(format_args!(
         "{} codexport's SessionStart hook in `{}`, trusted in `{}`",
         if done.replaced {
             "refreshed"
@@ -36,17 +37,17 @@ pub(crate) fn run(args: &HookInstallArgs) -> anyhow::Result<ExitStatus> {
         },
         done.hooks_json.display(),
         homes.codex_config().display()
-    );
-    eprintln!("  runs: {}", ours.command);
-    eprintln!(
+    ));
+    printer.status(format_args!("  runs: {}", ours.command));
+    printer.status(format_args!(
         "  budget: {} ms; log: `{}`",
         settings.hook.budget().as_millis(),
         homes.hook_log().display()
-    );
+    ));
     if !homes.state().exists() {
-        eprintln!(
+        printer.status(format_args!(
             "note: this machine has not joined a master yet; the hook does nothing until `codexport follower join LINK`"
-        );
+        ));
     }
     Ok(ExitStatus::Success)
 }

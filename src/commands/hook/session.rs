@@ -20,6 +20,9 @@ pub(crate) fn run(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
     hooks::session_start(&homes, options, || {
         // Servers get ready in a detached job; the hook stays within budget.
         super::super::mcp::after_apply(&homes, manifest_before.as_deref())
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     });
     Ok(ExitStatus::Success)
 }

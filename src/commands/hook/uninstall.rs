@@ -5,9 +5,10 @@ use codexport_core::hooks;
 use codexport_core::settings::LocalSettings;
 
 use crate::cli::HookUninstallArgs;
+use crate::printer::Printer;
 
 /// Removes the hook and its trust entry; other hooks stay as they are.
-pub(crate) fn run(_args: &HookUninstallArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(_args: &HookUninstallArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
     let homes = crate::commands::homes()?;
     let _lock = super::lock(&homes)?;
     let removed = hooks::uninstall(&homes)?;
@@ -17,11 +18,13 @@ pub(crate) fn run(_args: &HookUninstallArgs) -> anyhow::Result<ExitStatus> {
         settings.save_hook(&homes)?;
     }
     match removed {
-        0 => eprintln!("codexport's hook was not installed; nothing to do"),
-        n => eprintln!(
+        0 => printer.status(format_args!(
+            "codexport's hook was not installed; nothing to do"
+        )),
+        n => printer.status(format_args!(
             "removed codexport's SessionStart hook ({n} {}) and its trust entry",
             if n == 1 { "entry" } else { "entries" }
-        ),
+        )),
     }
     Ok(ExitStatus::Success)
 }

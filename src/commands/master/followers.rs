@@ -7,9 +7,10 @@ use codexport_core::identity::Identity;
 use codexport_core::master::tokens::Followers;
 
 use crate::cli::MasterFollowersArgs;
+use crate::printer::Printer;
 
 /// Prints one `NAME  CREATED` line per follower (or JSON); tokens are never shown.
-pub(crate) fn run(args: &MasterFollowersArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: &MasterFollowersArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
     let homes = super::super::homes()?;
     Identity::load_master(&homes)?;
     let followers = Followers::load(&homes)?;
@@ -22,7 +23,9 @@ pub(crate) fn run(args: &MasterFollowersArgs) -> anyhow::Result<ExitStatus> {
             .collect();
         writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
     } else if followers.followers.is_empty() {
-        eprintln!("no followers yet; make a link with `codexport master link --name NAME`");
+        printer.status(format_args!(
+            "no followers yet; make a link with `codexport master link --name NAME`"
+        ));
     } else {
         for (name, t) in &followers.followers {
             writeln!(out, "{name}\t{}", t.created_at)?;

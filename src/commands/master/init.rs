@@ -7,9 +7,10 @@ use codexport_core::settings::DEFAULT_MASTER_TOML;
 use codexport_core::{Error, ExitStatus, fsx};
 
 use crate::cli::MasterInitArgs;
+use crate::printer::Printer;
 
 /// Creates the identity and `master.toml` when missing; prints the fingerprint on stdout.
-pub(crate) fn run(_args: &MasterInitArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(_args: &MasterInitArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
     let homes = super::super::homes()?;
     let key = match Identity::load(&homes)? {
         Some(Identity::Master(key)) => key,
@@ -23,7 +24,7 @@ pub(crate) fn run(_args: &MasterInitArgs) -> anyhow::Result<ExitStatus> {
         None => {
             let key = MasterKey::generate();
             Identity::Master(key.clone()).save(&homes)?;
-            eprintln!("created {}", homes.identity().display());
+            printer.status(format_args!("created {}", homes.identity().display()));
             key
         }
     };
@@ -31,7 +32,7 @@ pub(crate) fn run(_args: &MasterInitArgs) -> anyhow::Result<ExitStatus> {
     if !toml.exists() {
         fsx::write_atomic(&toml, DEFAULT_MASTER_TOML.as_bytes(), None)
             .map_err(|e| Error::io("write", &toml, e))?;
-        eprintln!("created {}", toml.display());
+        printer.status(format_args!("created {}", toml.display()));
     }
     writeln!(std::io::stdout(), "{}", key.fingerprint)?;
     Ok(ExitStatus::Success)

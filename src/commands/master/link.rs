@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use codexport_core::ExitStatus;
 use codexport_core::identity::Identity;
 use codexport_core::link::JoinLink;
 use codexport_core::master::tokens::Followers;

@@ -7,18 +7,19 @@ use codexport_core::master::publish::Publisher;
 use codexport_core::settings::MasterSettings;
 
 use crate::cli::MasterRebuildArgs;
+use crate::printer::Printer;
 
 /// Rebuilds and prints `seq revision` of the current revision on stdout.
-pub(crate) fn run(_args: &MasterRebuildArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(_args: &MasterRebuildArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
     let homes = super::super::homes()?;
     let settings = MasterSettings::load(&homes)?;
     let mut publisher = Publisher::new(&homes, &settings, super::mcp_export(&homes, &settings)?)?;
     let rebuilt = publisher.rebuild()?;
     for w in &rebuilt.warnings {
-        eprintln!("warning: {w}");
+        printer.warn(format_args!("{w}"));
     }
     let rev = &rebuilt.published.revision;
-    eprintln!(
+    printer.status(format_args!(
         "{} seq {} ({} files, {} re-read)",
         if rebuilt.changed {
             "published"
@@ -28,7 +29,7 @@ pub(crate) fn run(_args: &MasterRebuildArgs) -> anyhow::Result<ExitStatus> {
         rev.seq,
         rev.files.len(),
         rebuilt.rehashed
-    );
+    ));
     writeln!(std::io::stdout(), "{} {}", rev.seq, rev.revision)?;
     Ok(ExitStatus::Success)
 }

@@ -5,14 +5,15 @@ use codexport_core::identity::Identity;
 use codexport_core::master::tokens::Followers;
 
 use crate::cli::MasterRevokeArgs;
+use crate::printer::Printer;
 
 /// Removes the token; the running server refuses it from the next request on.
-pub(crate) fn run(args: &MasterRevokeArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: &MasterRevokeArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
     let homes = super::super::homes()?;
     Identity::load_master(&homes)?;
     let mut followers = Followers::load(&homes)?;
     followers.revoke(&args.name)?;
     followers.save(&homes)?;
-    eprintln!("revoked `{}`", args.name);
+    printer.status(format_args!("revoked `{}`", args.name));
     Ok(ExitStatus::Success)
 }

@@ -6,10 +6,11 @@ use codexport_core::master::service::{self, Manager, Plan, ServiceSpec};
 use codexport_core::{ExitStatus, Homes};
 
 use crate::cli::{ServiceCommand, ServiceInstallArgs, ServiceStatusArgs, ServiceUninstallArgs};
+use crate::printer::Printer;
 use crate::report::CliError;
 
 /// Dispatches `install`, `uninstall` and `status`.
-pub(crate) fn run(command: &ServiceCommand) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(command: &ServiceCommand, printer: Printer) -> anyhow::Result<ExitStatus> {
     let homes = crate::commands::homes()?;
     let manager = Manager::current().ok_or_else(|| {
         CliError::new(
@@ -22,8 +23,8 @@ pub(crate) fn run(command: &ServiceCommand) -> anyhow::Result<ExitStatus> {
         .hint("run `codexport master serve` under your system's own service manager")
     })?;
     match command {
-        ServiceCommand::Install(args) => install(&homes, manager, args),
-        ServiceCommand::Uninstall(args) => uninstall(&homes, manager, args),
+        ServiceCommand::Install(args) => install(&homes, manager, args, printer),
+        ServiceCommand::Uninstall(args) => uninstall(&homes, manager, args, printer),
         ServiceCommand::Status(args) => status(&homes, manager, args),
     }
 }
@@ -42,6 +43,7 @@ fn install(
     homes: &Homes,
     manager: Manager,
     args: &ServiceInstallArgs,
+    printer: Printer,
 ) -> anyhow::Result<ExitStatus> {
     let file = service::planned_file(manager, &spec(homes, args.listen.as_deref())?, homes, var);
     let plan = service::install_plan(manager, file);
@@ -74,15 +76,15 @@ fn install(
     }
     run_plan(&plan)?;
     match manager {
-        Manager::Systemd => eprintln!(
+        Manager::Systemd => printer.status(format_args!(
             "installed and started `{}`; logs: `journalctl --user -u {}`",
             plan.write[0].path.display(),
             service::UNIT_NAME
-        ),
-        Manager::Schtasks => eprintln!(
+        )),
+        Manager::Schtasks => printer.status(format_args!(
             "installed and started the scheduled task `{}` (at every logon)",
             service::TASK_NAME
-        ),
+        )),
     }
     Ok(ExitStatus::Success)
 }
@@ -91,6 +93,7 @@ fn uninstall(
     homes: &Homes,
     manager: Manager,
     args: &ServiceUninstallArgs,
+    printer: Printer,
 ) -> anyhow::Result<ExitStatus> {
     let file = service::planned_file(manager, &spec(homes, None)?, homes, var);
     let plan = service::uninstall_plan(manager, file.path);
@@ -99,7 +102,9 @@ fn uninstall(
         return Ok(ExitStatus::Success);
     }
     run_plan(&plan)?;
-    eprintln!("stopped and removed the codexport master service");
+    printer.status(format_args!(
+        "stopped and removed the codexport master service"
+    ));
     Ok(ExitStatus::Success)
 }
 

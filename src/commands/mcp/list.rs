@@ -10,9 +10,10 @@ use serde::Serialize;
 
 use super::Role;
 use crate::cli::McpListArgs;
+use crate::printer::Printer;
 
 /// Prints every entry of the manifest (a table, or JSON with `--json`) to stdout.
-pub(crate) fn run(args: &McpListArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: &McpListArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
     let homes = crate::commands::homes()?;
     let (manifest, role) = super::load(&homes)?;
     let platform = (role == Role::Follower).then(Platform::detect);
@@ -29,7 +30,9 @@ pub(crate) fn run(args: &McpListArgs) -> anyhow::Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     if rows.is_empty() {
-        eprintln!("no MCP servers (`[mcp_servers.*]` in the Codex config.toml)");
+        printer.status(format_args!(
+            "no MCP servers (`[mcp_servers.*]` in the Codex config.toml)"
+        ));
         return Ok(ExitStatus::Success);
     }
     let width = |title: &str, cell: &dyn Fn(&Row<'_>) -> usize| {

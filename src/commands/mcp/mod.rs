@@ -15,6 +15,7 @@ use codexport_core::store::ObjectStore;
 use codexport_core::{ExitStatus, Homes};
 use codexport_resolvers::{GithubConfig, InferSettings, RegistryExport};
 
+use crate::printer::Printer;
 use crate::report::CliError;
 
 /// Which side the manifest was read on.
@@ -103,34 +104,62 @@ pub(crate) fn manifest_snapshot(homes: &Homes) -> Option<Vec<u8>> {
     std::fs::read(homes.mcp_manifest()).ok()
 }
 
+/// One thing [`after_apply`] did or could not do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Note {
+    /// Done (a status line).
+    Done(String),
+    /// Could not be done; the apply itself still succeeded.
+    Warning(String),
+}
+
+impl std::fmt::Display for Note {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Done(line) => f.write_str(line),
+            Self::Warning(line) => write!(f, "warning: {line}"),
+        }
+    }
+}
+
+impl Note {
+    /// Prints the note: a warning even under `--quiet`, a status line otherwise.
+    pub(crate) fn print(&self, printer: Printer) {
+        match self {
+            Self::Done(line) => printer.status(line),
+            Self::Warning(line) => printer.warn(line),
+        }
+    }
+}
+
 /// After an apply: installs the launcher next to the config that points at it and, when the
 /// manifest changed, starts the background hydration. Problems are warnings (the apply itself
-/// succeeded); returns one line per thing done, for the caller's summary or log.
-pub(crate) fn after_apply(homes: &Homes, manifest_before: Option<&[u8]>) -> Vec<String> {
+/// succeeded); returns one note per thing done, for the caller's summary or log.
+pub(crate) fn after_apply(homes: &Homes, manifest_before: Option<&[u8]>) -> Vec<Note> {
     let exe = match std::env::current_exe() {
         Ok(exe) => exe,
         Err(e) => {
-            return vec![format!(
-                "warning: cannot find the codexport executable: {e}"
-            )];
+            return vec![Note::Warning(format!(
+                "cannot find the codexport executable: {e}"
+            ))];
         }
     };
     let done = codexport_launcher::install::after_apply(homes, &exe, manifest_before);
     let mut lines = Vec::new();
     if let Err(e) = done.launcher {
-        lines.push(format!(
-            "warning: cannot install the MCP launcher at `{}`: {e}",
+        lines.push(Note::Warning(format!(
+            "cannot install the MCP launcher at `{}`: {e}",
             homes.launcher().display()
-        ));
+        )));
     }
     match done.hydrate {
-        Some(Ok(pid)) => lines.push(format!(
+        Some(Ok(pid)) => lines.push(Note::Done(format!(
             "hydrating MCP servers in the background (pid {pid}, log `{}`)",
             codexport_launcher::install::hydrate_log(homes).display()
-        )),
-        Some(Err(e)) => lines.push(format!(
-            "warning: cannot start the background MCP hydration: {e} (run `codexport mcp hydrate --all`)"
-        )),
+        ))),
+        Some(Err(e)) => lines.push(Note::Warning(format!(
+            "cannot start the background MCP hydration: {e} (run `codexport mcp hydrate --all`)"
+        ))),
         None => {}
     }
     lines

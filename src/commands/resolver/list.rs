@@ -6,9 +6,10 @@ use codexport_core::ExitStatus;
 use codexport_resolvers::Resolver;
 
 use crate::cli::ResolverListArgs;
+use crate::printer::Printer;
 
 /// Prints one row per `*.wasm` in `~/.codexport/resolvers`, broken plugins with their error.
-pub(crate) fn run(args: &ResolverListArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: &ResolverListArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
     let homes = crate::commands::homes()?;
     let mut out = std::io::stdout().lock();
     let host = super::host(&homes);
@@ -39,10 +40,10 @@ pub(crate) fn run(args: &ResolverListArgs) -> anyhow::Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     if rows.is_empty() {
-        eprintln!(
+        printer.status(format_args!(
             "no resolver plugins in `{}` (docs/resolver-authors.md shows how to write one)",
             homes.resolvers().display()
-        );
+        ));
         return Ok(ExitStatus::Success);
     }
     let text = |row: &serde_json::Value, key: &str| match &row[key] {
