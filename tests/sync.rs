@@ -245,7 +245,7 @@ fn master_commands() {
 
 #[test]
 fn follower_names_outside_letters_digits_and_marks_are_refused() {
-    let ctx = TestContext::new();
+    let ctx = TestContext::new(bins!());
     output(ctx.master_cmd().args(["master", "init"]), 0);
     let followers = ctx.master.tool.join("followers.json");
     for name in ["a/b", "two words", "", "x@y"] {
@@ -271,7 +271,7 @@ fn quiet(cmd: &mut std::process::Command, args: &[&str]) -> String {
 
 #[test]
 fn quiet_commands_print_only_what_was_asked() {
-    let mut ctx = TestContext::new();
+    let mut ctx = TestContext::new(bins!());
     ctx.master.write_codex("AGENTS.md", "be kind\n");
     ctx.follower.write_codex("AGENTS.md", "follower's own\n");
     let fingerprint = quiet(&mut ctx.master_cmd(), &["master", "init"]);

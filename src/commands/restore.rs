@@ -10,8 +10,8 @@ use crate::printer::Printer;
 /// Restores a backup (the newest by default); with `--dry-run` lists the files on stdout.
 pub(crate) fn run(args: &RestoreArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
     let homes = super::homes()?;
-    let _lock = LockGuard::acquire(&homes.lock(), INTERACTIVE_WAIT)
-        .map_err(codexport_core::Error::from)?;
+    let _lock =
+        LockGuard::acquire(&homes.lock(), INTERACTIVE_WAIT).map_err(codexport_core::Error::from)?;
     let report = backups::restore(&homes, args.backup.as_deref(), args.dry_run)?;
     if args.dry_run {
         for name in &report.restored {
