@@ -360,7 +360,7 @@ fn hostile_plugins_are_stopped_within_their_limits_and_named() {
     // The memory limit must be what stops `alloc`: with the 300 ms deadline a loaded machine
     // could end it by time first, so this case gets time to spare.
     let roomy = setup(
-        &[(&plugin("misbehave"), "misbehave")],
+        &[(&example_plugin("misbehave"), "misbehave")],
         Limits {
             guest_time: Duration::from_secs(60),
             ..quick()
