@@ -11,9 +11,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::Homes;
+use crate::clock::now_rfc3339;
 use crate::error::Error;
 use crate::follower::{self, SyncOptions, SyncOutcome};
-use crate::clock::now_rfc3339;
 use crate::lock::Wait;
 use crate::settings::{DEFAULT_BUDGET, LocalSettings};
 
@@ -49,7 +49,11 @@ pub fn session_start(
         Err(e) => format!("skipped: {e}"),
         Ok(_) => sync_within(homes, budget, options.apply, after_apply),
     };
-    let line = format!("{} {line} ({} ms)", now_rfc3339(), start.elapsed().as_millis());
+    let line = format!(
+        "{} {line} ({} ms)",
+        now_rfc3339(),
+        start.elapsed().as_millis()
+    );
     append(&homes.hook_log(), &line);
     line
 }
@@ -139,6 +143,8 @@ fn append(path: &Path, line: &str) {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
 
     #[test]

@@ -180,9 +180,6 @@ impl McpEntry {
     }
 }
 
-/// What replaces every secret value shown to a person.
-pub const MASK: &str = "****";
-
 /// Words that make an option, variable or header name a secret's (`--api-key`, `GITHUB_TOKEN`,
 /// `Authorization`).
 const SECRET_WORDS: &[&str] = &[

@@ -6,7 +6,6 @@ use codexport_core::ExitStatus;
 use codexport_core::identity::Identity;
 use codexport_core::link::JoinLink;
 use codexport_core::master::tokens::Followers;
-use codexport_core::ExitStatus;
 use codexport_core::settings::{DEFAULT_PORT, MasterSettings};
 
 use crate::cli::MasterLinkArgs;

@@ -59,10 +59,7 @@ pub(crate) fn registry_export(
     settings: &MasterSettings,
 ) -> anyhow::Result<RegistryExport> {
     let mut export = RegistryExport::from_process(infer_settings(homes, settings)?);
-    export.registry = codexport_resolvers::wasm::master_registry(
-        homes,
-        GithubConfig::from_env(),
-    );
+    export.registry = codexport_resolvers::wasm::master_registry(homes, GithubConfig::from_env());
     Ok(export)
 }
 
