@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use codexport_test_support::{Home, Ran, TestContext, bins, output, run};
+use codexport_test_support::{Home, Ran, TestContext, assert_transcript, bins, output, run};
 use serde_json::Value;
 
 /// Hooks a master left in the follower's Codex home, with a comment-bearing config.
@@ -108,18 +108,8 @@ fn install_refuses_a_broken_hooks_file_and_writes_nothing() {
     let home = &ctx.follower;
     home.write_codex("hooks.json", "{\"hooks\": [");
     home.write_codex("config.toml", CONFIG);
-    let out = output(home.cmd().args(["hook", "install"]), 7);
-    assert!(out.stderr.starts_with("error: `"), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("hooks.json` is not valid JSON"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains("hint: fix or move away"),
-        "{}",
-        out.stderr
-    );
+    let out = run(home.cmd().args(["hook", "install"]));
+    assert_transcript!("hook_install_with_a_broken_hooks_file", out);
     assert_eq!(home.read_codex("hooks.json"), "{\"hooks\": [");
     assert_eq!(home.read_codex("config.toml"), CONFIG);
 }
@@ -213,12 +203,8 @@ fn the_hook_on_a_machine_that_never_joined_logs_and_exits_zero() {
 fn service_dry_run_prints_the_unit_and_install_refuses_without_systemd() {
     let ctx = TestContext::new(bins!());
     let home = &ctx.master;
-    let refused = output(home.cmd().args(["master", "service", "install"]), 2);
-    assert!(
-        refused.stderr.contains("codexport master init"),
-        "{}",
-        refused.stderr
-    );
+    let refused = run(home.cmd().args(["master", "service", "install"]));
+    assert_transcript!("service_install_before_init", refused);
 
     let dry = output(
         home.cmd()
@@ -250,14 +236,8 @@ fn service_dry_run_prints_the_unit_and_install_refuses_without_systemd() {
     let mut cmd = home.cmd();
     cmd.args(["master", "service", "install"])
         .env_remove("XDG_RUNTIME_DIR");
-    let out = output(&mut cmd, 1);
-    assert!(
-        out.stderr
-            .starts_with("error: no systemd user manager is running for this user"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("hint: "), "{}", out.stderr);
+    let out = run(&mut cmd);
+    assert_transcript!("service_install_without_systemd", out);
     assert!(!unit_path.exists(), "nothing written");
 
     let status = output(

@@ -3,7 +3,9 @@
 //! `resolvers/tests/wasm_plugins.rs`). No package registry needed.
 
 use codexport_test_support::mcp::{mcp_entry, resolved, write_manifest};
-use codexport_test_support::{TestContext, bins, example_plugin, output, write};
+use codexport_test_support::{
+    TestContext, assert_transcript, bins, example_plugin, output, run, write,
+};
 
 /// A component exporting an empty resolver instance at contract `version`.
 fn component(version: &str) -> Vec<u8> {
@@ -55,54 +57,29 @@ fn test_names_what_is_missing_or_broken() {
         "config.toml",
         "[mcp_servers.fff]\ncommand = \"/opt/fff-mcp\"\n",
     );
-    let ran = output(
-        cx.master_cmd()
-            .args(["resolver", "test", "nope", "--entry", "fff"]),
-        2,
-    );
-    assert_eq!(
-        ran.stderr,
-        format!(
-            "error: no resolver plugin `nope` (installed: none)\nhint: pass the path of a built component, or copy it into `{}`\n",
-            cx.master.tool.join("resolvers").display()
-        )
-    );
+    let ran = run(cx
+        .master_cmd()
+        .args(["resolver", "test", "nope", "--entry", "fff"]));
+    assert_transcript!("test_an_unknown_plugin", ran);
 
     // A component not yet installed, tried by path.
     let outside = write(&cx.dir.path().join("build/future.wasm"), component("9.0.0"));
-    let ran = output(
-        cx.master_cmd()
-            .args(["resolver", "test"])
-            .arg(&outside)
-            .args(["--entry", "fff"]),
-        7,
-    );
-    assert!(
-        ran.stderr.starts_with(
-            "error: resolver plugin `future.wasm`: is built against contract version 9.0.0"
-        ) && ran.stderr.contains(
-            "rebuild the plugin with a matching codexport-resolver-sdk, or upgrade codexport"
-        ),
-        "{}",
-        ran.stderr
-    );
-    assert_eq!(ran.stdout, "");
+    let ran = run(cx
+        .master_cmd()
+        .args(["resolver", "test"])
+        .arg(&outside)
+        .args(["--entry", "fff"]));
+    assert_transcript!("test_a_plugin_of_a_future_contract_by_path", ran);
 
     let good = write(
         &cx.master.tool.join("resolvers/future.wasm"),
         component("9.0.0"),
     );
     assert!(good.is_file());
-    let ran = output(
-        cx.master_cmd()
-            .args(["resolver", "test", "future", "--entry", "nope"]),
-        7,
-    );
-    assert!(
-        ran.stderr.contains("contract version 9.0.0"),
-        "{}",
-        ran.stderr
-    );
+    let ran = run(cx
+        .master_cmd()
+        .args(["resolver", "test", "future", "--entry", "nope"]));
+    assert_transcript!("test_an_installed_plugin_of_a_future_contract", ran);
 }
 
 /// The master infers with an installed plugin ahead of the built-ins; a follower that has the
@@ -141,14 +118,8 @@ fn a_plugin_infers_on_the_master_and_plans_on_the_follower() {
     let mut entry = mcp_entry("gq", resolved("cargo_git", spec));
     entry.args = vec!["serve".into()];
     write_manifest(&cx.follower, vec![entry]);
-    let missing = output(cx.follower_cmd().args(["mcp", "plan", "gq", "--json"]), 7);
-    assert!(
-        missing
-            .stderr
-            .contains("resolver `cargo_git`, which is not installed here"),
-        "{}",
-        missing.stderr
-    );
+    let missing = run(cx.follower_cmd().args(["mcp", "plan", "gq", "--json"]));
+    assert_transcript!("plan_with_a_plugin_not_installed", missing);
     std::fs::create_dir_all(cx.follower.tool.join("resolvers")).unwrap();
     std::fs::copy(&plugin, cx.follower.tool.join("resolvers/cargo_git.wasm")).unwrap();
     let plan = output(cx.follower_cmd().args(["mcp", "plan", "gq", "--json"]), 0);
