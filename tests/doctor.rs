@@ -7,7 +7,9 @@ use std::net::TcpListener;
 
 use codexport_core::mcp::manifest::{Artifact, McpEntry, Transport};
 use codexport_test_support::mcp::{mcp_entry, resolved, write_manifest};
-use codexport_test_support::{Home, TestContext, bins, free_port, output, run, write};
+use codexport_test_support::{
+    Home, TestContext, assert_transcript, bins, free_port, output, run, write,
+};
 use serde_json::{Value, json};
 
 /// A dependency-free MCP server with two tools.
@@ -114,31 +116,8 @@ fn each_failure_names_its_repair_and_the_exit_code_is_8() {
             ),
         ],
     );
-    let out = output(home.cmd().args(["mcp", "doctor"]), 8);
-    let text = &out.stdout;
-    assert!(text.ends_with("1 ok, 3 failed\n"), "{text}");
-    assert!(
-        text.contains("FAIL  the server did not answer: the server closed its stdout"),
-        "{text}"
-    );
-    assert!(
-        text.contains("repair: run `codexport mcp run dies` and read the server's own errors"),
-        "{text}"
-    );
-    assert!(
-        text.contains(
-            "FAIL  no plan on this host: `definitely-not-installed-xyz` is not installed"
-        ),
-        "{text}"
-    );
-    assert!(
-        text.contains("repair: install `definitely-not-installed-xyz` on this machine"),
-        "{text}"
-    );
-    assert!(
-        text.contains("repair: add a `[mcp.unresolved]` hint to `~/.codexport/master.toml`"),
-        "{text}"
-    );
+    let out = run(home.cmd().args(["mcp", "doctor"]));
+    assert_transcript!("report_with_failing_entries", out);
 
     let report = doctor_json(home, &[], 8);
     let by_name = |name: &str| {
@@ -167,21 +146,12 @@ fn each_failure_names_its_repair_and_the_exit_code_is_8() {
 #[test]
 fn unknown_names_and_missing_manifests_are_clear_errors() {
     let ctx = TestContext::new(bins!());
-    let none = output(ctx.follower_cmd().args(["mcp", "doctor"]), 7);
-    assert!(
-        none.stderr.starts_with("error: no MCP manifest at `"),
-        "{}",
-        none.stderr
-    );
+    let none = run(ctx.follower_cmd().args(["mcp", "doctor"]));
+    assert_transcript!("no_manifest", none);
 
     let home = follower(&ctx);
-    let out = output(home.cmd().args(["mcp", "doctor", "fixtur"]), 2);
-    assert!(
-        out.stderr
-            .starts_with("error: no MCP named `fixtur` in the manifest (known: fixture)"),
-        "{}",
-        out.stderr
-    );
+    let out = run(home.cmd().args(["mcp", "doctor", "fixtur"]));
+    assert_transcript!("unknown_name", out);
 }
 
 #[test]
@@ -225,21 +195,6 @@ fn url_servers_get_a_reachability_check() {
     write_manifest(home, vec![url_entry("up", &up), url_entry("down", &down)]);
 
     let out = run(home.cmd().args(["mcp", "doctor"]));
-    assert_eq!(out.code, 5, "only URL servers failed: {}", out.stdout);
-    assert!(
-        out.stdout.contains("ok    reachable (HTTP 202, "),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout
-            .contains(&format!("FAIL  `{down}` is unreachable")),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.contains("repair: check that the server at"),
-        "{}",
-        out.stdout
-    );
+    // Only URL servers failed: exit 5.
+    assert_transcript!("report_with_an_unreachable_url_server", out);
 }

@@ -44,7 +44,7 @@ pub fn snapshot_settings() -> insta::Settings {
     );
     // The basic format, as backup names use it.
     settings.add_filter(r"\b\d{8}T\d{6}(\.\d+)?Z\b", "[TIME]");
-    settings.add_filter(r"\b\d+(\.\d+)?(ns|µs|us|ms|s)\b", "[DURATION]");
+    settings.add_filter(r"\b\d+(\.\d+)? ?(ns|µs|us|ms|s)\b", "[DURATION]");
     settings.add_filter(
         &format!(r"\b{}\b", regex_escape(env!("CARGO_PKG_VERSION"))),
         "[VERSION]",
