@@ -28,10 +28,17 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   log "installing cargo-nextest (crates.io)"
   cargo install --locked cargo-nextest
 fi
-# Codex CLI itself: tests check that generated config.toml files are ones Codex accepts.
-codex_prefix="$(dirname "$0")/../.tools/codex"
-if ! grep -qs '"version": "0.169.0"' "$codex_prefix/node_modules/@openai/codex/package.json"; then
-  log "installing @openai/codex@0.169.0 into .tools/codex (npm)"
-  npm install --no-audit --no-fund --save-exact --prefix "$codex_prefix" @openai/codex@0.169.0 >/dev/null
-fi
+# Codex CLI itself, side by side: tests check what codexport writes against each version
+# (0.169.0 in .tools/codex, newer ones in .tools/codex-<version>; test-support's codex_bin_of).
+for codex_version in 0.169.0 0.171.0; do
+  if [ "$codex_version" = 0.169.0 ]; then
+    codex_prefix="$(dirname "$0")/../.tools/codex"
+  else
+    codex_prefix="$(dirname "$0")/../.tools/codex-$codex_version"
+  fi
+  if ! grep -qs "\"version\": \"$codex_version\"" "$codex_prefix/node_modules/@openai/codex/package.json"; then
+    log "installing @openai/codex@$codex_version into ${codex_prefix#*/../} (npm)"
+    npm install --no-audit --no-fund --save-exact --prefix "$codex_prefix" "@openai/codex@$codex_version" >/dev/null
+  fi
+done
 log "ready: node $(node --version), uv $(uv --version | cut -d' ' -f2), $(cargo --version)"

@@ -62,6 +62,13 @@ pub(crate) enum Command {
         after_help = "Examples:\n  codexport status\n  codexport status --json | jq .applied.seq"
     )]
     Status(StatusArgs),
+    /// Check, writing nothing, that this follower is exactly what the last apply made it:
+    /// managed files, `config.toml` against a fresh layering, hooks as Codex itself reports
+    /// them, every MCP hydrated. Exits 4 with the list of differences.
+    #[command(
+        after_help = "Examples:\n  codexport verify\n  codexport verify --json | jq '.findings[].item'"
+    )]
+    Verify(VerifyArgs),
     /// Codex's SessionStart hook on a follower: install, remove, inspect.
     #[command(subcommand)]
     Hook(HookCommand),
@@ -300,6 +307,17 @@ pub(crate) struct StatusArgs {
     pub(crate) json: bool,
     /// How long to wait for the master's answer (`500ms`, `2s`).
     #[arg(long, default_value = "1s", value_parser = codexport_core::duration::parse_duration)]
+    pub(crate) timeout: std::time::Duration,
+}
+
+/// `codexport verify`.
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// Print JSON (for scripts): `ok`, `hooks_checked_by` and every finding.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// How long Codex (`codex app-server`) may take to answer.
+    #[arg(long, default_value = "30s", value_parser = codexport_core::duration::parse_duration)]
     pub(crate) timeout: std::time::Duration,
 }
 

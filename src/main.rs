@@ -55,6 +55,7 @@ fn main() -> ExitCode {
         Command::Restore(args) => commands::restore::run(args, printer),
         Command::Backups(args) => commands::backups::run(args, printer),
         Command::Status(args) => commands::status::run(args),
+        Command::Verify(args) => commands::verify::run(args, &cli.global),
         Command::Demo(args) => commands::demo::run(args),
         Command::Hook(HookCommand::Install(args)) => commands::hook::install::run(args, printer),
         Command::Hook(HookCommand::Uninstall(args)) => {

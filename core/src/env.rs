@@ -41,3 +41,6 @@ pub const USERNAME: &str = "USERNAME";
 /// Set to anything: an apply does not start `codexport mcp hydrate --all` in the background
 /// (containers, CI, scripts that hydrate explicitly).
 pub const NO_BACKGROUND_HYDRATE: &str = "CODEXPORT_NO_BACKGROUND_HYDRATE";
+/// The Codex CLI `verify` and `hook install` ask about hooks (`codex` on PATH when unset;
+/// empty: ask none and rely on codexport's own hash recipe).
+pub const CODEXPORT_CODEX: &str = "CODEXPORT_CODEX";

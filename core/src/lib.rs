@@ -12,6 +12,7 @@
 
 // Shared by both roles.
 pub mod clock;
+pub mod codex;
 pub mod duration;
 pub mod env;
 mod error;

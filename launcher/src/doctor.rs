@@ -4,12 +4,16 @@
 //! Order of checks for a command server: the artifact spec (resolved, known resolver), the plan
 //! on this host (it resolves, the tools it needs are on PATH), whether it is hydrated, then a
 //! real start through the launcher (`codexport-mcp-run mcp run NAME`, exactly what Codex runs)
-//! with `initialize` + `tools/list`. A URL server gets a reachability check instead.
+//! with `initialize` + `tools/list`. A URL server gets a reachability check instead, and a
+//! server the master routes `direct` none (Codex starts it without codexport). Codex's managed
+//! requirements come last ([`EntryReport::require`]): a server their allowlist disables never
+//! starts, whatever else holds.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use codexport_core::mcp::manifest::{Artifact, McpEntry, Transport};
+use codexport_core::mcp::requirements::{Identity, McpAllowlist, Verdict};
 use codexport_core::{Diagnose, Homes};
 use codexport_resolvers::executor;
 use serde::Serialize;
@@ -77,6 +81,12 @@ pub struct EntryReport {
     /// The URL check, for URL servers.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reached: Option<Reached>,
+    /// Something worth knowing that is not a failure (a `direct` route).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Codex's managed requirements disable it here (then `problem` says why).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub blocked_by_requirements: bool,
     /// The first thing that failed, when one did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
@@ -88,6 +98,62 @@ impl EntryReport {
     /// Whether every check passed.
     pub fn ok(&self) -> bool {
         self.problem.is_none()
+    }
+
+    /// Checks what Codex's managed requirements make of the entry, whose `config.toml` table
+    /// here says `command` (stdio) or `url`. A server the allowlist disables never starts, so
+    /// that replaces any other problem.
+    pub fn require(
+        &mut self,
+        allowlist: &McpAllowlist,
+        command: Option<&str>,
+        url: Option<&str>,
+        launched: bool,
+    ) {
+        let path = allowlist.path.display();
+        let name = &self.name;
+        let (problem, mut repair) = match allowlist.verdict(name, command, url) {
+            Verdict::Allowed => return,
+            Verdict::NotListed => (
+                format!(
+                    "Codex's requirements (`{path}`) disable `{name}`: their `mcp_servers` allowlist does not list it"
+                ),
+                vec![format!(
+                    "ask the admin to add `[mcp_servers.{name}.identity]` with its command or url to `{path}`"
+                )],
+            ),
+            Verdict::OtherIdentity(want) => {
+                let (want, got) = match want {
+                    Identity::Command { command: want } => (
+                        format!("command `{want}`"),
+                        format!("command `{}`", command.unwrap_or("(none)")),
+                    ),
+                    Identity::Url { url: want } => (
+                        format!("url `{want}`"),
+                        format!("url `{}`", url.unwrap_or("(none)")),
+                    ),
+                };
+                (
+                    format!(
+                        "Codex's requirements (`{path}`) disable `{name}`: they allow it only with {want}, and config.toml runs {got}"
+                    ),
+                    vec![format!(
+                        "or ask the admin to allow {got} for `{name}` in `{path}`"
+                    )],
+                )
+            }
+        };
+        if launched {
+            repair.insert(
+                0,
+                format!(
+                    "set `route = \"direct\"` under `[mcp.{name}]` in the master's `~/.codexport/master.toml` and sync (Codex then runs the master's command itself: no launcher, no hydration)"
+                ),
+            );
+        }
+        self.problem = Some(problem);
+        self.repair = repair;
+        self.blocked_by_requirements = true;
     }
 
     fn fail(&mut self, problem: impl Into<String>, repair: Vec<String>) {
@@ -111,7 +177,7 @@ pub fn check(
         resolver: entry.resolver_name().to_owned(),
         spec: match &entry.artifact {
             Artifact::Resolved(spec) => Some(spec.spec.clone()),
-            Artifact::Unresolved { .. } => None,
+            Artifact::Direct | Artifact::Unresolved { .. } => None,
         },
         version: None,
         artifact: None,
@@ -119,11 +185,20 @@ pub fn check(
         missing_tools: Vec::new(),
         started: None,
         reached: None,
+        note: None,
+        blocked_by_requirements: false,
         problem: None,
         repair: Vec::new(),
     };
     if entry.transport == Transport::Http {
         check_url(entry, options, &mut report);
+        return report;
+    }
+    if entry.artifact == Artifact::Direct {
+        report.note = Some(
+            "routed `direct` by the master: Codex runs its own command, no launcher, no hydration"
+                .to_owned(),
+        );
         return report;
     }
     let spec = match artifact_spec(entry) {

@@ -51,6 +51,16 @@ pub fn artifact_spec(entry: &McpEntry) -> Result<&ArtifactSpec, Error> {
             }
             .into())
         }
+        Artifact::Direct => Err(ResolveError::Unresolved {
+            entry: entry.name.clone(),
+            reason: "the master routes it `direct`: Codex runs its own command, nothing is hydrated"
+                .to_owned(),
+            hint: format!(
+                "nothing to do; to hydrate it, drop `route = \"direct\"` from `[mcp.{}]` in the master's `master.toml`",
+                entry.name
+            ),
+        }
+        .into()),
         Artifact::Resolved(spec) => Ok(spec),
     }
 }

@@ -40,11 +40,14 @@ pub fn run(homes: &Homes, name: &str, reporter: Reporter) -> Result<i32, Error> 
 pub fn prepare(homes: &Homes, name: &str, reporter: Reporter) -> Result<ServerCommand, Error> {
     let manifest = manifest::load(homes)?;
     let entry = manifest::entry(&manifest, name)?;
-    // A follower's own MCP that no resolver claimed runs as written: it was written here.
-    if entry.origin == Origin::Local
-        && matches!(entry.artifact, Artifact::Unresolved { .. })
-        && let Some(program) = &entry.command
-    {
+    // A follower's own MCP that no resolver claimed runs as written: it was written here. So
+    // does one the master routes `direct` (Codex normally starts it without the launcher).
+    let as_written = match entry.artifact {
+        Artifact::Direct => true,
+        Artifact::Unresolved { .. } => entry.origin == Origin::Local,
+        Artifact::Resolved(_) => false,
+    };
+    if as_written && let Some(program) = &entry.command {
         let launch = Launch {
             program: program.clone(),
             args: entry.args.clone(),

@@ -1,5 +1,6 @@
 //! The master's MCP export backed by the resolver registry: every `[mcp_servers.*]` entry
-//! gets an artifact (a hint's, an inferred one, or `unresolved` with the reason), and every
+//! gets an artifact (a hint's, an inferred one, `direct` when `master.toml` routes it so, or
+//! `unresolved` with the reason), and every
 //! problem is reported by entry name while the rest of the manifest is still built.
 
 use std::collections::BTreeMap;
@@ -57,6 +58,10 @@ impl McpExport for RegistryExport {
             source_limits: self.settings.source_limits,
         };
         for entry in &mut entries {
+            if self.settings.direct.contains(&entry.name) {
+                entry.artifact = Artifact::Direct;
+                continue;
+            }
             entry.artifact = match self.settings.hints.get(&entry.name) {
                 Some(hint) => match self.registry.apply_hint(&cx, entry, hint) {
                     Ok(spec) => Artifact::Resolved(spec),
@@ -79,7 +84,7 @@ impl McpExport for RegistryExport {
             }
         }
         let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
-        for hinted in self.settings.hints.keys() {
+        for hinted in self.settings.hints.keys().chain(&self.settings.direct) {
             if !names.contains(&hinted.as_str()) {
                 let closest = by_similarity(hinted, names.iter().copied());
                 let suggestion = closest
@@ -176,6 +181,25 @@ args = ["--stdio"]
             problems[2],
             "MCP `hintd`: `[mcp.hintd]` in master.toml matches no `[mcp_servers.hintd]` (did you mean `[mcp.hinted]`?)"
         );
+    }
+
+    #[test]
+    fn a_direct_route_exports_no_artifact_and_no_problem() {
+        let tmp = tempfile::tempdir().unwrap();
+        let master = Master::new(tmp.path());
+        let config: DocumentMut = "[mcp_servers.time]\ncommand = \"/nowhere/time\"\n"
+            .parse()
+            .unwrap();
+        let export = RegistryExport {
+            registry: Registry::builtin(),
+            env: master.env.clone(),
+            settings: InferSettings::from_toml("[mcp.time]\nroute = \"direct\"\n").unwrap(),
+        };
+        let out = export.export(&master.homes, Some(&config), &master.store);
+        let entry = out.manifest.get("time").unwrap();
+        assert_eq!(entry.artifact, Artifact::Direct);
+        assert_eq!(entry.command.as_deref(), Some("/nowhere/time"));
+        assert!(out.problems.is_empty(), "{:?}", out.problems);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `master.toml` settings that steer inference: `[mcp.NAME]` hints that replace inference for
-//! one entry, and `[source]` limits for packed source trees.
+//! one entry (or `route = "direct"`, which exports it with no artifact at all), and `[source]`
+//! limits for packed source trees.
 //!
 //! ```toml
 //! [source]
@@ -12,9 +13,12 @@
 //! tag = "v0.5.0"
 //! asset = "fff-mcp-{triple}"
 //! bin = "fff-mcp"
+//!
+//! [mcp.time]
+//! route = "direct"   # followers run the master's own command: no launcher, no hydration
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use codexport_core::settings::MasterSettings;
 use serde::{Deserialize, Serialize};
@@ -39,6 +43,9 @@ pub struct McpHint {
 pub struct InferSettings {
     /// `[mcp.NAME]` hints by entry name.
     pub hints: BTreeMap<String, McpHint>,
+    /// Entries with `route = "direct"`: exported without an artifact, never routed through
+    /// the launcher on followers (an admin's requirements allowlist pins their command).
+    pub direct: BTreeSet<String>,
     /// `[source]` limits.
     pub source_limits: SourceLimits,
 }
@@ -54,19 +61,38 @@ impl InferSettings {
     /// The inference settings of a loaded `master.toml`: every `[mcp.NAME]` table must name
     /// its `resolver`; `[source]` limits must be positive.
     pub fn from_config(config: &MasterSettings) -> Result<Self, SettingsError> {
-        let hints = config
-            .mcp
-            .iter()
-            .map(|(name, table)| {
-                let hint = serde_json::from_value(serde_json::Value::Object(table.clone()))
-                    .map_err(|e| {
-                        SettingsError(format!(
-                            "`[mcp.{name}]`: {e} (a hint needs `resolver = \"...\"` and that resolver's spec fields)"
-                        ))
-                    })?;
-                Ok((name.clone(), hint))
-            })
-            .collect::<Result<_, SettingsError>>()?;
+        let mut hints = BTreeMap::new();
+        let mut direct = BTreeSet::new();
+        for (name, table) in &config.mcp {
+            let mut table = table.clone();
+            match table.remove("route") {
+                None => {}
+                Some(serde_json::Value::String(route)) if route == "direct" => {
+                    if !table.is_empty() {
+                        return Err(SettingsError(format!(
+                            "`[mcp.{name}]`: `route = \"direct\"` takes no resolver or spec fields (the master's command runs as is)"
+                        )));
+                    }
+                    direct.insert(name.clone());
+                    continue;
+                }
+                Some(serde_json::Value::String(route)) if route == "launcher" => {}
+                Some(other) => {
+                    return Err(SettingsError(format!(
+                        "`[mcp.{name}]`: `route` must be \"direct\" or \"launcher\", not {other}"
+                    )));
+                }
+            }
+            if table.is_empty() {
+                continue;
+            }
+            let hint = serde_json::from_value(serde_json::Value::Object(table)).map_err(|e| {
+                SettingsError(format!(
+                    "`[mcp.{name}]`: {e} (a hint needs `resolver = \"...\"` and that resolver's spec fields)"
+                ))
+            })?;
+            hints.insert(name.clone(), hint);
+        }
         let defaults = SourceLimits::default();
         let mib = |key: &str, value: Option<u64>, default: u64| match value {
             None => Ok(default),
@@ -77,6 +103,7 @@ impl InferSettings {
         };
         Ok(Self {
             hints,
+            direct,
             source_limits: SourceLimits {
                 max_file: mib(
                     "max_file_mib",
@@ -130,11 +157,31 @@ bin = "fff-mcp"
     }
 
     #[test]
+    fn route_direct_is_no_hint() {
+        let settings = InferSettings::from_toml(
+            "[mcp.time]\nroute = \"direct\"\n[mcp.fs]\nroute = \"launcher\"\nresolver = \"npm\"\npackage = \"p\"\n",
+        )
+        .unwrap();
+        assert_eq!(settings.direct, BTreeSet::from(["time".to_owned()]));
+        assert_eq!(settings.hints.keys().collect::<Vec<_>>(), ["fs"]);
+        assert!(!settings.hints["fs"].fields.contains_key("route"));
+    }
+
+    #[test]
     fn bad_hints_and_limits_name_the_table() {
         let err = InferSettings::from_toml("[mcp.x]\nrepo = \"o/r\"\n").unwrap_err();
         assert!(
             err.to_string()
                 .starts_with("`master.toml`: `[mcp.x]`: missing field `resolver`"),
+            "{err}"
+        );
+        let err = InferSettings::from_toml("[mcp.x]\nroute = \"direct\"\nresolver = \"npm\"\n")
+            .unwrap_err();
+        assert!(err.to_string().contains("takes no resolver"), "{err}");
+        let err = InferSettings::from_toml("[mcp.x]\nroute = \"sideways\"\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("`route` must be \"direct\" or \"launcher\", not \"sideways\""),
             "{err}"
         );
         let err = InferSettings::from_toml("[source]\nmax_file_mib = 0\n").unwrap_err();

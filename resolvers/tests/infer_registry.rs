@@ -170,6 +170,7 @@ fn artifact<'a>(manifest: &'a McpManifest, name: &str) -> &'a ArtifactSpec {
     match &manifest.get(name).unwrap().artifact {
         Artifact::Resolved(spec) => spec,
         Artifact::Unresolved { reason, .. } => panic!("`{name}` unresolved: {reason}"),
+        Artifact::Direct => panic!("`{name}` routed direct"),
     }
 }
 

@@ -12,6 +12,7 @@ pub(crate) mod resolver;
 pub(crate) mod restore;
 pub(crate) mod status;
 pub(crate) mod sync;
+pub(crate) mod verify;
 
 use codexport_core::Homes;
 

@@ -126,6 +126,23 @@ pub fn install(homes: &Homes, ours: &OurHook) -> Result<Installed, Error> {
     })
 }
 
+/// Sets the `trusted_hash` of the `[hooks.state]` entry `key` to `hash` (its `enabled` kept):
+/// for when Codex's own `currentHash` disagrees with codexport's recipe (a newer Codex). The
+/// caller holds the tool home's lock.
+pub fn retrust(homes: &Homes, key: &str, hash: &str) -> Result<(), Error> {
+    edit_config(&config_toml(homes), |doc| {
+        let enabled = read_states(doc).get(key).and_then(|s| s.enabled);
+        set_state(
+            doc,
+            key,
+            &HookState {
+                trusted_hash: Some(hash.to_owned()),
+                enabled,
+            },
+        );
+    })
+}
+
 /// Removes every codexport hook from `hooks.json` and their trust entries from `config.toml`;
 /// returns how many hooks were removed. A `hooks.json` left with no hook at all is deleted.
 pub fn uninstall(homes: &Homes) -> Result<usize, Error> {

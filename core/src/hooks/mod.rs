@@ -16,7 +16,7 @@ mod trust;
 
 pub use carry::{HookTrust, carry_master_trust, master_hooks_for_follower};
 pub use file::{EVENT_SESSION_START, Handler, HooksFile, MatcherGroup, OurHook, Parsed};
-pub use install::{HookStatus, Installed, ListedHook, Trust, install, status, uninstall};
+pub use install::{HookStatus, Installed, ListedHook, Trust, install, retrust, status, uninstall};
 pub use layer::{CanonicalHooks, HooksLayer, for_apply, layer_hooks};
 pub use session::{LOG_LIMIT, SessionOptions, session_start};
 pub use trust::{

@@ -94,6 +94,10 @@ pub struct McpEntry {
 pub enum Artifact {
     /// A resolver knows how to hydrate it.
     Resolved(ArtifactSpec),
+    /// `route = "direct"` in the master's `[mcp.NAME]`: followers keep the master's command
+    /// (paths mapped), with no launcher and nothing to hydrate, so an admin's requirements
+    /// allowlist that pins that command still matches.
+    Direct,
     /// Inference failed; the entry is still exported and fails loudly on followers.
     Unresolved {
         /// Why nothing could be inferred.
@@ -132,7 +136,7 @@ impl McpManifest {
     pub fn objects(&self) -> impl Iterator<Item = &str> {
         self.entries.iter().flat_map(|e| match &e.artifact {
             Artifact::Resolved(spec) => spec.objects.iter().map(String::as_str).collect(),
-            Artifact::Unresolved { .. } => Vec::new(),
+            Artifact::Direct | Artifact::Unresolved { .. } => Vec::new(),
         })
     }
 }
@@ -166,12 +170,18 @@ impl McpEntry {
         entry
     }
 
-    /// The resolver name, or `unresolved`.
+    /// The resolver name, `direct`, or `unresolved`.
     pub fn resolver_name(&self) -> &str {
         match &self.artifact {
             Artifact::Resolved(spec) => &spec.resolver,
+            Artifact::Direct => "direct",
             Artifact::Unresolved { .. } => "unresolved",
         }
+    }
+
+    /// Whether Codex runs it through the launcher (a command server not routed `direct`).
+    pub fn launched(&self) -> bool {
+        self.transport == Transport::Stdio && self.artifact != Artifact::Direct
     }
 
     /// The command as a path, when it is one.

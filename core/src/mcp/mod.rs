@@ -5,3 +5,4 @@
 pub mod config;
 pub mod export;
 pub mod manifest;
+pub mod requirements;

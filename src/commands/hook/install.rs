@@ -1,8 +1,8 @@
 //! `codexport hook install`: put codexport's SessionStart hook into the Codex home, trusted.
 
-use codexport_core::ExitStatus;
-use codexport_core::hooks::{self, OurHook};
+use codexport_core::hooks::{self, Installed, OurHook};
 use codexport_core::settings::LocalSettings;
+use codexport_core::{ExitStatus, Homes, codex};
 
 use crate::cli::HookInstallArgs;
 use crate::printer::Printer;
@@ -19,6 +19,7 @@ pub(crate) fn run(args: &HookInstallArgs, printer: Printer) -> anyhow::Result<Ex
     }
     let ours = OurHook::for_homes(&exe, settings.hook.budget(), &homes);
     let done = hooks::install(&homes, &ours)?;
+    trust_what_codex_hashes(&homes, &done)?;
     settings.hook.installed = true;
     settings.save_hook(&homes)?;
 
@@ -50,4 +51,32 @@ pub(crate) fn run(args: &HookInstallArgs, printer: Printer) -> anyhow::Result<Ex
         ));
     }
     Ok(ExitStatus::Success)
+}
+
+/// When a `codex` is found and its own `hooks/list` hashes our hook differently from
+/// codexport's recipe (a Codex that changed it), trusts Codex's hash and says so.
+fn trust_what_codex_hashes(homes: &Homes, done: &Installed) -> anyhow::Result<()> {
+    let Some(bin) = codex::find_codex() else {
+        return Ok(());
+    };
+    let listed = match codex::hooks_list(&bin, homes, codex::DEFAULT_TIMEOUT) {
+        Ok(listed) => listed,
+        Err(why) => {
+            tracing::info!("not checked against Codex: {why}");
+            return Ok(());
+        }
+    };
+    let Some(ours) = listed.iter().find(|h| h.key == done.trust_key) else {
+        return Ok(());
+    };
+    let codex_hash = ours.definition_hash();
+    if codex_hash != done.trusted_hash {
+        hooks::retrust(homes, &done.trust_key, codex_hash)?;
+        eprintln!(
+            "note: `{}` hashes codexport's hook as `{codex_hash}`, codexport's recipe as `{}`: trusted Codex's hash",
+            bin.display(),
+            done.trusted_hash
+        );
+    }
+    Ok(())
 }

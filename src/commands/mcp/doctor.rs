@@ -5,6 +5,7 @@ use std::io::Write;
 
 use codexport_core::ExitStatus;
 use codexport_core::mcp::manifest::Transport;
+use codexport_core::mcp::requirements::{McpAllowlist, requirements_path};
 use codexport_launcher::doctor::{self, DoctorOptions, EntryReport};
 use codexport_launcher::hydrate::Hydrator;
 use codexport_launcher::manifest;
@@ -13,8 +14,9 @@ use codexport_resolvers::executor::Reporter;
 
 use crate::cli::{GlobalArgs, McpDoctorArgs};
 
-/// Checks the entries and prints a table (or JSON) on stdout; exits 8 when a command server
-/// fails, 5 when only URL servers do, 0 when all pass.
+/// Checks the entries and prints a table (or JSON) on stdout; exits 4 when Codex's managed
+/// requirements disable a server, else 8 when a command server fails, 5 when only URL servers
+/// do, 0 when all pass.
 pub(crate) fn run(args: &McpDoctorArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
     let homes = crate::commands::homes()?;
     let manifest = manifest::load(&homes)?;
@@ -31,13 +33,31 @@ pub(crate) fn run(args: &McpDoctorArgs, global: &GlobalArgs) -> anyhow::Result<E
         start: !args.no_start,
         timeout: args.timeout,
     };
+    // What Codex's managed requirements allow, against the command each server has in this
+    // machine's config.toml (the identity Codex compares).
+    let allowlist = McpAllowlist::load(&requirements_path())?;
+    let config = std::fs::read_to_string(homes.codex.join("config.toml"))
+        .ok()
+        .and_then(|text| text.parse::<toml_edit::DocumentMut>().ok());
     let reports: Vec<EntryReport> = entries
         .into_iter()
         .map(|entry| {
             if !global.quiet && !args.json {
                 eprintln!("checking `{}` ...", entry.name);
             }
-            doctor::check(&homes, &hydrator, entry, options)
+            let mut report = doctor::check(&homes, &hydrator, entry, options);
+            let table = config
+                .as_ref()
+                .and_then(|doc| doc.get("mcp_servers")?.get(&entry.name));
+            if let (Some(allowlist), Some(table)) = (&allowlist, table) {
+                report.require(
+                    allowlist,
+                    table.get("command").and_then(|v| v.as_str()),
+                    table.get("url").and_then(|v| v.as_str()),
+                    entry.launched(),
+                );
+            }
+            report
         })
         .collect();
 
@@ -60,7 +80,9 @@ pub(crate) fn run(args: &McpDoctorArgs, global: &GlobalArgs) -> anyhow::Result<E
         print_table(&mut out, &reports)?;
     }
     let failed = |transport| reports.iter().any(|r| !r.ok() && r.transport == transport);
-    Ok(if failed(Transport::Stdio) {
+    Ok(if reports.iter().any(|r| r.blocked_by_requirements) {
+        ExitStatus::Conflict
+    } else if failed(Transport::Stdio) {
         ExitStatus::Hydration
     } else if failed(Transport::Http) {
         ExitStatus::Unreachable
@@ -108,7 +130,10 @@ fn print_table(out: &mut impl Write, reports: &[EntryReport]) -> std::io::Result
                 "ok    reachable (HTTP {}, {} ms)",
                 reached.status, reached.latency_ms
             ),
-            (None, None, None) => "ok    (not started)".to_owned(),
+            (None, None, None) => match &r.note {
+                Some(note) => format!("ok    {note}"),
+                None => "ok    (not started)".to_owned(),
+            },
         };
         writeln!(
             out,

@@ -68,6 +68,13 @@ pub(crate) fn run(args: &McpInspectArgs) -> anyhow::Result<ExitStatus> {
                 writeln!(out, "object: {object}")?;
             }
         }
+        Artifact::Direct => {
+            writeln!(out, "resolver: direct")?;
+            writeln!(
+                out,
+                "route: direct (Codex runs the master's command; no launcher, no hydration)"
+            )?;
+        }
         Artifact::Unresolved { reason, hint } => {
             writeln!(out, "resolver: unresolved")?;
             writeln!(out, "reason: {reason}")?;

@@ -63,8 +63,8 @@ struct Row<'a> {
     name: &'a str,
     transport: &'a str,
     resolver: &'a str,
-    /// Master: `resolved` or `unresolved`. Follower: `hydrated`, `pending` (not hydrated
-    /// yet), `remote` (a url server: nothing to hydrate) or `unresolved`.
+    /// Master: `resolved`, `direct` or `unresolved`. Follower: `hydrated`, `pending` (not
+    /// hydrated yet), `remote` (a url server: nothing to hydrate), `direct` or `unresolved`.
     state: &'a str,
     /// The spec in one line, or why there is none.
     summary: String,
@@ -82,6 +82,10 @@ impl<'a> Row<'a> {
         let summary = |spec: &ArtifactSpec| builtins.summary(spec);
         let (state, summary) = match (&entry.artifact, follower) {
             (Artifact::Unresolved { reason, .. }, _) => ("unresolved", reason.clone()),
+            (Artifact::Direct, _) => (
+                "direct",
+                "Codex runs the master's command (no launcher, no hydration)".to_owned(),
+            ),
             (Artifact::Resolved(spec), None) => ("resolved", summary(spec)),
             (Artifact::Resolved(spec), Some(_)) if entry.transport == Transport::Http => {
                 ("remote", summary(spec))

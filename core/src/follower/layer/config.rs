@@ -12,7 +12,7 @@ use super::paths::{Direction, rewrite_document};
 use crate::Homes;
 use crate::error::Error;
 use crate::hooks::HooksLayer;
-use crate::mcp::manifest::{MANIFEST_VERSION, McpManifest};
+use crate::mcp::manifest::{Artifact, MANIFEST_VERSION, McpManifest};
 use crate::pathmap::PathMap;
 use crate::settings::LocalSettings;
 
@@ -92,7 +92,16 @@ pub fn generate_with(inputs: &ConfigInputs<'_>, map: &PathMap) -> Result<Generat
         )?,
         None => Default::default(),
     };
-    route_mcp_servers(&mut doc, &Routing::new(homes, inputs.master_host), None);
+    let mut routing = Routing::new(homes, inputs.master_host);
+    // A local table replacing a direct one is routed like every local entry.
+    routing.direct = inputs
+        .manifest
+        .entries
+        .iter()
+        .filter(|e| e.artifact == Artifact::Direct && !overlaid.replaced.contains(&e.name))
+        .map(|e| e.name.clone())
+        .collect();
+    route_mcp_servers(&mut doc, &routing, None);
     if let Some(hooks) = inputs.hooks {
         hooks.write_trust(&mut doc);
     }

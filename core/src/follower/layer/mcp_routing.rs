@@ -1,5 +1,5 @@
-//! Routes command MCPs through the launcher (`codexport-mcp-run mcp run NAME`) and points
-//! loopback URL MCPs at the master's host.
+//! Routes command MCPs through the launcher (`codexport-mcp-run mcp run NAME`), except those
+//! the master routes `direct`, and points loopback URL MCPs at the master's host.
 //!
 //! The launcher replaces `command`, `args`, `env` and `cwd` from the manifest; every other
 //! Codex field (`startup_timeout_sec`, `enabled_tools`, `env_vars`, approval modes, ...) stays
@@ -20,6 +20,9 @@ pub struct Routing {
     pub tool_home: Option<String>,
     /// The master's host, for URL MCPs the master reaches on loopback.
     pub master_host: Option<String>,
+    /// Command MCPs that keep their own command (`route = "direct"` on the master): Codex
+    /// starts them itself, so a requirements allowlist pinning that command still matches.
+    pub direct: Vec<String>,
 }
 
 impl Routing {
@@ -30,6 +33,7 @@ impl Routing {
             tool_home: (!homes.tool_is_default())
                 .then(|| homes.tool.to_string_lossy().into_owned()),
             master_host: master_host.map(str::to_owned),
+            direct: Vec::new(),
         }
     }
 }
@@ -52,6 +56,9 @@ pub fn route_mcp_servers(doc: &mut DocumentMut, routing: &Routing, names: Option
 
 fn route_one(name: &str, table: &mut dyn TableLike, routing: &Routing) {
     if table.contains_key("command") {
+        if routing.direct.iter().any(|d| d == name) {
+            return;
+        }
         set_value(table, "command", Value::from(routing.launcher.as_str()));
         let args: Array = ["mcp", "run", name].into_iter().collect();
         set_value(table, "args", Value::Array(args));
@@ -111,6 +118,7 @@ mod tests {
             launcher: "/home/bo/.codexport/bin/codexport-mcp-run".into(),
             tool_home: tool_home.map(str::to_owned),
             master_host: Some("100.64.0.7".into()),
+            direct: Vec::new(),
         }
     }
 
@@ -147,6 +155,24 @@ approval_mode = "approve"
 "#
         );
         assert!(!out.contains("s3cret"));
+    }
+
+    #[test]
+    fn direct_mcps_keep_their_command() {
+        let text = "[mcp_servers.time]\ncommand = \"uvx\"\nargs = [\"mcp-server-time\"]\nenv = { TZ = \"UTC\" }\n\n[mcp_servers.fs]\ncommand = \"npx\"\n";
+        let mut doc: DocumentMut = text.parse().unwrap();
+        let mut routing = routing(None);
+        routing.direct = vec!["time".into()];
+        route_mcp_servers(&mut doc, &routing, None);
+        let out = doc.to_string();
+        assert!(
+            out.starts_with("[mcp_servers.time]\ncommand = \"uvx\"\nargs = [\"mcp-server-time\"]\nenv = { TZ = \"UTC\" }\n"),
+            "{out}"
+        );
+        assert_eq!(
+            doc["mcp_servers"]["fs"]["command"].as_str(),
+            Some("/home/bo/.codexport/bin/codexport-mcp-run")
+        );
     }
 
     #[test]
