@@ -79,7 +79,7 @@ pub fn hooks_list(
     timeout: Duration,
 ) -> Result<Vec<CodexHook>, String> {
     let cwd = homes.user.display().to_string();
-    let answer = request(
+    let answer = app_server(
         codex,
         homes,
         "hooks/list",
@@ -106,9 +106,9 @@ impl Drop for Server {
     }
 }
 
-/// Sends one request to a fresh `codex app-server` after the `initialize` handshake and
-/// returns its `result`.
-fn request(
+/// Sends one request to a fresh `codex app-server` (run as `homes`' machine) after the
+/// `initialize` handshake and returns its `result`, or why there is none.
+pub fn app_server(
     codex: &Path,
     homes: &Homes,
     method: &str,

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use codexport_core::codex;
-use codexport_core::follower::apply::ExecuteOptions;
+use codexport_core::follower::apply::ApplyOptions;
 use codexport_core::hooks::{self, Trust, read_states};
 use codexport_core::lock::Wait;
 use codexport_core::mcp::manifest::{Artifact, Transport};
@@ -114,22 +114,22 @@ fn check_files(homes: &Homes, findings: &mut Vec<Finding>) -> anyhow::Result<()>
     let report = follower::apply_staged(
         homes,
         Wait::For(Duration::from_secs(10)),
-        ExecuteOptions { dry_run: true },
+        ApplyOptions { dry_run: true },
     )?;
-    for name in &report.locally_edited {
+    for path in &report.locally_edited {
         findings.push(Finding {
             check: "files",
-            item: name.clone(),
+            item: path.to_string(),
             problem: "edited on this machine since the last apply".into(),
             repair: "codexport apply (the edit goes to a backup)".into(),
         });
     }
-    for name in &report.written {
-        if report.locally_edited.contains(name) {
+    for path in &report.written {
+        if report.locally_edited.contains(path) {
             continue;
         }
-        let config = name.ends_with(":config.toml");
-        let problem = if report.added.contains(name) {
+        let config = path.is_codex("config.toml");
+        let problem = if report.added.contains(path) {
             "missing (the applied revision has it)".to_owned()
         } else if config {
             let keys = report.config_keys.join(", ");
@@ -139,15 +139,15 @@ fn check_files(homes: &Homes, findings: &mut Vec<Finding>) -> anyhow::Result<()>
         };
         findings.push(Finding {
             check: if config { "config" } else { "files" },
-            item: name.clone(),
+            item: path.to_string(),
             problem,
             repair: "codexport apply".into(),
         });
     }
-    for name in &report.deleted {
+    for path in &report.deleted {
         findings.push(Finding {
             check: "files",
-            item: name.clone(),
+            item: path.to_string(),
             problem: "the applied revision no longer has it, but it is still here".into(),
             repair: "codexport apply".into(),
         });

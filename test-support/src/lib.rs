@@ -15,7 +15,7 @@ pub mod mcp;
 mod plugins;
 mod snapshot;
 
-pub use codex::{CODEX_VERSION, codex_bin};
+pub use codex::{CODEX_VERSION, CODEX_VERSIONS, app_server, codex_bin, codex_bin_of, codex_cmd};
 pub use context::{Bins, Home, Ran, TestContext, free_port, output, port_open, run, write};
 #[doc(hidden)]
 pub use insta;

@@ -207,7 +207,8 @@ pub fn status(homes: &Homes) -> Result<HookStatus, Error> {
 }
 
 fn write_hooks(path: &Path, file: &HooksFile) -> Result<(), Error> {
-    fsx::write_atomic(path, file.to_json().as_bytes(), None)
+    // 0644, as apply writes it: otherwise `verify` sees the mode differ from a fresh apply.
+    fsx::write_atomic(path, file.to_json().as_bytes(), Some(0o644))
         .map_err(|e| Error::io("write", path, e))
 }
 
