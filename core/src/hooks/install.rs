@@ -130,7 +130,7 @@ pub fn install(homes: &Homes, ours: &OurHook) -> Result<Installed, Error> {
 /// for when Codex's own `currentHash` disagrees with codexport's recipe (a newer Codex). The
 /// caller holds the tool home's lock.
 pub fn retrust(homes: &Homes, key: &str, hash: &str) -> Result<(), Error> {
-    edit_config(&config_toml(homes), |doc| {
+    TomlFile::codex(homes.codex_config()).edit(|doc| {
         let enabled = read_states(doc).get(key).and_then(|s| s.enabled);
         set_state(
             doc,
@@ -140,7 +140,8 @@ pub fn retrust(homes: &Homes, key: &str, hash: &str) -> Result<(), Error> {
                 enabled,
             },
         );
-    })
+    })?;
+    Ok(())
 }
 
 /// Removes every codexport hook from `hooks.json` and their trust entries from `config.toml`;

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::Error;
+use crate::settings::TomlOwner;
 
 /// Where Codex reads managed requirements on this OS.
 pub fn requirements_path() -> PathBuf {
@@ -88,8 +89,7 @@ impl McpAllowlist {
 
     /// Parses requirements text (other sections are Codex's business and ignored).
     pub fn parse(text: &str, path: &Path) -> Result<Option<Self>, Error> {
-        let file: RequirementsFile = toml_edit::de::from_str(text)
-            .map_err(|e| crate::follower::layer::invalid_toml(path, text, e.span(), e.message()))?;
+        let file: RequirementsFile = crate::settings::deserialize(text, path, TomlOwner::Codex)?;
         Ok(file.mcp_servers.map(|servers| Self {
             path: path.to_path_buf(),
             servers: servers
