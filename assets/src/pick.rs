@@ -61,10 +61,7 @@ pub fn match_asset<'a, A: AssetName>(
     target: &Target<'_>,
     tag: &str,
 ) -> Result<Choice<'a, A>, NoMatch> {
-    let binaries: Vec<&A> = assets
-        .iter()
-        .filter(|a| !is_auxiliary(a.asset_name()))
-        .collect();
+    let binaries = binaries(assets);
     let names =
         |list: &[&A]| -> Vec<String> { list.iter().map(|a| a.asset_name().to_owned()).collect() };
     // An exact target triple is the strongest signal, in the platform's order.
@@ -130,10 +127,7 @@ pub fn match_template<'a, A: AssetName>(
     target: &Target<'_>,
     tag: &str,
 ) -> Result<Choice<'a, A>, NoMatch> {
-    let binaries: Vec<&A> = assets
-        .iter()
-        .filter(|a| !is_auxiliary(a.asset_name()))
-        .collect();
+    let binaries = binaries(assets);
     let mut wanted = Vec::new();
     for (name, bindings) in expansions(template, target, tag) {
         let hits: Vec<&A> = binaries
@@ -157,6 +151,14 @@ pub fn match_template<'a, A: AssetName>(
 
 /// Lower is better: the build for this libc, then one that does not say, then the other
 /// (a musl host never takes a glibc build).
+/// The assets that can be what a spec asks for: checksums, signatures and packages never are.
+fn binaries<A: AssetName>(assets: &[A]) -> Vec<&A> {
+    assets
+        .iter()
+        .filter(|a| !is_auxiliary(a.asset_name()))
+        .collect()
+}
+
 fn libc_rank(name: &str, target: &Target<'_>) -> Option<u8> {
     match (target.libc, libc_in(name)) {
         (Some(Libc::Musl), Some(Libc::Gnu)) => None,
