@@ -2,6 +2,11 @@
 
 /// How a download is unpacked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "kebab-case")
+)]
 pub enum ArchiveKind {
     /// The file itself.
     Raw,

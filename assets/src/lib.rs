@@ -30,6 +30,11 @@ pub use template::{Bindings, Placeholder, expand_template};
 
 /// The C library of a Linux host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "lowercase")
+)]
 pub enum Libc {
     /// GNU libc.
     Gnu,

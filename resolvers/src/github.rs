@@ -12,8 +12,7 @@ use codexport_assets::{AssetName, Choice, NoMatch, Target, is_checksum_list};
 use serde::{Deserialize, Serialize};
 
 use crate::executor::Reporter;
-use crate::plan::ArchiveKind;
-use crate::platform::{Libc, Platform};
+use crate::platform::Platform;
 use crate::{Error, GithubConfig, Mode};
 
 /// The longest `Retry-After` worth waiting for inside a launch.
@@ -251,18 +250,6 @@ fn find_in_checksum_list(text: &str, asset: &str) -> Option<String> {
     })
 }
 
-/// How an asset is unpacked, from its name.
-pub fn archive_kind(name: &str) -> ArchiveKind {
-    match codexport_assets::ArchiveKind::from_name(name) {
-        codexport_assets::ArchiveKind::Raw => ArchiveKind::Raw,
-        codexport_assets::ArchiveKind::TarGz => ArchiveKind::TarGz,
-        codexport_assets::ArchiveKind::TarXz => ArchiveKind::TarXz,
-        codexport_assets::ArchiveKind::Tar => ArchiveKind::Tar,
-        codexport_assets::ArchiveKind::Zip => ArchiveKind::Zip,
-        codexport_assets::ArchiveKind::Gz => ArchiveKind::Gz,
-    }
-}
-
 impl AssetName for Asset {
     fn asset_name(&self) -> &str {
         &self.name
@@ -274,10 +261,7 @@ pub fn target(platform: &Platform) -> Target<'_> {
     Target {
         os: &platform.os,
         arch: &platform.arch,
-        libc: platform.libc.map(|libc| match libc {
-            Libc::Gnu => codexport_assets::Libc::Gnu,
-            Libc::Musl => codexport_assets::Libc::Musl,
-        }),
+        libc: platform.libc,
         triples: &platform.triples,
     }
 }
@@ -323,10 +307,7 @@ mod tests {
             let platform = Platform {
                 os: v.platform.os.to_owned(),
                 arch: v.platform.arch.to_owned(),
-                libc: v.platform.libc.map(|libc| match libc {
-                    codexport_assets::Libc::Gnu => Libc::Gnu,
-                    codexport_assets::Libc::Musl => Libc::Musl,
-                }),
+                libc: v.platform.libc,
                 triples: v.platform.triples(),
             };
             match (choose(&release, v.template, &platform), v.expect) {
@@ -345,11 +326,7 @@ mod tests {
     fn detected_platforms_have_the_vectors_triples() {
         use codexport_assets::vectors::{LINUX_GNU, LINUX_MUSL, MACOS_ARM64, WINDOWS_X64};
         for v in [LINUX_GNU, LINUX_MUSL, MACOS_ARM64, WINDOWS_X64] {
-            let libc = v.libc.map(|libc| match libc {
-                codexport_assets::Libc::Gnu => Libc::Gnu,
-                codexport_assets::Libc::Musl => Libc::Musl,
-            });
-            assert_eq!(Platform::new(v.os, v.arch, libc).triples, v.triples);
+            assert_eq!(Platform::new(v.os, v.arch, v.libc).triples, v.triples);
         }
     }
 

@@ -113,23 +113,8 @@ fn default_source_dest() -> String {
     "src".to_owned()
 }
 
-/// How a downloaded file is unpacked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ArchiveKind {
-    /// Not an archive: the file itself.
-    Raw,
-    /// `.tar.gz` / `.tgz`.
-    TarGz,
-    /// `.tar.xz`.
-    TarXz,
-    /// `.tar`.
-    Tar,
-    /// `.zip`.
-    Zip,
-    /// A lone `.gz` file.
-    Gz,
-}
+/// How a downloaded file is unpacked (the asset rules' kind, so names map to it in one place).
+pub use codexport_assets::ArchiveKind;
 
 /// The server command.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

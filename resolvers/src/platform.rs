@@ -2,15 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The C library a Linux host runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Libc {
-    /// GNU libc.
-    Gnu,
-    /// musl.
-    Musl,
-}
+/// The C library a Linux host runs on (one type with the asset rules).
+pub use codexport_assets::Libc;
 
 /// Where an artifact will run.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -5,7 +5,7 @@ use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
 
 use super::super::resolve_common::{bad_spec, check_relative};
 use crate::executor::Reporter;
-use crate::github::{GithubClient, archive_kind, choose};
+use crate::github::{GithubClient, choose};
 use crate::plan::{ArchiveKind, Launch, Plan, Step};
 use crate::spec::{BuiltinSpec, GithubReleaseSpec};
 use crate::{Error, Resolution, ResolveContext};
@@ -65,7 +65,7 @@ pub(super) fn resolve(
     // `bin` speaks the asset template's grammar, with the values the asset was chosen with.
     let bin = chosen.bindings.expand(&gh.bin);
     check_relative(entry, spec, "bin", &bin)?;
-    let archive = archive_kind(&chosen.asset.name);
+    let archive = ArchiveKind::from_name(&chosen.asset.name);
     let (dest, exe_path) = match archive {
         ArchiveKind::Raw | ArchiveKind::Gz => {
             let file = bin.rsplit(['/', '\\']).next().unwrap_or(&bin).to_owned();
