@@ -208,14 +208,6 @@ pub enum Error {
         /// The repair.
         hint: String,
     },
-    /// A settings file (`master.toml`, `local.toml`, `config.toml`) is invalid.
-    #[error("`{}` is invalid: {reason}", .path.display())]
-    InvalidConfig {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        reason: String,
-    },
     /// A command that needs a role this machine does not have.
     #[error("{0}")]
     WrongRole(String, String),
@@ -282,8 +274,7 @@ impl Diagnose for Error {
             | Self::UnsafePath { .. }
             | Self::InvalidRevision(_)
             | Self::Protocol { .. }
-            | Self::Corrupt { .. }
-            | Self::InvalidConfig { .. } => ExitStatus::InvalidInput,
+            | Self::Corrupt { .. } => ExitStatus::InvalidInput,
             Self::FingerprintMismatch { .. }
             | Self::KeyChanged { .. }
             | Self::BadSignature(_)
@@ -377,9 +368,6 @@ impl Diagnose for Error {
                 "make sure master and follower run the same codexport version".to_owned()
             }
             Self::Corrupt { hint, .. } | Self::WrongRole(_, hint) => hint.clone(),
-            Self::InvalidConfig { .. } => {
-                "fix the file, or delete it to get the defaults back".to_owned()
-            }
             Self::Busy(_) => {
                 "wait for the other codexport process to finish, then run the command again".to_owned()
             }

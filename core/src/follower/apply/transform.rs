@@ -135,10 +135,7 @@ fn canonical_text(
     let bytes = std::fs::read(&object).map_err(|e| Error::io("read", &object, e))?;
     String::from_utf8(bytes)
         .map(Some)
-        .map_err(|_| Error::InvalidConfig {
-            path: path.into(),
-            reason: "the master's file is not UTF-8 text".into(),
-        })
+        .map_err(|_| Error::InvalidRevision(format!("the master's `{path}` is not UTF-8 text")))
 }
 
 /// Makes the Codex-home file `path` hold `bytes` (added with `mode` when the revision lacks
