@@ -85,7 +85,7 @@ pub fn build(
             master: &canonical.manifest.master,
         },
     )?;
-    let overlay = read_optional(&homes.mcps_local_toml())?;
+    let overlay = TomlFile::codexport(homes.mcps_local_toml()).read_text()?;
     let generated = generate(&ConfigInputs {
         homes,
         settings,
@@ -99,7 +99,7 @@ pub fn build(
     let (config, notes) = match &generated.config {
         Some(text) => {
             let current = TomlFile::codex(&config_path).read_text()?;
-            let base = read_optional(&config_base(homes))?;
+            let base = TomlFile::codexport(config_base(homes)).read_text()?;
             let merged = merge(base.as_deref(), text, current.as_deref(), &config_path)?;
             (Some(merged.text), merged.notes)
         }
@@ -177,7 +177,7 @@ pub fn skill_files(plan: &SkillPlan) -> Result<Vec<SkillFile>, Error> {
     Ok(out)
 }
 
-/// A text file's content, `None` when it does not exist.
+/// A rules file's text (Starlark, not TOML), `None` when it does not exist.
 pub(crate) fn read_optional(path: &Path) -> Result<Option<String>, Error> {
     crate::fsx::read_optional(path)?
         .map(|bytes| {
