@@ -204,7 +204,7 @@ fn a_follower_lists_the_manifest_it_received() {
     assert_eq!(out.status.code(), Some(7));
     let err = stderr(&out);
     assert!(
-        err.contains("mcp-manifest.json` is not an MCP manifest"),
+        err.contains("the MCP manifest `") && err.contains("mcp-manifest.json` is corrupt"),
         "{err}"
     );
     assert!(err.contains("hint: run `codexport sync`"), "{err}");

@@ -1,4 +1,4 @@
-//! Reading the follower's MCP manifest and finding one entry in it.
+//! Reading this machine's MCP manifest and finding one entry in it.
 
 use std::path::Path;
 
@@ -8,9 +8,29 @@ use codexport_core::suggest::known_list;
 
 use crate::Error;
 
-/// Reads `mcp-manifest.json` of `homes`.
+/// Reads `mcp-manifest.json` of `homes` (the follower's, as received from the master).
 pub fn load(homes: &Homes) -> Result<McpManifest, Error> {
     load_from(&homes.mcp_manifest())
+}
+
+/// Where the manifest [`load_on_machine`] found came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A follower's `mcp-manifest.json`, received from its master.
+    Received,
+    /// The master's published revision.
+    Published,
+}
+
+/// The manifest this machine already has: a follower's received one, else the one in the
+/// master's published revision; `None` on a master that has not published yet (the caller
+/// then exports one from Codex's config, which needs the resolvers).
+pub fn load_on_machine(homes: &Homes) -> Result<Option<(McpManifest, Source)>, Error> {
+    if homes.mcp_manifest().is_file() {
+        return Ok(Some((load(homes)?, Source::Received)));
+    }
+    let published = codexport_core::master::publish::load_published(homes)?;
+    Ok(published.map(|p| (p.revision.mcp, Source::Published)))
 }
 
 fn load_from(path: &Path) -> Result<McpManifest, Error> {

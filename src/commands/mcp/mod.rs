@@ -7,12 +7,12 @@ pub(crate) mod list;
 pub(crate) mod plan;
 pub(crate) mod run;
 
-use codexport_core::master::publish::load_published;
 use codexport_core::mcp::export::McpExport;
 use codexport_core::mcp::manifest::McpManifest;
 use codexport_core::settings::{MasterSettings, TomlFile};
 use codexport_core::store::ObjectStore;
 use codexport_core::{ExitStatus, Homes};
+use codexport_launcher::manifest::{self, Source};
 use codexport_resolvers::{GithubConfig, InferSettings, RegistryExport};
 
 use crate::printer::Printer;
@@ -27,28 +27,15 @@ pub(crate) enum Role {
     Follower,
 }
 
-/// The manifest: the follower's `mcp-manifest.json` when there is one, else the master's
-/// published revision's, else the one this master would export now (inference problems are
-/// logged to stderr as warnings).
+/// The manifest: the one this machine has (received, else published; see
+/// [`codexport_launcher::manifest::load_on_machine`]), else the one this master would export
+/// now (inference problems are logged to stderr as warnings).
 pub(crate) fn load(homes: &Homes) -> anyhow::Result<(McpManifest, Role)> {
-    let received = homes.mcp_manifest();
-    if received.is_file() {
-        let text = std::fs::read_to_string(&received).map_err(|e| {
-            anyhow::anyhow!(e).context(format!("cannot read `{}`", received.display()))
-        })?;
-        let manifest = serde_json::from_str(&text).map_err(|e| {
-            CliError::new(
-                ExitStatus::InvalidInput,
-                format!("`{}` is not an MCP manifest: {e}", received.display()),
-            )
-            .hint("run `codexport sync` to fetch it again from the master")
-        })?;
-        return Ok((manifest, Role::Follower));
-    }
-    if let Some(published) = load_published(homes)? {
-        return Ok((published.revision.mcp, Role::Master));
-    }
-    Ok((export(homes)?, Role::Master))
+    Ok(match manifest::load_on_machine(homes)? {
+        Some((manifest, Source::Received)) => (manifest, Role::Follower),
+        Some((manifest, Source::Published)) => (manifest, Role::Master),
+        None => (export(homes)?, Role::Master),
+    })
 }
 
 /// The master's MCP export: the resolver plugins in `~/.codexport/resolvers` (by priority)
