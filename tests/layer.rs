@@ -304,6 +304,89 @@ fn overlay_clashes_and_bad_layers_stop_before_anything_is_written() {
 }
 
 #[test]
+fn override_lists_allow_only_the_names_in_them() {
+    let mut ctx = TestContext::new(bins!());
+    started(&mut ctx);
+    let tool = ctx.follower.tool.clone();
+    let local = fs::read_to_string(tool.join("local.toml")).unwrap();
+    write(
+        &tool.join("mcps.local.toml"),
+        "[mcp_servers.echo]\nurl = \"https://example.com/mcp\"\n",
+    );
+    write(&tool.join("skills/greet/SKILL.md"), "mine\n");
+    write(
+        &tool.join("local.toml"),
+        format!("{local}allowMcpOverrides = [\"other\"]\nallowSkillOverrides = [\"greet\"]\n"),
+    );
+    let before = tree(&ctx.follower.codex);
+    let ran = run(ctx.follower_cmd().arg("apply"));
+    assert_transcript!("mcp_override_list_without_the_name", ran);
+    assert_eq!(tree(&ctx.follower.codex), before, "nothing written");
+
+    // The original tool's per-name lists: the named MCP and skill replace the master's.
+    write(
+        &tool.join("local.toml"),
+        format!("{local}allowMcpOverrides = [\"echo\"]\nallowSkillOverrides = [\"greet\"]\n"),
+    );
+    output(ctx.follower_cmd().arg("apply"), 0);
+    let config = ctx.follower.read_codex("config.toml");
+    assert_eq!(config.matches("[mcp_servers.echo]").count(), 1, "{config}");
+    assert!(
+        config.contains("url = \"https://example.com/mcp\""),
+        "{config}"
+    );
+    assert_eq!(ctx.follower.read_codex("skills/greet/SKILL.md"), "mine\n");
+}
+
+#[test]
+fn the_original_tools_local_toml_stops_sync_until_the_follower_joins_again() {
+    let mut ctx = TestContext::new(bins!());
+    ctx.master.write_codex("AGENTS.md", "be kind\n");
+    ctx.master.write_codex(
+        "config.toml",
+        "[projects.\"${workspaceRoot}/app\"]\ntrust_level = \"trusted\"\n",
+    );
+    ctx.start_master();
+    // What the original Node codexport leaves in `~/.codexport/local.toml` after its join.
+    let original = "role = \"follower\"\nmasterUrl = \"http://127.0.0.1:17342\"\n\
+                    masterFingerprint = \"3f:9a:0c\"\nlastRevision = \"b2c4\"\nport = 17342\n\
+                    allowSkillOverrides = [\"mine\"]\n\n[pathVariables]\nworkspaceRoot = \"/srv/work\"\n";
+    let local = ctx.follower.tool.join("local.toml");
+    write(&local, original);
+    for args in [&["sync"][..], &["sync", "--apply"]] {
+        let ran = run(ctx.follower_cmd().args(args));
+        assert_transcript!("original_tool_local_toml", ran);
+    }
+    assert_eq!(fs::read_to_string(&local).unwrap(), original);
+    assert!(tree(&ctx.follower.codex).is_empty(), "nothing applied");
+
+    // A new join keeps the settings that still mean the same and drops the original's keys.
+    ctx.join(&["--apply"]);
+    let joined = fs::read_to_string(&local).unwrap();
+    for gone in [
+        "role",
+        "masterUrl",
+        "masterFingerprint",
+        "lastRevision",
+        "port",
+    ] {
+        assert!(!joined.contains(&format!("{gone} =")), "{joined}");
+    }
+    assert!(
+        joined.contains("allowSkillOverrides = [\"mine\"]"),
+        "{joined}"
+    );
+    assert!(joined.contains("workspaceRoot = \"/srv/work\""), "{joined}");
+    assert!(
+        ctx.follower
+            .read_codex("config.toml")
+            .contains("[projects.\"/srv/work/app\"]"),
+        "the original's path variables still apply"
+    );
+    output(ctx.follower_cmd().arg("sync"), 0);
+}
+
+#[test]
 fn dry_runs_show_the_diff_and_write_nothing() {
     let mut ctx = TestContext::new(bins!());
     started(&mut ctx);

@@ -90,7 +90,7 @@ fn codex_lists_every_generated_mcp() {
     };
     let settings = LocalSettings {
         path_variables: [("workspaceRoot".to_owned(), "/srv/work".to_owned())].into(),
-        allow_mcp_overrides: true,
+        allow_mcp_overrides: codexport_core::settings::Overrides::All,
         ..Default::default()
     };
     let generated = generate(&ConfigInputs {

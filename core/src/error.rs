@@ -71,7 +71,7 @@ pub enum Error {
     },
     /// A follower layer names a canonical MCP or skill without the setting that allows it.
     #[error(
-        "{kind} `{name}` from `{}` clashes with the master's {kind} of the same name, and `{setting}` is not set in `{}`",
+        "{kind} `{name}` from `{}` clashes with the master's {kind} of the same name, and `{setting}` in `{}` does not allow it",
         layer.display(),
         local_toml.display()
     )]
@@ -211,6 +211,16 @@ pub enum Error {
     /// A command that needs a role this machine does not have.
     #[error("{0}")]
     WrongRole(String, String),
+    /// `local.toml` is the original Node codexport's (`role`, `masterUrl`, `masterFingerprint`):
+    /// its fingerprint scheme cannot verify an Ed25519 master key, so this follower joins again.
+    #[error(
+        "`{}` was written by the original codexport: its master fingerprint cannot verify this master's signed revisions",
+        .path.display()
+    )]
+    OriginalToolSettings {
+        /// The follower's `local.toml`.
+        path: PathBuf,
+    },
     /// Another process holds the lock.
     #[error("another codexport sync or apply is running (`{}` is locked)", .0.display())]
     Busy(PathBuf),
@@ -284,9 +294,10 @@ impl Diagnose for Error {
             | Self::TokenRefused { .. } => ExitStatus::Trust,
             Self::Unreachable { .. } | Self::Timeout { .. } => ExitStatus::Unreachable,
             Self::Busy(_) => ExitStatus::Busy,
-            Self::WrongRole(..) | Self::UnknownFollower { .. } | Self::Usage(_) => {
-                ExitStatus::Usage
-            }
+            Self::WrongRole(..)
+            | Self::OriginalToolSettings { .. }
+            | Self::UnknownFollower { .. }
+            | Self::Usage(_) => ExitStatus::Usage,
         }
     }
 
@@ -314,7 +325,7 @@ impl Diagnose for Error {
                 setting,
                 local_toml,
             } => format!(
-                "rename or remove `{}`, or set `{setting} = true` in `{}` to let it replace the master's {kind} `{name}`",
+                "rename or remove `{}`, or set `{setting} = [\"{name}\"]` (or `true` for every name) in `{}` to let it replace the master's {kind} `{name}`",
                 layer.display(),
                 local_toml.display()
             ),
@@ -368,6 +379,9 @@ impl Diagnose for Error {
                 "make sure master and follower run the same codexport version".to_owned()
             }
             Self::Corrupt { hint, .. } | Self::WrongRole(_, hint) => hint.clone(),
+            Self::OriginalToolSettings { .. } => {
+                "run `codexport master link` on the master and `codexport follower join LINK` here; the join keeps `pathVariables` and the override settings of that file".to_owned()
+            }
             Self::Busy(_) => {
                 "wait for the other codexport process to finish, then run the command again".to_owned()
             }

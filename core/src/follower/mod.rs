@@ -153,9 +153,11 @@ pub fn sync(homes: &Homes, options: SyncOptions) -> Result<SyncOutcome> {
 fn sync_inner(homes: &Homes, options: SyncOptions) -> Result<SyncOutcome> {
     let _lock = LockGuard::acquire(&homes.lock(), options.lock_wait)?;
     apply::recover(homes)?;
-    let trust = Identity::load_follower(homes)?;
+    // The settings first: a `local.toml` of the original tool (no identity of ours yet) is
+    // told as such, not as "not a follower".
     let settings = LocalSettings::load(homes)?;
     let url = settings.master_url(homes)?;
+    let trust = Identity::load_follower(homes)?;
     let head = State::load_head(homes)?;
     let client = Client::new(url, Some(&trust.token), options.timeout)?;
     // An apply still pending may lack objects (one found corrupt is removed): ask for the

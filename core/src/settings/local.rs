@@ -26,14 +26,92 @@ pub struct LocalSettings {
     pub master: Option<String>,
     /// `${NAME}` values for this follower (`workspaceRoot = "/srv/work"`).
     pub path_variables: BTreeMap<String, String>,
-    /// Lets a `mcps.local.toml` table replace a canonical MCP of the same name.
-    pub allow_mcp_overrides: bool,
-    /// Lets `~/.codexport/overrides/<name>` replace a canonical skill.
-    pub allow_skill_overrides: bool,
+    /// Which `mcps.local.toml` tables may replace a canonical MCP of the same name.
+    pub allow_mcp_overrides: Overrides,
+    /// Which local skills (`~/.codexport/overrides/<name>`, `~/.codexport/skills/<name>`) may
+    /// replace a canonical skill of the same name.
+    pub allow_skill_overrides: Overrides,
     /// How many backups to keep (oldest pruned first).
     pub keep_backups: Option<usize>,
     /// `[hook]`: codexport's SessionStart hook.
     pub hook: HookSettings,
+    /// `role`, written by the original Node codexport (with `masterUrl`, `masterFingerprint`).
+    pub role: Option<Present>,
+    /// `masterUrl` of the original Node codexport.
+    pub master_url: Option<Present>,
+    /// `masterFingerprint` of the original Node codexport.
+    pub master_fingerprint: Option<Present>,
+}
+
+/// A key that is there, whatever its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Present;
+
+impl<'de> Deserialize<'de> for Present {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(de).map(|_| Present)
+    }
+}
+
+/// The keys only the original Node codexport wrote into `local.toml`; `follower join` drops
+/// them (every other line is kept).
+pub const ORIGINAL_TOOL_KEYS: [&str; 6] = [
+    "role",
+    "masterUrl",
+    "masterFingerprint",
+    "lastRevision",
+    "codexDir",
+    "port",
+];
+
+/// `allowMcpOverrides` / `allowSkillOverrides`: `true` allows every name, a list (the original
+/// tool's form, `["local-name"]`) the names in it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Overrides {
+    /// Unset or `false`: a same-name local layer stops the apply.
+    #[default]
+    None,
+    /// `true`.
+    All,
+    /// `["a", "b"]`.
+    Names(std::collections::BTreeSet<String>),
+}
+
+impl Overrides {
+    /// Whether a local layer called `name` may replace the master's.
+    pub fn allows(&self, name: &str) -> bool {
+        match self {
+            Self::None => false,
+            Self::All => true,
+            Self::Names(names) => names.contains(name),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Overrides {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Overrides;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`true`, `false` or a list of names like [\"local-name\"]")
+            }
+            fn visit_bool<E>(self, all: bool) -> Result<Overrides, E> {
+                Ok(if all { Overrides::All } else { Overrides::None })
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Overrides, A::Error> {
+                let mut names = std::collections::BTreeSet::new();
+                while let Some(name) = seq.next_element::<String>()? {
+                    names.insert(name);
+                }
+                Ok(Overrides::Names(names))
+            }
+        }
+        de.deserialize_any(Visitor)
+    }
 }
 
 /// `[hook]` of `local.toml`.
@@ -64,8 +142,20 @@ impl LocalSettings {
         self.keep_backups.unwrap_or(DEFAULT_KEEP_BACKUPS)
     }
 
-    /// The master's URL, or the error that says how to name one.
+    /// Whether this `local.toml` was written by the original Node codexport (and not joined
+    /// since): its fingerprint cannot verify an Ed25519 master key.
+    pub fn from_original_tool(&self) -> bool {
+        self.role.is_some() || self.master_url.is_some() || self.master_fingerprint.is_some()
+    }
+
+    /// The master's URL, or the error that says how to name one (also when `local.toml` is the
+    /// original tool's: it must join again).
     pub fn master_url(&self, homes: &Homes) -> Result<&str> {
+        if self.from_original_tool() {
+            return Err(Error::OriginalToolSettings {
+                path: homes.local_toml(),
+            });
+        }
         self.master.as_deref().ok_or_else(|| {
             Error::WrongRole(
                 format!("`{}` names no master", homes.local_toml().display()),
@@ -81,10 +171,17 @@ impl LocalSettings {
         url.host_str().map(str::to_owned)
     }
 
-    /// Sets `master = URL` in `local.toml` (every other line kept) and here.
+    /// Sets `master = URL` in `local.toml` and here; the original tool's keys
+    /// ([`ORIGINAL_TOOL_KEYS`]) go, every other line is kept.
     pub fn set_master(&mut self, homes: &Homes, url: &str) -> Result<()> {
-        file(homes).edit(|doc| doc["master"] = toml_edit::value(url))?;
+        file(homes).edit(|doc| {
+            for key in ORIGINAL_TOOL_KEYS {
+                doc.remove(key);
+            }
+            doc["master"] = toml_edit::value(url);
+        })?;
         self.master = Some(url.to_owned());
+        (self.role, self.master_url, self.master_fingerprint) = (None, None, None);
         Ok(())
     }
 
@@ -151,7 +248,9 @@ mod tests {
             Path::new("local.toml"),
         )
         .unwrap();
-        assert!(s.allow_mcp_overrides && !s.allow_skill_overrides);
+        assert_eq!(s.allow_mcp_overrides, Overrides::All);
+        assert_eq!(s.allow_skill_overrides, Overrides::None);
+        assert!(!s.from_original_tool());
         assert_eq!(s.keep_backups(), 3);
         assert_eq!(s.path_variables["workspaceRoot"], "/w");
         assert_eq!(s.master_host().as_deref(), Some("h"));
@@ -168,7 +267,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "`/t/local.toml:1:21` is not valid TOML: invalid type: string \"yes\", expected a boolean"
+            "`/t/local.toml:1:21` is not valid TOML: invalid type: string \"yes\", expected `true`, `false` or a list of names like [\"local-name\"]"
         );
         assert_eq!(err.hints(), ["fix line 1 of `/t/local.toml`"]);
         let err = LocalSettings::parse("[hook]\nbudget = \"soon\"\n", Path::new("/t/local.toml"))
@@ -183,6 +282,49 @@ mod tests {
             err.to_string(),
             "`/t/local.toml:2:10` is not valid TOML: `hook.budget` must be a string like \"2s\""
         );
+    }
+
+    #[test]
+    fn override_lists_allow_the_names_in_them() {
+        let s = LocalSettings::parse(
+            "allowMcpOverrides = [\"local-name\"]\nallowSkillOverrides = false\n",
+            Path::new("local.toml"),
+        )
+        .unwrap();
+        assert!(s.allow_mcp_overrides.allows("local-name"));
+        assert!(!s.allow_mcp_overrides.allows("other"));
+        assert!(!s.allow_skill_overrides.allows("local-name"));
+        let err = LocalSettings::parse("allowSkillOverrides = [1]\n", Path::new("/t/local.toml"))
+            .unwrap_err();
+        assert!(err.to_string().starts_with("`/t/local.toml:1:"), "{err}");
+    }
+
+    #[test]
+    fn the_original_tools_file_is_recognised_and_join_keeps_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let homes = homes(dir.path());
+        std::fs::create_dir_all(&homes.tool).unwrap();
+        let original = "role = \"follower\"\nmasterUrl = \"http://m:17342\"\n\
+                        masterFingerprint = \"sha256:ab\"\nlastRevision = \"r1\"\nport = 17342\n\
+                        codexDir = \"/h/.codex\"\nallowSkillOverrides = [\"mine\"]\n\
+                        [pathVariables]\nworkspaceRoot = \"/w\"\n";
+        std::fs::write(homes.local_toml(), original).unwrap();
+        let mut settings = LocalSettings::load(&homes).unwrap();
+        assert!(settings.from_original_tool());
+        let err = settings.master_url(&homes).unwrap_err();
+        assert_eq!(err.exit_status(), crate::ExitStatus::Usage);
+        assert!(err.to_string().contains("original codexport"), "{err}");
+        settings.set_master(&homes, "http://m:17342").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(homes.local_toml()).unwrap(),
+            "allowSkillOverrides = [\"mine\"]\nmaster = \"http://m:17342\"\n\
+             [pathVariables]\nworkspaceRoot = \"/w\"\n"
+        );
+        let joined = LocalSettings::load(&homes).unwrap();
+        assert!(!joined.from_original_tool());
+        assert_eq!(joined.master_url(&homes).unwrap(), "http://m:17342");
+        assert!(joined.allow_skill_overrides.allows("mine"));
+        assert_eq!(joined.path_variables["workspaceRoot"], "/w");
     }
 
     #[test]

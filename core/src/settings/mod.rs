@@ -9,7 +9,10 @@ mod local;
 mod master;
 mod toml_file;
 
-pub use local::{DEFAULT_BUDGET, DEFAULT_KEEP_BACKUPS, HookSettings, LocalSettings};
+pub use local::{
+    DEFAULT_BUDGET, DEFAULT_KEEP_BACKUPS, HookSettings, LocalSettings, ORIGINAL_TOOL_KEYS,
+    Overrides,
+};
 pub use master::{
     DEFAULT_ALLOW, DEFAULT_MASTER_TOML, DEFAULT_PORT, MasterSettings, SourceSettings,
 };

@@ -119,7 +119,7 @@ pub fn build(
         &folder_names(&homes.local_skills())?,
         &homes.overrides(),
         &folder_names(&homes.overrides())?,
-        settings.allow_skill_overrides,
+        &settings.allow_skill_overrides,
         &homes.local_toml(),
     )?;
     Ok(Layered {

@@ -86,7 +86,7 @@ pub fn generate_with(inputs: &ConfigInputs<'_>, map: &PathMap) -> Result<Generat
             &mut doc,
             text,
             &homes.mcps_local_toml(),
-            inputs.settings.allow_mcp_overrides,
+            &inputs.settings.allow_mcp_overrides,
             &homes.local_toml(),
             map,
         )?,

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::mcp::config::read_mcp_servers;
 use crate::mcp::manifest::{McpEntry, Origin};
 use crate::pathmap::PathMap;
-use crate::settings::TomlOwner;
+use crate::settings::{Overrides, TomlOwner};
 
 /// What the overlay contributed.
 #[derive(Debug, Clone, Default)]
@@ -27,7 +27,7 @@ pub fn apply_overlay(
     doc: &mut DocumentMut,
     text: &str,
     path: &Path,
-    allow_overrides: bool,
+    allow_overrides: &Overrides,
     local_toml: &Path,
     map: &PathMap,
 ) -> Result<Overlaid, Error> {
@@ -68,7 +68,7 @@ pub fn apply_overlay(
     // Every clash is checked before the first insert, so a refused overlay changes nothing.
     for (name, _) in local.iter() {
         if servers.contains_key(name) {
-            if !allow_overrides {
+            if !allow_overrides.allows(name) {
                 return Err(Error::OverlayClash {
                     kind: "MCP",
                     name: name.to_owned(),
@@ -146,7 +146,7 @@ mod tests {
             &mut doc,
             "[mcp_servers.mine]\ncommand = \"${tools}/mine\"\n",
             Path::new("mcps.local.toml"),
-            false,
+            &Overrides::None,
             Path::new("local.toml"),
             &map(),
         )
@@ -172,7 +172,7 @@ mod tests {
             &mut doc,
             overlay,
             Path::new("m.toml"),
-            false,
+            &Overrides::None,
             Path::new("l.toml"),
             &map(),
         )
@@ -185,7 +185,7 @@ mod tests {
             &mut doc,
             overlay,
             Path::new("m.toml"),
-            true,
+            &Overrides::All,
             Path::new("l.toml"),
             &map(),
         )
@@ -204,7 +204,7 @@ mod tests {
             &mut doc,
             "model = \"x\"\n",
             Path::new("m.toml"),
-            false,
+            &Overrides::None,
             Path::new("l"),
             &map(),
         )
@@ -214,7 +214,7 @@ mod tests {
             &mut doc,
             "[mcp_servers.x\n",
             Path::new("m.toml"),
-            false,
+            &Overrides::None,
             Path::new("l"),
             &map(),
         )

@@ -1,11 +1,13 @@
 //! Layers skills: canonical skills plus `~/.codexport/skills/<name>` (follower-only), with
-//! `~/.codexport/overrides/<name>` replacing a canonical skill when `allowSkillOverrides`.
-//! A local skill named like a canonical one fails: silent shadowing loses edits.
+//! `~/.codexport/overrides/<name>` replacing a canonical skill when `allowSkillOverrides`
+//! allows that name. A local skill named like a canonical one fails unless allowed the same
+//! way: silent shadowing loses edits.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
+use crate::settings::Overrides;
 
 /// The folder of the Codex home that holds skills.
 pub const SKILLS_DIR: &str = "skills";
@@ -34,12 +36,17 @@ pub fn plan_skills(
     local_names: &BTreeSet<String>,
     overrides_dir: &Path,
     override_names: &BTreeSet<String>,
-    allow_overrides: bool,
+    allow_overrides: &Overrides,
     local_toml: &Path,
 ) -> Result<SkillPlan, Error> {
     let mut plan = SkillPlan::default();
     for name in local_names {
         if canonical.contains(name) {
+            if allow_overrides.allows(name) {
+                plan.overridden.push(name.clone());
+                plan.local.push((name.clone(), skills_dir.join(name)));
+                continue;
+            }
             return Err(Error::OverlayClash {
                 kind: "skill",
                 name: name.clone(),
@@ -51,7 +58,7 @@ pub fn plan_skills(
         plan.local.push((name.clone(), skills_dir.join(name)));
     }
     for name in override_names {
-        if !allow_overrides {
+        if !allow_overrides.allows(name) {
             return Err(Error::OverlayClash {
                 kind: "skill",
                 name: name.clone(),
@@ -111,14 +118,75 @@ mod tests {
             Path::new("/t/overrides"),
             Path::new("/t/local.toml"),
         );
-        let plan = plan_skills(&set(&["a"]), s, &set(&["b"]), o, &set(&[]), false, l).unwrap();
+        let plan = plan_skills(
+            &set(&["a"]),
+            s,
+            &set(&["b"]),
+            o,
+            &set(&[]),
+            &Overrides::None,
+            l,
+        )
+        .unwrap();
         assert_eq!(plan.local, [("b".to_owned(), PathBuf::from("/t/skills/b"))]);
-        let err = plan_skills(&set(&["a"]), s, &set(&["a"]), o, &set(&[]), true, l).unwrap_err();
+        let err = plan_skills(
+            &set(&["a"]),
+            s,
+            &set(&["a"]),
+            o,
+            &set(&[]),
+            &Overrides::None,
+            l,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("allowSkillOverrides"), "{err}");
-        let err = plan_skills(&set(&["a"]), s, &set(&[]), o, &set(&["a"]), false, l).unwrap_err();
+        let err = plan_skills(
+            &set(&["a"]),
+            s,
+            &set(&[]),
+            o,
+            &set(&["a"]),
+            &Overrides::None,
+            l,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("`a`"), "{err}");
-        let plan = plan_skills(&set(&["a"]), s, &set(&[]), o, &set(&["a"]), true, l).unwrap();
+        let plan = plan_skills(
+            &set(&["a"]),
+            s,
+            &set(&[]),
+            o,
+            &set(&["a"]),
+            &Overrides::All,
+            l,
+        )
+        .unwrap();
         assert_eq!(plan.overridden, ["a"]);
+        assert_eq!(
+            plan.local,
+            [("a".to_owned(), PathBuf::from("/t/overrides/a"))]
+        );
+    }
+
+    #[test]
+    fn a_list_allows_the_names_in_it_from_either_folder() {
+        let (s, o, l) = (
+            Path::new("/t/skills"),
+            Path::new("/t/overrides"),
+            Path::new("/t/local.toml"),
+        );
+        let only_a = Overrides::Names(set(&["a"]));
+        let plan =
+            plan_skills(&set(&["a", "b"]), s, &set(&["a"]), o, &set(&[]), &only_a, l).unwrap();
+        assert_eq!(plan.overridden, ["a"]);
+        assert_eq!(plan.local, [("a".to_owned(), PathBuf::from("/t/skills/a"))]);
+        let err =
+            plan_skills(&set(&["a", "b"]), s, &set(&["b"]), o, &set(&[]), &only_a, l).unwrap_err();
+        assert!(err.to_string().contains("skill `b`"), "{err}");
+        let err =
+            plan_skills(&set(&["a", "b"]), s, &set(&[]), o, &set(&["b"]), &only_a, l).unwrap_err();
+        assert!(err.to_string().contains("skill `b`"), "{err}");
+        let plan = plan_skills(&set(&["a"]), s, &set(&[]), o, &set(&["a"]), &only_a, l).unwrap();
         assert_eq!(
             plan.local,
             [("a".to_owned(), PathBuf::from("/t/overrides/a"))]
