@@ -270,6 +270,14 @@ pub(crate) struct SyncArgs {
     /// Fetch and verify, then print what an apply would change; stage and write nothing.
     #[arg(long, conflicts_with_all = ["hook", "apply"])]
     pub(crate) dry_run: bool,
+    /// With --apply: apply a revision that deletes more than half of the managed files (and
+    /// more than 20); without it such a revision is staged, not applied (exit 4).
+    #[arg(long, requires = "apply", conflicts_with = "hook")]
+    pub(crate) allow_mass_delete: bool,
+    /// Drop the journal of an unfinished apply that cannot be finished, instead of replaying
+    /// it (the apply that follows writes the staged revision afresh).
+    #[arg(long, conflicts_with = "hook")]
+    pub(crate) discard_journal: bool,
 }
 
 /// `codexport apply`.
@@ -279,6 +287,14 @@ pub(crate) struct ApplyArgs {
     /// that would change; write nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
+    /// Apply a revision that deletes more than half of the managed files (and more than 20);
+    /// without it such a revision is not applied (exit 4).
+    #[arg(long)]
+    pub(crate) allow_mass_delete: bool,
+    /// Drop the journal of an unfinished apply that cannot be finished, instead of replaying
+    /// it; then apply the staged revision afresh.
+    #[arg(long)]
+    pub(crate) discard_journal: bool,
 }
 
 /// `codexport restore`.

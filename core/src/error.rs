@@ -107,6 +107,25 @@ pub enum Error {
     /// A committed apply journal is waiting to be replayed.
     #[error("an interrupted apply must be finished first (journal `{}`)", .0.display())]
     JournalPending(PathBuf),
+    /// A committed apply journal that cannot be replayed (unreadable, or an operation fails).
+    #[error("the unfinished apply in `{}` cannot be finished: {reason}", .dir.display())]
+    JournalBroken {
+        /// The journal directory.
+        dir: PathBuf,
+        /// Why (the failing operation and its causes, on one line).
+        reason: String,
+    },
+    /// A revision that would delete more than half of the files applies made (and more than
+    /// [`crate::follower::apply::MASS_DELETE_MIN`]): staged, not applied without a yes.
+    #[error(
+        "the staged revision would delete {count} of the {managed} files the master manages here; nothing was applied"
+    )]
+    MassDelete {
+        /// Files it deletes.
+        count: usize,
+        /// Files the last apply manages.
+        managed: usize,
+    },
     /// A join link that cannot be parsed.
     #[error("malformed join link: {0}")]
     BadLink(String),
@@ -263,6 +282,18 @@ impl From<crate::lock::LockError> for Error {
     }
 }
 
+/// An error and its causes on one line (`a: b: c`), for logs that keep one line per event.
+pub(crate) fn one_line(e: &dyn std::error::Error) -> String {
+    let mut line = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        line.push_str(": ");
+        line.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    line
+}
+
 /// A `Result` with the core's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -274,11 +305,12 @@ impl Diagnose for Error {
             | Error::InvalidLayer { .. }
             | Error::InvalidJson { .. }
             | Error::InvalidHooks { .. } => ExitStatus::InvalidInput,
-            Error::OverlayClash { .. } => ExitStatus::Conflict,
+            Error::OverlayClash { .. } | Error::MassDelete { .. } => ExitStatus::Conflict,
             Error::NoBackup { .. } => ExitStatus::Usage,
-            Error::Io { .. } | Error::JournalPending(_) | Error::NotWritable { .. } => {
-                ExitStatus::Unexpected
-            }
+            Error::Io { .. }
+            | Error::JournalPending(_)
+            | Error::JournalBroken { .. }
+            | Error::NotWritable { .. } => ExitStatus::Unexpected,
             Self::BadLink(_)
             | Self::LinkVersion(_)
             | Self::UnsafePath { .. }
@@ -335,6 +367,15 @@ impl Diagnose for Error {
                 known.join(", ")
             ),
             Error::JournalPending(_) => "run `codexport apply` to finish it".to_owned(),
+            Error::JournalBroken { .. } => {
+                return vec![
+                    "run `codexport apply --discard-journal`: it drops the unfinished apply and applies the staged revision afresh (a backup keeps what it replaces)".to_owned(),
+                    "or `codexport sync --apply --discard-journal`, which also fetches again an object found corrupt".to_owned(),
+                ];
+            }
+            Error::MassDelete { .. } => {
+                "check the master; if the deletion is meant, run `codexport sync --apply --allow-mass-delete` (or `codexport apply --allow-mass-delete`)".to_owned()
+            }
             Error::NotWritable { path, .. } => format!(
                 "make `{}` writable for this user (`chmod u+w`), or point `CODEX_HOME` at a folder you own",
                 path.display()

@@ -99,8 +99,13 @@ fn after_apply_with(
     };
     let after = fs::read(homes.mcp_manifest()).ok();
     let changed = after.as_deref() != manifest_before;
-    let hydrate = (background && changed && after.is_some() && needs_hydration(homes))
-        .then(|| spawn_background_hydrate(homes, codexport));
+    // `masterMcpServers = "off"`: nothing of the master's is installed ahead of time (an
+    // install may run a package's scripts); a server enabled later hydrates at its first start.
+    let master_servers_off = codexport_core::settings::LocalSettings::load(homes)
+        .is_ok_and(|s| s.master_mcp_servers == codexport_core::settings::MasterMcpServers::Off);
+    let hydrate =
+        (background && changed && after.is_some() && !master_servers_off && needs_hydration(homes))
+            .then(|| spawn_background_hydrate(homes, codexport));
     AfterApply { launcher, hydrate }
 }
 

@@ -18,6 +18,8 @@ pub(crate) fn run(args: &ApplyArgs, printer: Printer) -> anyhow::Result<ExitStat
         INTERACTIVE_WAIT,
         ApplyOptions {
             dry_run: args.dry_run,
+            allow_mass_delete: args.allow_mass_delete,
+            discard_journal: args.discard_journal,
         },
     )?;
     print_report(&report, printer);
@@ -61,6 +63,11 @@ fn print_notes(report: &ApplyReport, printer: Printer) {
     for name in &report.locally_edited {
         printer.warn(format_args!(
             "`{name}` was edited on this machine; the edit is in the backup"
+        ));
+    }
+    for name in &report.local_additions {
+        printer.warn(format_args!(
+            "`{name}` was added on this machine in a folder the master turned into a file or link; it is in the backup"
         ));
     }
     for note in &report.merge_notes {

@@ -21,6 +21,8 @@ pub(crate) fn run(args: &SyncArgs, printer: Printer) -> anyhow::Result<ExitStatu
             apply: args.apply,
             lock_wait: INTERACTIVE_WAIT,
             dry_run: args.dry_run,
+            allow_mass_delete: args.allow_mass_delete,
+            discard_journal: args.discard_journal,
         },
     )?;
     print_outcome(&outcome, printer);

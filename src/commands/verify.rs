@@ -114,7 +114,10 @@ fn check_files(homes: &Homes, findings: &mut Vec<Finding>) -> anyhow::Result<()>
     let report = follower::apply_staged(
         homes,
         Wait::For(Duration::from_secs(10)),
-        ApplyOptions { dry_run: true },
+        ApplyOptions {
+            dry_run: true,
+            ..ApplyOptions::default()
+        },
     )?;
     for path in &report.locally_edited {
         findings.push(Finding {

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::follower::apply::RootPath;
-use crate::follower::apply::execute::current_hash;
+use crate::follower::apply::execute::{current_hash, files_under, obstacle, rel_of};
 use crate::follower::journal::Pending;
 use crate::master::selection::Root;
 use crate::store::sha256_hex;
@@ -36,6 +36,8 @@ pub struct RestoreFile {
     pub path: String,
     /// The backed-up copy.
     pub source: PathBuf,
+    /// The target text when the backed-up file is a symlink (restored as one).
+    pub link: Option<String>,
 }
 
 /// What a restore did (or would do).
@@ -54,8 +56,9 @@ pub struct RestoreReport {
 }
 
 /// Copies each file `(at, existing)` into a new backup `<stamp>/<root>/<path>`, created
-/// only when there is a file to copy; returns its folder. A symlink is saved as a file
-/// holding its target; a file keeps its mode (a backed-up secret stays 0600).
+/// only when there is a file to copy; returns its folder. A symlink is saved as a symlink
+/// (never followed), a folder with everything in it; a file keeps its mode (a backed-up
+/// secret stays 0600).
 pub(crate) fn save<'a>(
     homes: &Homes,
     files: impl IntoIterator<Item = (&'a RootPath, &'a Path)>,
@@ -64,18 +67,36 @@ pub(crate) fn save<'a>(
     for (at, existing) in files {
         let dir = dir.get_or_insert_with(|| homes.backups().join(stamp()));
         let dest = dir.join(at.root.name()).join(&at.rel);
-        let parent = dest.parent().expect("has a parent");
-        fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
-        let meta = fs::symlink_metadata(existing).map_err(|e| Error::io("read", existing, e))?;
-        if meta.file_type().is_symlink() {
-            let target = fs::read_link(existing).map_err(|e| Error::io("read", existing, e))?;
-            fs::write(&dest, target.to_string_lossy().as_bytes())
-                .map_err(|e| Error::io("write", &dest, e))?;
-        } else {
-            fs::copy(existing, &dest).map_err(|e| Error::io("back up", existing, e))?;
+        for file in files_under(existing) {
+            let rel = file.strip_prefix(existing).expect("inside");
+            let dest = if rel.as_os_str().is_empty() {
+                dest.clone()
+            } else {
+                dest.join(rel)
+            };
+            save_one(&file, &dest)?;
         }
     }
     Ok(dir)
+}
+
+/// Copies the file or symlink `existing` to `dest`.
+fn save_one(existing: &Path, dest: &Path) -> Result<()> {
+    let parent = dest.parent().expect("has a parent");
+    fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+    let meta = fs::symlink_metadata(existing).map_err(|e| Error::io("read", existing, e))?;
+    if meta.file_type().is_symlink() {
+        let target = fs::read_link(existing).map_err(|e| Error::io("read", existing, e))?;
+        let _ = fs::remove_file(dest);
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&target, dest).map_err(|e| Error::io("back up", existing, e))?;
+        #[cfg(not(unix))]
+        fs::write(dest, target.to_string_lossy().as_bytes())
+            .map_err(|e| Error::io("write", dest, e))?;
+    } else {
+        fs::copy(existing, dest).map_err(|e| Error::io("back up", existing, e))?;
+    }
+    Ok(())
 }
 
 /// A new backup's name: the UTC time to the microsecond, so names sort by age.
@@ -91,7 +112,7 @@ fn stamp() -> String {
 /// then (unless `dry_run`) backs up what it replaces, so a restore can itself be undone,
 /// and puts the files back through the journal. The caller holds the lock.
 pub fn restore(homes: &Homes, name: Option<&str>, dry_run: bool) -> Result<RestoreReport> {
-    crate::follower::apply::recover(homes)?;
+    crate::follower::apply::recover(homes, false)?;
     let info = find(&homes.backups(), name)?;
     let mut report = RestoreReport {
         backup: info.name.clone(),
@@ -99,6 +120,7 @@ pub fn restore(homes: &Homes, name: Option<&str>, dry_run: bool) -> Result<Resto
         ..Default::default()
     };
     let mut planned = Vec::new();
+    let mut clears = Vec::new();
     for file in files(&info)? {
         let root = Root::from_name(&file.root).ok_or_else(|| Error::InvalidLayer {
             path: info.path.join(&file.root),
@@ -106,20 +128,37 @@ pub fn restore(homes: &Homes, name: Option<&str>, dry_run: bool) -> Result<Resto
         })?;
         let at = RootPath::new(root, file.path);
         let target = at.target(homes);
-        let bytes = fs::read(&file.source).map_err(|e| Error::io("read", &file.source, e))?;
-        let mode = fs::metadata(&file.source)
-            .map(|m| fsx::mode_of(&m))
-            .map_err(|e| Error::io("read", &file.source, e))?;
-        let current = current_hash(&target);
-        if current
-            .as_ref()
-            .is_some_and(|(h, link, m)| !link && *h == sha256_hex(&bytes) && *m == mode)
-        {
+        let (bytes, mode) = match &file.link {
+            Some(text) => (text.as_bytes().to_vec(), 0o777),
+            None => {
+                let bytes =
+                    fs::read(&file.source).map_err(|e| Error::io("read", &file.source, e))?;
+                let mode = fs::metadata(&file.source)
+                    .map(|m| fsx::mode_of(&m))
+                    .map_err(|e| Error::io("read", &file.source, e))?;
+                (bytes, mode)
+            }
+        };
+        let is_link = file.link.is_some();
+        let root_dir = root.dir(homes);
+        let current = current_hash(&root_dir, &target);
+        if current.as_ref().is_some_and(|(h, link, m)| {
+            *link == is_link && *h == sha256_hex(&bytes) && (is_link || *m == mode)
+        }) {
             report.unchanged += 1;
             continue;
         }
+        // What changed kind since the backup (a folder where the file was, a link or file
+        // where its folder was) goes first, backed up like every file the restore replaces.
+        if let Some(block) = obstacle(&root_dir, &target)
+            && !clears
+                .iter()
+                .any(|(_, b): &(RootPath, PathBuf)| *b == block)
+        {
+            clears.push((RootPath::new(root, rel_of(&root_dir, &block)), block));
+        }
         report.restored.push(at.clone());
-        planned.push((at, target, bytes, mode, current.is_some()));
+        planned.push((at, target, bytes, mode, is_link, current.is_some()));
     }
     if dry_run || planned.is_empty() {
         return Ok(report);
@@ -129,11 +168,15 @@ pub fn restore(homes: &Homes, name: Option<&str>, dry_run: bool) -> Result<Resto
         planned
             .iter()
             .filter(|(.., existed)| *existed)
-            .map(|(at, target, ..)| (at, target.as_path())),
+            .map(|(at, target, ..)| (at, target.as_path()))
+            .chain(clears.iter().map(|(at, block)| (at, block.as_path()))),
     )?;
     let mut journal = Pending::begin(&homes.journal())?;
-    for (_, target, bytes, mode, _) in &planned {
-        journal.write(target, bytes, Some(*mode), false)?;
+    for (at, block) in &clears {
+        journal.clear(block, &at.root.dir(homes));
+    }
+    for (_, target, bytes, mode, link, _) in &planned {
+        journal.write(target, bytes, Some(*mode), *link)?;
     }
     journal.commit()?.run()?;
     Ok(report)
@@ -212,10 +255,17 @@ pub fn files(backup: &BackupInfo) -> Result<Vec<RestoreFile>> {
         let mut parts = rel.iter().map(|p| p.to_string_lossy().into_owned());
         let root = parts.next().expect("min_depth 2");
         let path = parts.collect::<Vec<_>>().join("/");
+        let link = if f.path_is_symlink() {
+            let target = fs::read_link(f.path()).map_err(|e| Error::io("read", f.path(), e))?;
+            Some(target.to_string_lossy().into_owned())
+        } else {
+            None
+        };
         out.push(RestoreFile {
             root,
             path,
             source: f.path().to_path_buf(),
+            link,
         });
     }
     Ok(out)

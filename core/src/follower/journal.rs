@@ -2,7 +2,8 @@
 //! done. Every new content is written into the journal first, then the list of operations is
 //! committed with one atomic rename; only then are targets touched. A run that finds a
 //! committed journal replays it (every operation is idempotent), and an uncommitted one is
-//! dropped: the targets were never touched.
+//! dropped: the targets were never touched. A journal that cannot be replayed is reported with
+//! the command that discards it ([`discard`]), never retried forever.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+use crate::store::sha256_hex;
 use crate::{env, fsx};
 
 /// The committed operation list inside the journal directory.
@@ -42,12 +44,25 @@ pub(crate) enum Op {
         from: PathBuf,
         /// Permission bits.
         mode: Option<u32>,
+        /// The sha256 `from` must hash to: store objects are not fsynced, so a replay after a
+        /// crash checks them again before they reach a home.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sha256: Option<String>,
     },
-    /// Make `path` not exist; then remove its empty parent folders up to `root`.
+    /// Make the file or link `path` not exist; then remove its empty parent folders up to
+    /// `root`. A directory at `path` is left alone (a later write made it one).
     Delete {
         /// Absolute target.
         path: PathBuf,
         /// The folder never removed.
+        root: PathBuf,
+    },
+    /// Make `path` not exist, whatever it is (file, link, or a whole directory: a path that
+    /// changed kind), so the writes after it can put something else there.
+    Clear {
+        /// Absolute target.
+        path: PathBuf,
+        /// The root it lies in.
         root: PathBuf,
     },
 }
@@ -105,12 +120,22 @@ impl Pending {
         Ok(())
     }
 
-    /// Queues writing the bytes of the immutable file `from` (a store object) to `path`.
-    pub(crate) fn copy(&mut self, path: &Path, from: &Path, mode: Option<u32>) {
+    /// Queues writing the bytes of the immutable file `from` (a store object whose bytes
+    /// hash to `sha256`) to `path`.
+    pub(crate) fn copy(&mut self, path: &Path, from: &Path, sha256: &str, mode: Option<u32>) {
         self.ops.push(Op::Copy {
             path: path.to_path_buf(),
             from: from.to_path_buf(),
             mode,
+            sha256: Some(sha256.to_owned()),
+        });
+    }
+
+    /// Queues removing whatever is at `path` inside `root` (a directory with all it holds).
+    pub(crate) fn clear(&mut self, path: &Path, root: &Path) {
+        self.ops.push(Op::Clear {
+            path: path.to_path_buf(),
+            root: root.to_path_buf(),
         });
     }
 
@@ -164,9 +189,10 @@ impl Journal {
             .ops
             .iter()
             .filter_map(|op| match op {
-                Op::Write { path, .. } | Op::Copy { path, .. } | Op::Delete { path, .. } => {
-                    path.parent()
-                }
+                Op::Write { path, .. }
+                | Op::Copy { path, .. }
+                | Op::Delete { path, .. }
+                | Op::Clear { path, .. } => path.parent(),
             })
             .filter(|dir| tool_home.is_none_or(|tool| !dir.starts_with(tool)))
             .collect();
@@ -198,18 +224,53 @@ impl Journal {
                 let bytes = fs::read(&blob_path).map_err(|e| Error::io("read", &blob_path, e))?;
                 write_target(path, &bytes, *mode, *link)
             }
-            Op::Copy { path, from, mode } => {
+            Op::Copy {
+                path,
+                from,
+                mode,
+                sha256,
+            } => {
                 let bytes = fs::read(from).map_err(|e| Error::io("read", from, e))?;
+                if let Some(expected) = sha256 {
+                    let actual = sha256_hex(&bytes);
+                    if &actual != expected {
+                        // Removed, so the next sync fetches it again.
+                        let _ = fs::remove_file(from);
+                        return Err(Error::HashMismatch {
+                            expected: expected.clone(),
+                            actual,
+                        });
+                    }
+                }
                 write_target(path, &bytes, *mode, false)
             }
             Op::Delete { path, root } => {
+                if !inside_real_dirs(root, path) {
+                    // A folder on the way is gone or became a link: the file is not there.
+                    return Ok(());
+                }
                 match fs::symlink_metadata(path) {
+                    Ok(meta) if meta.is_dir() => {}
                     Ok(_) => fs::remove_file(path).map_err(|e| Error::io("delete", path, e))?,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => return Err(Error::io("delete", path, e)),
                 }
                 remove_empty_parents(path, root);
                 Ok(())
+            }
+            Op::Clear { path, root } => {
+                if !inside_real_dirs(root, path) {
+                    return Ok(());
+                }
+                match fs::symlink_metadata(path) {
+                    // `remove_dir_all` never follows a link inside the tree.
+                    Ok(meta) if meta.is_dir() => {
+                        fs::remove_dir_all(path).map_err(|e| Error::io("remove", path, e))
+                    }
+                    Ok(_) => fs::remove_file(path).map_err(|e| Error::io("remove", path, e)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                    Err(e) => Err(Error::io("remove", path, e)),
+                }
             }
         }
     }
@@ -229,18 +290,48 @@ impl Journal {
             }
             Err(e) => return Err(Error::io("read", &path, e)),
         };
-        let ops: Vec<Op> = serde_json::from_slice(&bytes).map_err(|e| Error::InvalidLayer {
-            path: path.clone(),
-            reason: format!("the apply journal is unreadable ({e}); remove `{}` and run `codexport apply` again", dir.display()),
-        })?;
+        let broken = |reason: String| Error::JournalBroken {
+            dir: dir.to_path_buf(),
+            reason,
+        };
+        let ops: Vec<Op> = serde_json::from_slice(&bytes)
+            .map_err(|e| broken(format!("`{}` is unreadable ({e})", path.display())))?;
         let count = ops.len();
         Journal {
             dir: dir.to_path_buf(),
             ops,
         }
-        .run()?;
+        .run()
+        .map_err(|e| broken(crate::error::one_line(&e)))?;
         Ok(Some(count))
     }
+}
+
+/// Drops the journal in `dir`, committed or not, without running it (`--discard-journal`):
+/// the next apply plans from what is on disk, so it writes whatever the journal did not.
+/// Returns whether there was one.
+pub(crate) fn discard(dir: &Path) -> Result<bool, Error> {
+    let had = dir.exists();
+    remove_dir(dir)?;
+    Ok(had)
+}
+
+/// Whether every folder between `root` (excluded) and `path` is a real directory: no link,
+/// no file, nothing missing. What lies at `path` is then what is in the root at that path.
+pub(crate) fn inside_real_dirs(root: &Path, path: &Path) -> bool {
+    let Ok(rel) = path.strip_prefix(root) else {
+        return false;
+    };
+    let mut dir = root.to_path_buf();
+    let mut parts: Vec<_> = rel.components().collect();
+    parts.pop();
+    for part in parts {
+        dir.push(part);
+        if !fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
+            return false;
+        }
+    }
+    true
 }
 
 /// `CODEXPORT_TEST_CRASH_AFTER` = N aborts a journal run after N operations (tests only).
@@ -325,7 +416,7 @@ mod tests {
         p.write(&root.join("b/c"), b"c", None, false).unwrap();
         let object = tmp.path().join("object");
         fs::write(&object, "copied").unwrap();
-        p.copy(&root.join("d"), &object, None);
+        p.copy(&root.join("d"), &object, &sha256_hex(b"copied"), None);
         p.delete(&root.join("gone/deep/x"), &root);
         let j = p.commit().unwrap();
         j.perform(&j.ops[0]).unwrap();
@@ -349,5 +440,71 @@ mod tests {
         assert_eq!(Journal::recover(&jdir).unwrap(), None);
         #[cfg(unix)]
         assert_eq!(fsx::mode_of(&fs::metadata(root.join("a")).unwrap()), 0o600);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn clears_replace_any_kind_and_nothing_reaches_through_a_link() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("codex");
+        let outside = tmp.path().join("outside");
+        let jdir = tmp.path().join("tool/journal");
+        fs::create_dir_all(root.join("d/sub")).unwrap();
+        fs::write(root.join("d/sub/local"), "mine").unwrap();
+        fs::create_dir_all(&outside).unwrap();
+        fs::write(outside.join("f"), "keep").unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("l")).unwrap();
+
+        let mut p = Pending::begin(&jdir).unwrap();
+        // A delete below a link is not a file of this root: never followed.
+        p.delete(&root.join("l/f"), &root);
+        p.clear(&root.join("d"), &root);
+        p.write(&root.join("d"), b"now a file", None, false)
+            .unwrap();
+        p.clear(&root.join("l"), &root);
+        p.write(&root.join("l/inside"), b"now a folder", None, false)
+            .unwrap();
+        let j = p.commit().unwrap();
+        for op in &j.ops {
+            j.perform(op).unwrap();
+        }
+        // Killed after the last operation: the replay runs every one again.
+        std::mem::forget(j);
+        assert_eq!(fs::read_to_string(root.join("d")).unwrap(), "now a file");
+        assert_eq!(
+            fs::read_to_string(root.join("l/inside")).unwrap(),
+            "now a folder"
+        );
+        assert!(!fs::symlink_metadata(root.join("l")).unwrap().is_symlink());
+        assert_eq!(fs::read_to_string(outside.join("f")).unwrap(), "keep");
+        assert!(!outside.join("inside").exists());
+
+        assert_eq!(Journal::recover(&jdir).unwrap(), Some(5));
+        assert_eq!(fs::read_to_string(root.join("d")).unwrap(), "now a file");
+        assert_eq!(
+            fs::read_to_string(root.join("l/inside")).unwrap(),
+            "now a folder"
+        );
+    }
+
+    #[test]
+    fn a_replayed_copy_checks_its_object_and_a_broken_journal_names_its_repair() {
+        use crate::exit::Diagnose;
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("codex");
+        let jdir = tmp.path().join("tool/journal");
+        let object = tmp.path().join("object");
+        fs::write(&object, "good").unwrap();
+        let mut p = Pending::begin(&jdir).unwrap();
+        p.copy(&root.join("a"), &object, &sha256_hex(b"good"), None);
+        std::mem::forget(p.commit().unwrap());
+        fs::write(&object, "evil").unwrap();
+        let err = Journal::recover(&jdir).unwrap_err();
+        assert!(matches!(err, Error::JournalBroken { .. }), "{err}");
+        assert!(err.to_string().contains("hash to"), "{err}");
+        assert!(err.hints()[0].contains("codexport apply --discard-journal"));
+        assert!(!root.join("a").exists() && !object.exists());
+        assert!(discard(&jdir).unwrap());
+        assert_eq!(Journal::recover(&jdir).unwrap(), None);
     }
 }

@@ -36,6 +36,10 @@ pub struct SyncOptions {
     pub lock_wait: Wait,
     /// Fetch and verify, then report what an apply would do; stage and write nothing.
     pub dry_run: bool,
+    /// Apply even a revision that deletes most managed files (see [`ApplyOptions`]).
+    pub allow_mass_delete: bool,
+    /// Drop an unfinished apply's journal instead of replaying it.
+    pub discard_journal: bool,
 }
 
 impl Default for SyncOptions {
@@ -45,6 +49,8 @@ impl Default for SyncOptions {
             apply: false,
             lock_wait: INTERACTIVE_WAIT,
             dry_run: false,
+            allow_mass_delete: false,
+            discard_journal: false,
         }
     }
 }
@@ -90,7 +96,7 @@ fn block_on<T>(fut: impl Future<Output = Result<T>>) -> Result<T> {
 /// then pins the key, stores the token and the URL, and optionally applies.
 pub fn join(homes: &Homes, request: &JoinRequest, options: SyncOptions) -> Result<SyncOutcome> {
     let _lock = LockGuard::acquire(&homes.lock(), options.lock_wait)?;
-    apply::recover(homes)?;
+    apply::recover(homes, options.discard_journal)?;
     // Read under the lock, once: what `hook install|uninstall` recorded last is what applies.
     let mut settings = LocalSettings::load(homes)?;
     match Identity::load(homes)? {
@@ -145,14 +151,91 @@ pub fn join(homes: &Homes, request: &JoinRequest, options: SyncOptions) -> Resul
 
 /// Pulls from the pinned master and stages what is new; applies when asked.
 pub fn sync(homes: &Homes, options: SyncOptions) -> Result<SyncOutcome> {
-    let result = sync_inner(homes, options);
+    sync_gated(homes, options, &LocalGate::default())
+}
+
+/// [`sync`] for a caller that bounds it in time and may stop waiting (the SessionStart
+/// hook): the local steps (replaying a journal, staging and applying) run inside `gate`, so
+/// once one starts it finishes; after [`LocalGate::abandon`] no local step starts.
+pub fn sync_gated(homes: &Homes, options: SyncOptions, gate: &LocalGate) -> Result<SyncOutcome> {
+    let result = sync_inner(homes, options, gate);
     LastSync::record(homes, result.as_ref().err().map(ToString::to_string));
     result
 }
 
-fn sync_inner(homes: &Homes, options: SyncOptions) -> Result<SyncOutcome> {
+/// Where a time-bounded sync stands: on the network (the caller may give up at any moment)
+/// or changing local files (the caller waits for the step to finish).
+#[derive(Debug, Default)]
+pub struct LocalGate {
+    state: std::sync::Mutex<GateState>,
+    changed: std::sync::Condvar,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum GateState {
+    #[default]
+    Network,
+    Local,
+    Abandoned,
+}
+
+impl LocalGate {
+    /// Starts a local step; `None` when the caller gave up (then no local step starts).
+    fn enter(&self) -> Option<GateGuard<'_>> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if *state == GateState::Abandoned {
+            return None;
+        }
+        *state = GateState::Local;
+        Some(GateGuard(self))
+    }
+
+    /// The caller stops waiting: a local step in progress is waited for (it is local and
+    /// journaled, so it ends soon), and none starts after. Returns whether one was waited for.
+    pub fn abandon(&self) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut waited = false;
+        while *state == GateState::Local {
+            waited = true;
+            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        *state = GateState::Abandoned;
+        waited
+    }
+}
+
+/// A local step in progress; dropping it ends the step.
+struct GateGuard<'a>(&'a LocalGate);
+
+impl Drop for GateGuard<'_> {
+    fn drop(&mut self) {
+        let mut state = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
+        if *state == GateState::Local {
+            *state = GateState::Network;
+        }
+        self.0.changed.notify_all();
+    }
+}
+
+/// What a sync whose caller gave up before a local step returns (nobody reads it).
+fn abandoned() -> Result<SyncOutcome> {
+    Ok(SyncOutcome {
+        staged: None,
+        new_revision: false,
+        fetched_objects: 0,
+        fetched_bytes: 0,
+        applied: None,
+    })
+}
+
+fn sync_inner(homes: &Homes, options: SyncOptions, gate: &LocalGate) -> Result<SyncOutcome> {
     let _lock = LockGuard::acquire(&homes.lock(), options.lock_wait)?;
-    apply::recover(homes)?;
+    {
+        let Some(_local) = gate.enter() else {
+            return abandoned();
+        };
+        apply::recover(homes, options.discard_journal)?;
+    }
     // The settings first: a `local.toml` of the original tool (no identity of ours yet) is
     // told as such, not as "not a follower".
     let settings = LocalSettings::load(homes)?;
@@ -177,6 +260,9 @@ fn sync_inner(homes: &Homes, options: SyncOptions) -> Result<SyncOutcome> {
             seq: head.known_seq(),
         },
     ))?;
+    let Some(_local) = gate.enter() else {
+        return abandoned();
+    };
     finish(homes, &settings, &trust, &head, pulled, options)
 }
 
@@ -250,7 +336,13 @@ fn finish(
         };
         let applied = revision
             .as_ref()
-            .map(|r| apply::apply_with(homes, settings, r, ApplyOptions { dry_run: true }))
+            .map(|r| {
+                let dry = ApplyOptions {
+                    dry_run: true,
+                    ..ApplyOptions::default()
+                };
+                apply::apply_with(homes, settings, r, dry)
+            })
             .transpose()?;
         return Ok(SyncOutcome {
             staged: revision.as_ref().map(|r| (r.seq, r.revision.clone())),
@@ -289,7 +381,11 @@ fn finish(
     {
         let state = State::load_head(homes)?;
         if state.applied.as_ref().map(|a| &a.revision) != Some(&revision.revision) {
-            outcome.applied = Some(apply::apply(homes, settings, &revision)?);
+            let options = ApplyOptions {
+                allow_mass_delete: options.allow_mass_delete,
+                ..ApplyOptions::default()
+            };
+            outcome.applied = Some(apply::apply_with(homes, settings, &revision, options)?);
         }
     }
     Ok(outcome)
@@ -299,7 +395,7 @@ fn finish(
 /// even when that revision is already applied (local layers may have changed).
 pub fn apply_staged(homes: &Homes, lock_wait: Wait, options: ApplyOptions) -> Result<ApplyReport> {
     let _lock = LockGuard::acquire(&homes.lock(), lock_wait)?;
-    apply::recover(homes)?;
+    apply::recover(homes, options.discard_journal)?;
     let trust = Identity::load_follower(homes)?;
     let revision = stage::load(homes, &trust)?.ok_or_else(|| {
         Error::WrongRole(

@@ -117,7 +117,13 @@ pub fn for_apply(
     } else {
         None
     };
-    layer_hooks(canonical, &map, &homes.codex_realpath(), ours.as_ref())
+    let mut layer = layer_hooks(canonical, &map, &homes.codex_realpath(), ours.as_ref())?;
+    if !settings.trusts_master_hooks() {
+        // `trustMasterHooks = false`: the master's hooks arrive, its trust does not (its keys
+        // are still removed, so none is trusted under a rewritten key either).
+        layer.trust.entries.clear();
+    }
+    Ok(layer)
 }
 
 /// codexport's hook as it stands in the Codex home, or a fresh one for this binary.

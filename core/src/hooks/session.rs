@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 
 use crate::Homes;
 use crate::clock::now_rfc3339;
-use crate::error::Error;
-use crate::follower::{self, SyncOptions, SyncOutcome};
+use crate::error::{Error, one_line};
+use crate::exit::Diagnose;
+use crate::follower::{self, LocalGate, SyncOptions, SyncOutcome};
 use crate::lock::Wait;
 use crate::settings::{DEFAULT_BUDGET, LocalSettings};
 
@@ -58,8 +59,10 @@ pub fn session_start(
     line
 }
 
-/// The sync, on its own thread so the budget holds even if it stalls; when the budget runs
-/// out the process ends with it (an apply in flight is journaled and finishes at the next run).
+/// The sync, on its own thread so the budget holds even if the network stalls. The budget
+/// bounds the network only: when it runs out during a local step (replaying a journal,
+/// staging, applying), that step finishes first, so the session never starts on a
+/// half-applied home; no local step starts after it ran out.
 fn sync_within(
     homes: &Homes,
     budget: Duration,
@@ -70,14 +73,27 @@ fn sync_within(
         timeout: budget,
         apply,
         lock_wait: Wait::No,
-        dry_run: false,
+        ..SyncOptions::default()
     };
     let (tx, rx) = mpsc::channel();
     let worker_homes = homes.clone();
+    let gate = std::sync::Arc::new(LocalGate::default());
+    let worker_gate = gate.clone();
     std::thread::spawn(move || {
-        let _ = tx.send(follower::sync(&worker_homes, options));
+        let _ = tx.send(follower::sync_gated(&worker_homes, options, &worker_gate));
     });
-    match rx.recv_timeout(budget) {
+    let result = match rx.recv_timeout(budget) {
+        Ok(result) => Ok(result),
+        Err(_) => {
+            let finished_local = gate.abandon();
+            // A local step that was waited for is the sync's last one: its outcome follows.
+            match rx.recv_timeout(Duration::from_millis(if finished_local { 500 } else { 0 })) {
+                Ok(result) => Ok(result),
+                Err(_) => Err(finished_local),
+            }
+        }
+    };
+    match result {
         Ok(Ok(outcome)) => {
             let mut line = describe(&outcome);
             if outcome.applied.is_some() {
@@ -89,21 +105,29 @@ fn sync_within(
             line
         }
         Ok(Err(Error::Busy(_))) => "skipped: another sync or apply holds the lock".to_owned(),
-        Ok(Err(e)) => format!("failed: {}", one_line(&e)),
-        Err(_) => format!("gave up: the {} ms budget ran out", budget.as_millis()),
+        Ok(Err(e)) => {
+            let mut line = format!("failed: {}", one_line(&e));
+            // These stay until the user acts: the log says how.
+            let hints = match e {
+                Error::JournalBroken { .. } | Error::MassDelete { .. } => e.hints(),
+                _ => Vec::new(),
+            };
+            for hint in hints {
+                line.push_str("; hint: ");
+                line.push_str(&hint);
+            }
+            line
+        }
+        Err(finished_local) => format!(
+            "gave up: the {} ms budget ran out{}",
+            budget.as_millis(),
+            if finished_local {
+                " (the local step it had started was finished first)"
+            } else {
+                ""
+            }
+        ),
     }
-}
-
-/// The error and its causes on one line (`a: b: c`), as the log keeps one line per run.
-fn one_line(e: &dyn std::error::Error) -> String {
-    let mut line = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        line.push_str(": ");
-        line.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    line
 }
 
 /// One line for a finished sync.

@@ -33,6 +33,12 @@ pub struct LocalSettings {
     pub allow_skill_overrides: Overrides,
     /// How many backups to keep (oldest pruned first).
     pub keep_backups: Option<usize>,
+    /// `trustMasterHooks = false`: the master's hooks arrive untrusted (Codex asks before it
+    /// runs them); unset or `true`, a hook the master trusts is trusted here too.
+    pub trust_master_hooks: Option<bool>,
+    /// `masterMcpServers = "off"`: the master's MCP servers are written with
+    /// `enabled = false` (Codex starts none of them until enabled here).
+    pub master_mcp_servers: MasterMcpServers,
     /// `[hook]`: codexport's SessionStart hook.
     pub hook: HookSettings,
     /// `role`, written by the original Node codexport (with `masterUrl`, `masterFingerprint`).
@@ -114,6 +120,17 @@ impl<'de> Deserialize<'de> for Overrides {
     }
 }
 
+/// `masterMcpServers` of `local.toml`: whether the master's MCP servers start on this machine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MasterMcpServers {
+    /// As the master has them (the default).
+    #[default]
+    On,
+    /// Written with `enabled = false`; a `mcps.local.toml` table stays as written.
+    Off,
+}
+
 /// `[hook]` of `local.toml`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
@@ -135,6 +152,11 @@ impl LocalSettings {
     /// Parses the text of `local.toml` at `path`.
     pub fn parse(text: &str, path: &Path) -> Result<Self> {
         deserialize(text, path, TomlOwner::Codexport)
+    }
+
+    /// Whether a hook the master trusts is trusted here (`trustMasterHooks`, default yes).
+    pub fn trusts_master_hooks(&self) -> bool {
+        self.trust_master_hooks.unwrap_or(true)
     }
 
     /// The number of backups to keep.
@@ -256,6 +278,23 @@ mod tests {
         assert_eq!(s.master_host().as_deref(), Some("h"));
         assert!(s.hook.installed);
         assert_eq!(s.hook.budget(), Duration::from_millis(1500));
+        assert!(s.trusts_master_hooks());
+        assert_eq!(s.master_mcp_servers, MasterMcpServers::On);
+        let s = LocalSettings::parse(
+            "trustMasterHooks = false\nmasterMcpServers = \"off\"\n",
+            Path::new("local.toml"),
+        )
+        .unwrap();
+        assert!(!s.trusts_master_hooks());
+        assert_eq!(s.master_mcp_servers, MasterMcpServers::Off);
+        let err =
+            LocalSettings::parse("masterMcpServers = \"maybe\"\n", Path::new("/t/local.toml"))
+                .unwrap_err()
+                .to_string();
+        assert!(
+            err.starts_with("`/t/local.toml:1:20` is not valid TOML: unknown variant `maybe`"),
+            "{err}"
+        );
         let default = LocalSettings::default();
         assert_eq!(default.keep_backups(), DEFAULT_KEEP_BACKUPS);
         assert_eq!(default.hook.budget(), DEFAULT_BUDGET);

@@ -10,8 +10,8 @@ mod master;
 mod toml_file;
 
 pub use local::{
-    DEFAULT_BUDGET, DEFAULT_KEEP_BACKUPS, HookSettings, LocalSettings, ORIGINAL_TOOL_KEYS,
-    Overrides,
+    DEFAULT_BUDGET, DEFAULT_KEEP_BACKUPS, HookSettings, LocalSettings, MasterMcpServers,
+    ORIGINAL_TOOL_KEYS, Overrides,
 };
 pub use master::{
     DEFAULT_ALLOW, DEFAULT_MASTER_TOML, DEFAULT_PORT, MasterSettings, SourceSettings,

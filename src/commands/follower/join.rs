@@ -27,7 +27,7 @@ pub(crate) fn run(args: &FollowerJoinArgs, printer: Printer) -> anyhow::Result<E
             timeout: args.timeout,
             apply: args.apply,
             lock_wait: INTERACTIVE_WAIT,
-            dry_run: false,
+            ..SyncOptions::default()
         },
     )?;
     printer.status(format_args!(

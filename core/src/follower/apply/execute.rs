@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::follower::apply::transform::{CONFIG_TOML, Transformed};
 use crate::follower::apply::{DesiredFile, Source};
 use crate::follower::backups;
-use crate::follower::journal::Pending;
+use crate::follower::journal::{Pending, inside_real_dirs};
 use crate::follower::layer::build::{config_base, rules_base};
 use crate::follower::layer::diff::config_keys;
 use crate::follower::layer::rules::DEFAULT_RULES;
@@ -36,6 +36,9 @@ pub struct ApplyReport {
     pub backup_dir: Option<PathBuf>,
     /// The written files that did not exist before (a subset of `written`).
     pub added: Vec<RootPath>,
+    /// Files never managed that went because the master changed the kind of a path holding
+    /// them (a folder replaced by a file or a link): they are in the backup.
+    pub local_additions: Vec<RootPath>,
     /// `config.toml` keys that change (`+ key`, `~ key`, `- key`).
     pub config_keys: Vec<String>,
     /// What the `config.toml` merge carried over or kept (keys changed on both sides).
@@ -86,8 +89,12 @@ fn mode_for(file: &DesiredFile) -> u32 {
     }
 }
 
-/// The sha256 of what is at `path` now (a link hashes its target text), if anything.
-pub(crate) fn current_hash(path: &Path) -> Option<(String, bool, u32)> {
+/// The sha256 of what is at `path` inside `root` now (a link hashes its target text), if
+/// anything: nothing when a folder on the way is a link or a file (that is not this path).
+pub(crate) fn current_hash(root: &Path, path: &Path) -> Option<(String, bool, u32)> {
+    if !inside_real_dirs(root, path) {
+        return None;
+    }
     let meta = fs::symlink_metadata(path).ok()?;
     if meta.file_type().is_symlink() {
         let target = fs::read_link(path).ok()?;
@@ -100,12 +107,61 @@ pub(crate) fn current_hash(path: &Path) -> Option<(String, bool, u32)> {
     Some((sha256_hex(&bytes), false, fsx::mode_of(&meta)))
 }
 
+/// What must go before `target` inside `root` can be written: `target` itself when it is a
+/// real directory, or the first folder on the way that is a file or a link. `None` when the
+/// way is clear (missing folders are created).
+pub(crate) fn obstacle(root: &Path, target: &Path) -> Option<PathBuf> {
+    let rel = target.strip_prefix(root).ok()?;
+    let mut at = root.to_path_buf();
+    let parts: Vec<_> = rel.components().collect();
+    for (i, part) in parts.iter().enumerate() {
+        at.push(part);
+        let meta = fs::symlink_metadata(&at).ok()?;
+        let last = i + 1 == parts.len();
+        if last {
+            return meta.is_dir().then_some(at);
+        }
+        if !meta.is_dir() {
+            return Some(at);
+        }
+    }
+    None
+}
+
+/// Every file and link under `path` (itself when it is not a directory), links not followed.
+pub(crate) fn files_under(path: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(path)
+        .follow_root_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .flatten()
+        .filter(|e| !e.file_type().is_dir())
+        .map(|e| e.into_path())
+        .collect()
+}
+
+/// `path` inside `root`, `/`-separated.
+pub(crate) fn rel_of(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).expect("inside its root");
+    rel.to_string_lossy()
+        .replace(std::path::MAIN_SEPARATOR, "/")
+}
+
+/// A revision deletes "en masse" when it deletes more than half of the managed files and
+/// more than this many.
+pub const MASS_DELETE_MIN: usize = 20;
+
 /// Everything an apply will change, decided before any file changes: every object it
 /// writes is already read and verified, so a missing or corrupt one stops the apply here.
 #[derive(Debug)]
 pub struct Plan {
     writes: Vec<PlannedWrite>,
     deletes: Vec<PlannedDelete>,
+    /// Paths whose kind changes (a folder where a file goes, a file or link where a folder
+    /// goes): removed, after the backup, before the writes.
+    clears: Vec<PlannedDelete>,
+    /// How many files the last apply managed.
+    managed_before: usize,
     /// `state.json` as it stands once the plan is committed.
     state: State,
     /// The follower's `mcp-manifest.json`.
@@ -142,7 +198,8 @@ struct PlannedDelete {
 #[derive(Debug)]
 enum Content {
     Bytes(Vec<u8>),
-    Object(PathBuf),
+    /// The object's file and its sha256 (checked again when a journal replays the copy).
+    Object(PathBuf, String),
 }
 
 impl Plan {
@@ -156,13 +213,23 @@ impl Plan {
         self.report
     }
 
-    /// Every file the commit replaces or deletes, with where it is now.
+    /// Every file the commit replaces or deletes (and every folder it removes), with where it
+    /// is now.
     fn replaced(&self) -> impl Iterator<Item = (&RootPath, &Path)> {
         self.writes
             .iter()
             .filter(|w| w.existed)
             .map(|w| (&w.at, w.target.as_path()))
             .chain(self.deletes.iter().map(|d| (&d.at, d.target.as_path())))
+            .chain(self.clears.iter().map(|d| (&d.at, d.target.as_path())))
+    }
+
+    /// `Some((deleted, managed))` when the plan deletes more than half of the files the last
+    /// apply managed, and more than [`MASS_DELETE_MIN`].
+    pub fn mass_delete(&self) -> Option<(usize, usize)> {
+        let count = self.deletes.len();
+        (count > MASS_DELETE_MIN && count * 2 > self.managed_before)
+            .then_some((count, self.managed_before))
     }
 }
 
@@ -179,6 +246,19 @@ pub fn plan(homes: &Homes, revision: &Revision, transformed: &Transformed) -> Re
         ..ApplyReport::default()
     };
     let mut managed: BTreeMap<Root, BTreeMap<String, String>> = BTreeMap::new();
+    let managed_before = state.managed.values().map(BTreeMap::len).sum();
+    let was_managed = |root: Root, rel: &str| {
+        state
+            .managed
+            .get(&root)
+            .is_some_and(|m| m.contains_key(rel))
+    };
+    let desired: std::collections::BTreeSet<PathBuf> = transformed
+        .files
+        .iter()
+        .map(|f| f.at.target(homes))
+        .collect();
+    let mut clears: Vec<PlannedDelete> = Vec::new();
 
     // Decide what must be written before reading any object, then read and verify those
     // objects, so a missing or corrupt object stops the apply before any file changes.
@@ -193,7 +273,27 @@ pub fn plan(homes: &Homes, revision: &Revision, transformed: &Transformed) -> Re
             .entry(at.root)
             .or_default()
             .insert(at.rel.clone(), hash.clone());
-        let existing = current_hash(&target);
+        let root_dir = at.root.dir(homes);
+        if let Some(block) = obstacle(&root_dir, &target)
+            // A folder where a file goes is replaced with all it holds (backed up). A file or
+            // link on the way goes only when an apply made it (the master changed its kind); a
+            // file of this machine's own stays, and the write into it is refused below. A
+            // desired path on the way is the revision's own contradiction, not a kind change.
+            && (block == target || !desired.contains(&block) && was_managed(at.root, &rel_of(&root_dir, &block)))
+            && !clears.iter().any(|c| c.target == block)
+        {
+            for file in files_under(&block) {
+                let rel = rel_of(&root_dir, &file);
+                if !was_managed(at.root, &rel) {
+                    report.local_additions.push(RootPath::new(at.root, rel));
+                }
+            }
+            clears.push(PlannedDelete {
+                at: RootPath::new(at.root, rel_of(&root_dir, &block)),
+                target: block,
+            });
+        }
+        let existing = current_hash(&root_dir, &target);
         if let Some((h, link, m)) = &existing
             && *h == hash
             && *link == is_link
@@ -202,7 +302,15 @@ pub fn plan(homes: &Homes, revision: &Revision, transformed: &Transformed) -> Re
             report.unchanged += 1;
             continue;
         }
-        pending.push((file, at, target, existing.map(|(h, ..)| h), is_link, mode));
+        pending.push((
+            file,
+            at,
+            target,
+            existing.map(|(h, ..)| h),
+            is_link,
+            mode,
+            hash,
+        ));
     }
     let contents = pending
         .iter()
@@ -210,21 +318,23 @@ pub fn plan(homes: &Homes, revision: &Revision, transformed: &Transformed) -> Re
         .collect::<Result<Vec<_>>>()?;
 
     let mut writes = Vec::new();
-    for ((file, at, target, existing, is_link, mode), bytes) in pending.into_iter().zip(contents) {
+    for ((file, at, target, existing, is_link, mode, hash), bytes) in
+        pending.into_iter().zip(contents)
+    {
         if let Some(h) = &existing {
             let before = state.managed.get(&at.root).and_then(|m| m.get(&at.rel));
             // Merged files carry local edits over: they are not drift.
             if before.is_some_and(|b| b != h) && !is_merged(file) {
                 report.locally_edited.push(at.clone());
             }
-        } else {
+        } else if !clears.iter().any(|c| c.target == target) {
             report.added.push(at.clone());
         }
         report.written.push(at.clone());
         let content = match &file.source {
             // Verified above; the store never changes an object in place.
-            Source::Object(hash) => match store.path(hash) {
-                Ok(path) => Content::Object(path),
+            Source::Object(_) => match store.path(&hash) {
+                Ok(path) => Content::Object(path, hash),
                 Err(_) => Content::Bytes(bytes),
             },
             _ => Content::Bytes(bytes),
@@ -247,7 +357,7 @@ pub fn plan(homes: &Homes, revision: &Revision, transformed: &Transformed) -> Re
             }
             let at = RootPath::new(*root, path.clone());
             let target = at.target(homes);
-            let Some((h, ..)) = current_hash(&target) else {
+            let Some((h, ..)) = current_hash(&root.dir(homes), &target) else {
                 continue;
             };
             if &h != written_hash {
@@ -274,9 +384,13 @@ pub fn plan(homes: &Homes, revision: &Revision, transformed: &Transformed) -> Re
     });
     state.max_seq = state.max_seq.max(revision.seq);
     state.managed = managed;
+    // A delete of what a clear removes anyway is backed up once, by the delete.
+    clears.retain(|c| !deletes.iter().any(|d| d.target == c.target));
     Ok(Plan {
         writes,
         deletes,
+        clears,
+        managed_before,
         state,
         manifest: serde_json::to_vec_pretty(&layered.manifest).expect("serialises"),
         bases: [
@@ -292,11 +406,18 @@ pub fn plan(homes: &Homes, revision: &Revision, transformed: &Transformed) -> Re
 /// into takes new files (so a refused write leaves nothing behind, no backup either).
 /// Returns the backup folder, when anything was saved.
 pub fn back_up(homes: &Homes, plan: &Plan) -> Result<Option<PathBuf>> {
+    let removed: std::collections::BTreeSet<&Path> = plan
+        .deletes
+        .iter()
+        .chain(&plan.clears)
+        .map(|d| d.target.as_path())
+        .collect();
     check_writable(
         plan.writes
             .iter()
             .map(|w| w.target.as_path())
             .chain(plan.deletes.iter().map(|d| d.target.as_path())),
+        &removed,
     )?;
     backups::save(homes, plan.replaced())
 }
@@ -307,15 +428,20 @@ pub fn back_up(homes: &Homes, plan: &Plan) -> Result<Option<PathBuf>> {
 /// backups. The caller holds the lock and took the backup ([`back_up`]).
 pub fn commit(homes: &Homes, plan: Plan, backup: Option<PathBuf>) -> Result<ApplyReport> {
     let mut journal = Pending::begin(&homes.journal())?;
+    // Deletes and clears first: a path that changes kind is out of the way before its
+    // writes (a delete never reaches through the link a write is about to make).
+    for d in &plan.deletes {
+        journal.delete(&d.target, &d.at.root.dir(homes));
+    }
+    for c in &plan.clears {
+        journal.clear(&c.target, &c.at.root.dir(homes));
+    }
     for w in &plan.writes {
         match &w.content {
             // Links come as `Source::Link`, never as objects.
-            Content::Object(from) => journal.copy(&w.target, from, Some(w.mode)),
+            Content::Object(from, hash) => journal.copy(&w.target, from, hash, Some(w.mode)),
             Content::Bytes(bytes) => journal.write(&w.target, bytes, Some(w.mode), w.link)?,
         }
-    }
-    for d in &plan.deletes {
-        journal.delete(&d.target, &d.at.root.dir(homes));
     }
     journal.write(
         &homes.mcp_manifest(),
@@ -345,15 +471,19 @@ fn is_merged(file: &DesiredFile) -> bool {
     file.at.is_codex(CONFIG_TOML) || file.at.is_codex(DEFAULT_RULES)
 }
 
-/// Fails before anything is written when a target's folder does not take new files.
-fn check_writable<'a>(targets: impl Iterator<Item = &'a Path>) -> Result<()> {
+/// Fails before anything is written when a target's folder does not take new files
+/// (`removed`: what the commit removes first, so folders are created where it was).
+fn check_writable<'a>(
+    targets: impl Iterator<Item = &'a Path>,
+    removed: &std::collections::BTreeSet<&Path>,
+) -> Result<()> {
     let mut checked = std::collections::BTreeSet::new();
     for target in targets {
         // The nearest existing folder: missing ones are created inside it.
         let Some(mut dir) = target.parent() else {
             continue;
         };
-        while !dir.exists() {
+        while !dir.exists() || removed.contains(dir) {
             match dir.parent() {
                 Some(p) => dir = p,
                 None => break,

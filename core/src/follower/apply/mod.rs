@@ -20,7 +20,7 @@ use crate::revision::Revision;
 use crate::settings::LocalSettings;
 
 pub use desired::{DesiredFile, Source, desired_files};
-pub use execute::{ApplyReport, Plan, back_up, commit, plan};
+pub use execute::{ApplyReport, MASS_DELETE_MIN, Plan, back_up, commit, plan};
 pub use transform::Transformed;
 
 /// A file inside one of the roots: its root and its `/`-separated path there. Shown as
@@ -72,6 +72,11 @@ impl PartialEq<&str> for RootPath {
 pub struct ApplyOptions {
     /// Plan and report, write nothing (no backup, no journal, no state).
     pub dry_run: bool,
+    /// `--allow-mass-delete`: apply a revision that deletes more than half of the managed
+    /// files (and more than [`MASS_DELETE_MIN`]); without it such a revision stays staged.
+    pub allow_mass_delete: bool,
+    /// `--discard-journal`: drop an unfinished apply's journal instead of replaying it.
+    pub discard_journal: bool,
 }
 
 /// Applies `revision` (already verified and fetched) to the homes, layered with `settings`
@@ -81,14 +86,14 @@ pub fn apply(homes: &Homes, settings: &LocalSettings, revision: &Revision) -> Re
 }
 
 /// [`apply`] with options: a dry run stops after the plan. A journal left by a killed apply
-/// is replayed first.
+/// is replayed first (or discarded, when asked). A mass deletion stops here unless allowed.
 pub fn apply_with(
     homes: &Homes,
     settings: &LocalSettings,
     revision: &Revision,
     options: ApplyOptions,
 ) -> Result<ApplyReport> {
-    recover(homes)?;
+    recover(homes, options.discard_journal)?;
     let transformed = transform::transform(homes, settings, revision, desired_files(revision))?;
     let plan = plan(homes, revision, &transformed)?;
     if options.dry_run {
@@ -96,13 +101,26 @@ pub fn apply_with(
         report.dry_run = true;
         return Ok(report);
     }
+    if let Some((count, managed)) = plan.mass_delete()
+        && !options.allow_mass_delete
+    {
+        return Err(crate::Error::MassDelete { count, managed });
+    }
     let backup = back_up(homes, &plan)?;
     commit(homes, plan, backup)
 }
 
-/// Finishes an apply that a kill interrupted (replays its journal), if any. The caller
-/// holds the lock. Returns whether there was one.
-pub fn recover(homes: &Homes) -> Result<bool> {
+/// Finishes an apply that a kill interrupted (replays its journal), if any; with `discard`
+/// drops it instead (the apply that follows plans from what is on disk). The caller holds
+/// the lock. Returns whether there was one.
+pub fn recover(homes: &Homes, discard: bool) -> Result<bool> {
+    if discard {
+        let had = crate::follower::journal::discard(&homes.journal())?;
+        if had {
+            tracing::warn!("discarded the journal of an unfinished apply");
+        }
+        return Ok(had);
+    }
     let replayed = crate::follower::journal::Journal::recover(&homes.journal())?;
     if let Some(n) = replayed {
         tracing::warn!("finished an interrupted apply ({n} operations replayed)");
@@ -275,7 +293,10 @@ mod tests {
             &h,
             &LocalSettings::default(),
             &rev,
-            ApplyOptions { dry_run: true },
+            ApplyOptions {
+                dry_run: true,
+                ..ApplyOptions::default()
+            },
         )
         .unwrap();
         assert!(report.dry_run);

@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::hooks::HooksLayer;
 use crate::mcp::manifest::{Artifact, MANIFEST_VERSION, McpManifest};
 use crate::pathmap::PathMap;
-use crate::settings::LocalSettings;
+use crate::settings::{LocalSettings, MasterMcpServers};
 
 /// Everything generation reads.
 pub struct ConfigInputs<'a> {
@@ -81,6 +81,7 @@ pub fn generate_with(inputs: &ConfigInputs<'_>, map: &PathMap) -> Result<Generat
         }
     };
     rewrite_document(&mut doc, map, Direction::MasterToFollower)?;
+    let master_servers = server_names(&doc);
     let overlaid = match inputs.overlay {
         Some(text) => apply_overlay(
             &mut doc,
@@ -102,6 +103,12 @@ pub fn generate_with(inputs: &ConfigInputs<'_>, map: &PathMap) -> Result<Generat
         .map(|e| e.name.clone())
         .collect();
     route_mcp_servers(&mut doc, &routing, None);
+    if inputs.settings.master_mcp_servers == MasterMcpServers::Off {
+        let off = master_servers
+            .iter()
+            .filter(|name| !overlaid.replaced.contains(name));
+        disable_servers(&mut doc, off);
+    }
     if let Some(hooks) = inputs.hooks {
         hooks.write_trust(&mut doc);
     }
@@ -110,6 +117,29 @@ pub fn generate_with(inputs: &ConfigInputs<'_>, map: &PathMap) -> Result<Generat
         manifest: follower_manifest(inputs.manifest, overlaid.entries),
         replaced_mcps: overlaid.replaced,
     })
+}
+
+/// The names of the `[mcp_servers]` tables of `doc`.
+fn server_names(doc: &DocumentMut) -> Vec<String> {
+    doc.get("mcp_servers")
+        .and_then(|i| i.as_table_like())
+        .map(|t| t.iter().map(|(name, _)| name.to_owned()).collect())
+        .unwrap_or_default()
+}
+
+/// `masterMcpServers = "off"`: writes `enabled = false` into each of `names`.
+fn disable_servers<'a>(doc: &mut DocumentMut, names: impl Iterator<Item = &'a String>) {
+    let Some(servers) = doc
+        .get_mut("mcp_servers")
+        .and_then(|i| i.as_table_like_mut())
+    else {
+        return;
+    };
+    for name in names {
+        if let Some(server) = servers.get_mut(name).and_then(|i| i.as_table_like_mut()) {
+            server.insert("enabled", toml_edit::value(false));
+        }
+    }
 }
 
 /// The follower's manifest: canonical entries a local entry does not replace, plus the local
