@@ -312,15 +312,9 @@ fn many(codex: &Path, n: usize, text: &str) {
     }
 }
 
-#[test]
-fn the_hook_never_leaves_a_half_applied_home() {
-    const FILES: usize = 1500;
-    let mut ctx = TestContext::new(bins!());
-    many(&ctx.master.codex, FILES, "A\n");
-    ctx.start_master_with(&["--no-watch"]);
-    ctx.join(&["--apply"]);
-    republish(&mut ctx, |c| many(c, FILES, "B\n"));
-
+/// Runs the hook ten times with a 300 ms budget; after each run every managed file holds the
+/// same text (a whole revision). Returns the texts seen, in order.
+fn ten_hook_runs(ctx: &TestContext, files: usize) -> Vec<String> {
     let mut seen = Vec::new();
     for run_no in 0..10 {
         output(
@@ -328,20 +322,48 @@ fn the_hook_never_leaves_a_half_applied_home() {
                 .args(["sync", "--apply", "--hook", "--budget", "300ms"]),
             0,
         );
-        let contents: std::collections::BTreeSet<String> = sent(&ctx).into_values().collect();
+        let contents: std::collections::BTreeSet<String> = sent(ctx).into_values().collect();
         let log = fs::read_to_string(ctx.follower.tool.join("logs/hook.log")).unwrap();
         assert_eq!(
             contents.len(),
             1,
             "run {run_no} left a half-applied home:\n{log}"
         );
-        assert_eq!(sent(&ctx).len(), FILES, "run {run_no}");
+        assert_eq!(sent(ctx).len(), files, "run {run_no}");
         seen.push(contents.into_iter().next().unwrap());
     }
-    // Whatever the hook managed, the next ordinary sync finds a whole revision to finish.
-    output(ctx.follower_cmd().args(["sync", "--apply"]), 0);
-    assert!(sent(&ctx).values().all(|v| v == "B\n"));
+    seen
+}
+
+#[test]
+fn the_hook_never_leaves_a_half_applied_home() {
+    const FILES: usize = 1000;
+    let mut ctx = TestContext::new(bins!());
+    many(&ctx.master.codex, FILES, "A\n");
+    ctx.start_master_with(&["--no-watch"]);
+    ctx.join(&["--apply"]);
+
+    // An apply killed half way: its journal is committed, the home half B.
+    republish(&mut ctx, |c| many(c, FILES, "B\n"));
+    output(ctx.follower_cmd().arg("sync"), 0);
+    let killed = run(ctx
+        .follower_cmd()
+        .arg("apply")
+        .env("CODEXPORT_TEST_CRASH_AFTER", (FILES / 2).to_string()));
+    assert_ne!(killed.code, 0);
+    let contents: std::collections::BTreeSet<String> = sent(&ctx).into_values().collect();
+    assert_eq!(contents.len(), 2, "half applied before the hook runs");
+    // The first hook run finishes the replay, however long it takes past the budget.
+    let seen = ten_hook_runs(&ctx, FILES);
+    assert!(seen.iter().all(|s| s == "B\n"), "{seen:?}");
+    assert!(!ctx.follower.tool.join("journal").exists());
+
+    // A new revision from the network: each run applies all of it or none of it.
+    republish(&mut ctx, |c| many(c, FILES, "C\n"));
+    let seen = ten_hook_runs(&ctx, FILES);
     assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    output(ctx.follower_cmd().args(["sync", "--apply"]), 0);
+    assert!(sent(&ctx).values().all(|v| v == "C\n"));
 }
 
 #[test]
