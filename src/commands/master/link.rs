@@ -30,6 +30,12 @@ pub(crate) fn run(args: &MasterLinkArgs) -> anyhow::Result<ExitStatus> {
                 .map(|a| a.ip().to_string())
         })
         .unwrap_or_else(hostname);
+    // A follower refuses a link whose host is not one: refuse to issue it instead.
+    codexport_core::link::parse_host(&host, true).map_err(|why| {
+        codexport_core::Error::Usage(format!(
+            "cannot make a link: {why}; pass `--host` with this machine's name or address"
+        ))
+    })?;
     let mut followers = Followers::load(&homes)?;
     let token = followers.issue(&args.name)?;
     followers.save(&homes)?;
