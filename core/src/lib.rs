@@ -39,4 +39,4 @@ pub mod settings;
 pub use error::{Error, Result};
 pub use exit::{Diagnose, ExitStatus};
 pub use homes::{Homes, NoHomeDir};
-pub use report::{render, report};
+pub use report::{escape_controls, render, report};

@@ -169,9 +169,10 @@ impl SignedRevision {
         serde_json::to_vec(self).expect("serialises")
     }
 
-    /// Parses an envelope (no verification).
+    /// Parses an envelope (no verification). The error names what is wrong and where, never
+    /// the envelope's own text (it is unverified).
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
-        serde_json::from_slice(bytes).map_err(|e| e.to_string())
+        serde_json::from_slice(bytes).map_err(|e| crate::report::json_problem(&e))
     }
 
     /// Parses the document without verifying it (the master's own copy).
@@ -180,24 +181,29 @@ impl SignedRevision {
     }
 
     /// Verifies the envelope with the pinned key and returns the checked document.
+    ///
+    /// The signature is checked first: nothing the document says, its fingerprint included,
+    /// is read (or reported) before it verifies.
     pub fn verify(&self, trust: &Trust, url: &str) -> Result<Revision> {
-        let revision = self
-            .document_unverified()
-            .map_err(|reason| Error::Protocol {
-                url: url.to_owned(),
-                reason: format!("revision document: {reason}"),
-            })?;
-        if revision.master.fingerprint != trust.fingerprint {
-            return Err(Error::KeyChanged {
-                pinned: trust.fingerprint.clone(),
-                actual: revision.master.fingerprint,
-            });
-        }
         let key = trust
             .key()
             .ok_or_else(|| Error::BadSignature(trust.fingerprint.clone()))?;
         if !verify(&key, self.document.as_bytes(), &self.signature) {
             return Err(Error::BadSignature(trust.fingerprint.clone()));
+        }
+        let revision: Revision =
+            serde_json::from_str(&self.document).map_err(|e| Error::Protocol {
+                url: url.to_owned(),
+                reason: format!(
+                    "the signed revision document {}",
+                    crate::report::json_problem(&e)
+                ),
+            })?;
+        if revision.master.fingerprint != trust.fingerprint {
+            return Err(Error::InvalidRevision(format!(
+                "it is signed by the pinned key `{}` but names another fingerprint",
+                trust.fingerprint
+            )));
         }
         revision.check()?;
         Ok(revision)
@@ -263,12 +269,18 @@ mod tests {
             Err(Error::BadSignature(_))
         ));
 
+        // Signed by another key: refused as a bad signature, whatever it claims to be.
         let other = MasterKey::generate();
         let forged = sample(&other, vec![file("AGENTS.md")]).sign(&other);
         assert!(matches!(
             forged.verify(&trust(&key), "u"),
-            Err(Error::KeyChanged { .. })
+            Err(Error::BadSignature(_))
         ));
+        let mut claims = sample(&other, vec![file("AGENTS.md")]);
+        claims.master.fingerprint = "SHA256:x\napplied seq 999\u{1b}[31m".into();
+        let err = claims.sign(&other).verify(&trust(&key), "u").unwrap_err();
+        assert!(matches!(err, Error::BadSignature(_)), "{err}");
+        assert!(!err.to_string().contains("applied"), "{err}");
     }
 
     #[test]

@@ -120,10 +120,16 @@ fn probe_meta(url: &str, timeout: Duration) -> Result<RevisionRef> {
         .map_err(|e| crate::error::Error::io("start the runtime for", ".", e))?;
     runtime.block_on(async {
         match tokio::time::timeout(timeout, client.meta()).await {
-            Ok(meta) => meta.map(|m| RevisionRef {
+            // The meta is unsigned: only a well-formed revision name is shown as the master's.
+            Ok(Ok(m)) if crate::store::is_object_name(&m.revision) => Ok(RevisionRef {
                 seq: m.seq,
                 revision: m.revision,
             }),
+            Ok(Ok(_)) => Err(crate::error::Error::Protocol {
+                url: url.to_owned(),
+                reason: "`/v1/meta` names a revision that is not a SHA-256".to_owned(),
+            }),
+            Ok(Err(e)) => Err(e),
             Err(_) => Err(crate::error::Error::Timeout {
                 url: url.to_owned(),
                 seconds: timeout.as_secs_f64(),

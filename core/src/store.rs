@@ -117,6 +117,32 @@ impl ObjectStore {
         write().map_err(PutError::Io)
     }
 
+    /// Starts receiving object `expected`: its bytes go to a temp file in the store as they
+    /// arrive (never all in memory), and [`Incoming::finish`] keeps them only if they hash to
+    /// `expected`.
+    pub fn incoming(&self, expected: &str) -> io::Result<Incoming> {
+        let path = self
+            .path(expected)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let parent = path.parent().expect("object paths have a parent");
+        fs::create_dir_all(parent)?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".incoming-")
+            .tempfile_in(parent)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            tmp.as_file()
+                .set_permissions(fs::Permissions::from_mode(0o600))?;
+        }
+        Ok(Incoming {
+            expected: expected.to_owned(),
+            path,
+            tmp: io::BufWriter::with_capacity(64 * 1024, tmp),
+            hasher: Sha256::new(),
+        })
+    }
+
     /// Removes an object (one found corrupt, so it is fetched again).
     pub fn remove(&self, hash: &str) {
         if let Ok(path) = self.path(hash) {
@@ -168,6 +194,43 @@ impl ObjectStore {
     }
 }
 
+/// An object being received (from [`ObjectStore::incoming`]); dropped unfinished, its temp
+/// file is removed.
+pub struct Incoming {
+    expected: String,
+    path: PathBuf,
+    tmp: io::BufWriter<tempfile::NamedTempFile>,
+    hasher: Sha256,
+}
+
+impl Incoming {
+    /// Appends the next bytes.
+    pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.hasher.update(bytes);
+        self.tmp.write_all(bytes)
+    }
+
+    /// Keeps the object if its bytes hash to the expected name (written atomically but not
+    /// fsynced, as [`ObjectStore::put_verified`]); on mismatch nothing is stored.
+    pub fn finish(self) -> Result<(), PutError> {
+        let actual = hex::encode(self.hasher.finalize());
+        if actual != self.expected {
+            return Err(PutError::Mismatch {
+                expected: self.expected,
+                actual,
+            });
+        }
+        let tmp = self
+            .tmp
+            .into_inner()
+            .map_err(|e| PutError::Io(e.into_error()))?;
+        if !self.path.is_file() {
+            tmp.persist(&self.path).map_err(|e| PutError::Io(e.error))?;
+        }
+        Ok(())
+    }
+}
+
 /// Why a verified put failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PutError {
@@ -203,6 +266,17 @@ mod tests {
             store.put_verified(&hash, b"tampered"),
             Err(PutError::Mismatch { .. })
         ));
+        let other = dir.path().join("other");
+        let theirs = ObjectStore::new(&other);
+        let mut incoming = theirs.incoming(&hash).unwrap();
+        incoming.write(b"hel").unwrap();
+        incoming.write(b"lo").unwrap();
+        incoming.finish().unwrap();
+        assert_eq!(theirs.read(&hash).unwrap(), b"hello");
+        let mut bad = theirs.incoming(&"0".repeat(64)).unwrap();
+        bad.write(b"hello").unwrap();
+        assert!(matches!(bad.finish(), Err(PutError::Mismatch { .. })));
+        assert!(!theirs.contains(&"0".repeat(64)));
         let file = dir.path().join("f");
         fs::write(&file, b"hello").unwrap();
         assert_eq!(store.put_file(&file).unwrap(), (hash, 5));

@@ -3,7 +3,7 @@
 
 pub mod apply;
 pub mod backups;
-pub(crate) mod client;
+pub mod client;
 pub(crate) mod journal;
 pub mod layer;
 pub(crate) mod stage;
@@ -16,7 +16,7 @@ use crate::Homes;
 use crate::clock::now_rfc3339;
 use crate::error::{Error, Result};
 use crate::follower::apply::{ApplyOptions, ApplyReport};
-use crate::follower::client::{Client, Fetched};
+use crate::follower::client::{Client, Fetched, MAX_UNSIZED_OBJECT_BYTES, Wanted};
 use crate::follower::state::{Head, LastSync, Staged, State};
 use crate::identity::{Identity, Trust, fingerprint};
 use crate::lock::{INTERACTIVE_WAIT, LockGuard, Wait};
@@ -27,8 +27,9 @@ use crate::store::ObjectStore;
 /// How a sync runs.
 #[derive(Debug, Clone, Copy)]
 pub struct SyncOptions {
-    /// Bounds each connect and each wait for the master's bytes (a budget for the whole
-    /// sync is the caller's: the hook runs it on a thread and stops waiting).
+    /// Bounds the whole exchange with the master, from the first connect to the last byte
+    /// of the last object (`--timeout`); a master that answers slowly or drips its bytes is
+    /// cut off when it runs out.
     pub timeout: Duration,
     /// Apply the staged revision afterwards.
     pub apply: bool,
@@ -88,8 +89,13 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::io("start the runtime for", ".", e))
 }
 
-fn block_on<T>(fut: impl Future<Output = Result<T>>) -> Result<T> {
-    runtime()?.block_on(fut)
+/// Runs one exchange with the master within the client's budget.
+fn block_on<T>(client: &Client, fut: impl Future<Output = Result<T>>) -> Result<T> {
+    runtime()?.block_on(async {
+        tokio::time::timeout(client.timeout(), fut)
+            .await
+            .unwrap_or_else(|_| Err(client.timed_out()))
+    })
 }
 
 /// Joins a master: checks its key against the fingerprint, pulls a first revision with it,
@@ -116,17 +122,16 @@ pub fn join(homes: &Homes, request: &JoinRequest, options: SyncOptions) -> Resul
     }
     let head = State::load_head(homes)?;
     let client = Client::new(&request.url, Some(&request.token), options.timeout)?;
-    let (trust, pulled) = block_on(async {
+    let (trust, pulled) = block_on(&client, async {
         let meta = client.meta().await?;
-        let key_fp =
-            crate::identity::decode_public_key(&meta.public_key).map(|k| fingerprint(k.as_bytes()));
-        if meta.fingerprint != request.fingerprint
-            || key_fp.as_deref() != Some(&request.fingerprint)
-        {
+        // Only the key counts, and only its locally computed fingerprint is ever shown: the
+        // `fingerprint` text beside it is the master's to choose.
+        let key_fp = meta_key_fingerprint(&client, &meta)?;
+        if key_fp != request.fingerprint {
             return Err(Error::FingerprintMismatch {
                 url: request.url.clone(),
                 expected: request.fingerprint.clone(),
-                actual: key_fp.unwrap_or(meta.fingerprint),
+                actual: key_fp,
             });
         }
         let trust = Trust {
@@ -250,20 +255,56 @@ fn sync_inner(homes: &Homes, options: SyncOptions, gate: &LocalGate) -> Result<S
     } else {
         head.known_revision()
     };
-    let pulled = block_on(pull(
-        homes,
+    let pulled = block_on(
         &client,
-        &trust,
-        Known {
-            etag,
-            revision: head.known_revision(),
-            seq: head.known_seq(),
-        },
-    ))?;
+        pull(
+            homes,
+            &client,
+            &trust,
+            Known {
+                etag,
+                revision: head.known_revision(),
+                seq: head.known_seq(),
+            },
+        ),
+    )?;
     let Some(_local) = gate.enter() else {
         return abandoned();
     };
     finish(homes, &settings, &trust, &head, pulled, options)
+}
+
+/// The fingerprint of the key `/v1/meta` presents, computed here.
+fn meta_key_fingerprint(client: &Client, meta: &crate::master::server::Meta) -> Result<String> {
+    crate::identity::decode_public_key(&meta.public_key)
+        .map(|k| fingerprint(k.as_bytes()))
+        .ok_or_else(|| Error::Protocol {
+            url: client.base().to_owned(),
+            reason: "`/v1/meta` holds no Ed25519 public key".to_owned(),
+        })
+}
+
+/// A revision that does not verify with the pinned key is a key change only when the key
+/// `/v1/meta` presents now verifies it; anything else is a bad signature. Either way no word
+/// of the unverified document is reported.
+async fn diagnose_bad_signature(client: &Client, signed: &SignedRevision, err: Error) -> Error {
+    let Error::BadSignature(pinned) = err else {
+        return err;
+    };
+    let Ok(meta) = client.meta().await else {
+        return Error::BadSignature(pinned);
+    };
+    match crate::identity::decode_public_key(&meta.public_key) {
+        Some(key)
+            if crate::identity::verify(&key, signed.document.as_bytes(), &signed.signature) =>
+        {
+            Error::KeyChanged {
+                pinned,
+                actual: fingerprint(key.as_bytes()),
+            }
+        }
+        _ => Error::BadSignature(pinned),
+    }
 }
 
 /// A new revision: the verified document, its envelope, and what fetching it cost.
@@ -294,9 +335,12 @@ async fn pull(homes: &Homes, client: &Client, trust: &Trust, known: Known<'_>) -
     };
     let signed = SignedRevision::parse(&envelope).map_err(|reason| Error::Protocol {
         url: client.base().to_owned(),
-        reason: format!("revision: {reason}"),
+        reason: format!("the revision envelope {reason}"),
     })?;
-    let revision = signed.verify(trust, client.base())?;
+    let revision = match signed.verify(trust, client.base()) {
+        Ok(revision) => revision,
+        Err(e) => return Err(diagnose_bad_signature(client, &signed, e).await),
+    };
     let unchanged = known.revision == Some(revision.revision.as_str());
     if !unchanged && known.seq > 0 && revision.seq <= known.seq {
         return Err(Error::Rollback {
@@ -305,10 +349,9 @@ async fn pull(homes: &Homes, client: &Client, trust: &Trust, known: Known<'_>) -
         });
     }
     let store = ObjectStore::new(homes.objects());
-    let missing: Vec<String> = revision
-        .objects()
+    let missing: Vec<Wanted> = wanted(&revision)
         .into_iter()
-        .filter(|h| !store.contains(h))
+        .filter(|w| !store.contains(&w.hash))
         .collect();
     let bytes = client.fetch_objects(&missing, &store).await?;
     Ok(Pulled {
@@ -316,6 +359,28 @@ async fn pull(homes: &Homes, client: &Client, trust: &Trust, known: Known<'_>) -
         objects: missing.len(),
         bytes,
     })
+}
+
+/// Every object of a verified revision with the most bytes its frame may carry: a file's
+/// signed `size`, the unsized cap for an MCP artifact.
+fn wanted(revision: &Revision) -> Vec<Wanted> {
+    let sizes: std::collections::BTreeMap<&str, u64> = revision
+        .files
+        .iter()
+        .filter(|f| f.link.is_none())
+        .map(|f| (f.sha256.as_str(), f.size))
+        .collect();
+    revision
+        .objects()
+        .into_iter()
+        .map(|hash| Wanted {
+            limit: sizes
+                .get(hash.as_str())
+                .copied()
+                .unwrap_or(MAX_UNSIZED_OBJECT_BYTES),
+            hash,
+        })
+        .collect()
 }
 
 /// Stages a new revision (and records its seq), then applies when asked and needed.

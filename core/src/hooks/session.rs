@@ -148,8 +148,10 @@ fn describe(outcome: &SyncOutcome) -> String {
     }
 }
 
-/// Appends `line` to the log; a log that cannot be written is not worth failing a session.
+/// Appends `line` to the log, control characters escaped (a value from the master cannot
+/// forge a second line); a log that cannot be written is not worth failing a session.
 fn append(path: &Path, line: &str) {
+    let line = crate::report::escape_controls(line);
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
@@ -181,6 +183,17 @@ mod tests {
         let line = one_line(&e);
         assert!(line.ends_with(": disk on fire"), "{line}");
         assert!(!line.contains('\n'), "{line}");
+    }
+
+    #[test]
+    fn a_logged_line_stays_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("logs/hook.log");
+        append(&path, "failed: `x\napplied seq 999`\u{1b}[31m");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "failed: `x\\napplied seq 999`\\u{1b}[31m\n"
+        );
     }
 
     #[test]
