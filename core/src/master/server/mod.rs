@@ -1,18 +1,21 @@
-//! Protocol v1 server (axum): meta, signed revision with ETag, objects single and batched.
+//! Protocol v1 server (axum on hyper): meta, signed revision with ETag, objects single and batched.
 //!
-//! Every route checks the peer address against the allow list; every route but `/v1/meta`
-//! needs a follower's bearer token. Objects are served only when the current revision
-//! references them, never arbitrary store contents.
+//! Every connection is checked against the allow list when it is accepted, and bounded
+//! ([`conn`]); every route but `/v1/meta` needs a follower's bearer token. Objects are served
+//! only when the current revision references them, never arbitrary store contents.
 
+mod conn;
 mod watch;
 
-use std::net::{IpAddr, SocketAddr};
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -28,7 +31,15 @@ use crate::master::tokens::Followers;
 use crate::mcp::export::McpExport;
 use crate::revision::PROTOCOL;
 use crate::settings::MasterSettings;
-use crate::store::ObjectStore;
+use crate::store::{ObjectStore, is_object_name};
+
+pub use conn::{HEADER_READ_TIMEOUT, IDLE_TIMEOUT, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_PEER};
+
+/// The most objects one `POST /v1/objects` may ask for (the follower asks in batches).
+pub const MAX_OBJECTS_PER_REQUEST: usize = 1024;
+
+/// The largest `POST /v1/objects` body read: room for [`MAX_OBJECTS_PER_REQUEST`] names.
+pub const MAX_OBJECTS_REQUEST_BYTES: usize = 128 * 1024;
 
 /// Content type of the batch objects stream.
 pub const OBJECTS_STREAM_TYPE: &str = "application/x-codexport-objects";
@@ -73,7 +84,6 @@ struct AppState {
     homes: Homes,
     current: Current,
     store: ObjectStore,
-    allow: Vec<ipnet::IpNet>,
     public_key: String,
     fingerprint: String,
     revision_bytes: AtomicU64,
@@ -111,7 +121,7 @@ pub fn serve(
     options: &ServeOptions,
 ) -> Result<()> {
     let key = Identity::load_master(homes)?;
-    let allow = settings.allow_nets();
+    let allow = Arc::new(settings.allow_nets());
     let mut publisher = Publisher::new(homes, settings, export)?;
     let rebuilt = publisher.rebuild()?;
     for w in &rebuilt.warnings {
@@ -122,7 +132,6 @@ pub fn serve(
         homes: homes.clone(),
         current: current.clone(),
         store: ObjectStore::new(homes.objects()),
-        allow,
         public_key: key.public_key.clone(),
         fingerprint: key.fingerprint.clone(),
         revision_bytes: AtomicU64::new(0),
@@ -149,13 +158,15 @@ pub fn serve(
             options.listen,
             state.fingerprint
         );
-        axum::serve(
+        conn::serve(
             listener,
-            router(state).into_make_service_with_connect_info::<SocketAddr>(),
+            allow,
+            router(state),
+            conn::Limits::default(),
+            shutdown_signal(),
         )
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| Error::io("serve on", &homes.tool, e))
+        .await;
+        Ok(())
     })
 }
 
@@ -178,40 +189,16 @@ fn router(state: Shared) -> Router {
     let authed = Router::new()
         .route("/v1/revision", get(revision))
         .route("/v1/objects/{sha256}", get(object))
-        .route("/v1/objects", post(objects))
+        .route(
+            "/v1/objects",
+            post(objects).layer(DefaultBodyLimit::max(MAX_OBJECTS_REQUEST_BYTES)),
+        )
         .route("/v1/stats", get(stats))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route("/v1/meta", get(meta))
         .merge(authed)
-        .layer(middleware::from_fn_with_state(state.clone(), allow_list))
         .with_state(state)
-}
-
-fn normalise(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
-}
-
-async fn allow_list(
-    State(state): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let ip = normalise(peer.ip());
-    if state.allow.iter().any(|net| net.contains(&ip)) {
-        next.run(request).await
-    } else {
-        tracing::warn!("refused {ip}: not in the allow list");
-        (
-            StatusCode::FORBIDDEN,
-            "peer address not in the allow list\n",
-        )
-            .into_response()
-    }
 }
 
 async fn require_token(State(state): State<Shared>, request: Request, next: Next) -> Response {
@@ -305,11 +292,63 @@ async fn object(State(state): State<Shared>, Path(sha256): Path<String>) -> Resp
     }
 }
 
+/// Why a `POST /v1/objects` body is refused: `413` past the caps, `400` when malformed.
+fn bad_objects_request(status: StatusCode, why: &str) -> Box<Response> {
+    Box::new((status, format!("{why}\n")).into_response())
+}
+
+/// Checks a `POST /v1/objects` body: JSON `{"objects":[...]}`, at most
+/// [`MAX_OBJECTS_PER_REQUEST`] SHA-256 names, none twice.
+fn objects_request(body: Result<Bytes, BytesRejection>) -> Result<ObjectsRequest, Box<Response>> {
+    let too_large = |what: String| bad_objects_request(StatusCode::PAYLOAD_TOO_LARGE, &what);
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large(format!(
+                "the request body is larger than {MAX_OBJECTS_REQUEST_BYTES} bytes"
+            ))
+        } else {
+            bad_objects_request(
+                StatusCode::BAD_REQUEST,
+                "the request body could not be read",
+            )
+        }
+    })?;
+    let request: ObjectsRequest = serde_json::from_slice(&body).map_err(|_| {
+        bad_objects_request(
+            StatusCode::BAD_REQUEST,
+            "the body is not `{\"objects\":[\"<sha256>\",...]}`",
+        )
+    })?;
+    if request.objects.len() > MAX_OBJECTS_PER_REQUEST {
+        return Err(too_large(format!(
+            "{} objects asked for; at most {MAX_OBJECTS_PER_REQUEST} per request",
+            request.objects.len()
+        )));
+    }
+    let mut seen = BTreeSet::new();
+    for name in &request.objects {
+        if !is_object_name(name) {
+            return Err(bad_objects_request(
+                StatusCode::BAD_REQUEST,
+                "`objects` holds a name that is not a SHA-256 (64 lowercase hex digits)",
+            ));
+        }
+        if !seen.insert(name.as_str()) {
+            return Err(bad_objects_request(
+                StatusCode::BAD_REQUEST,
+                &format!("object `{name}` is asked for twice"),
+            ));
+        }
+    }
+    Ok(request)
+}
+
 /// Streams `<sha256> <length>\n<bytes>` frames, one per requested object, in request order.
-async fn objects(
-    State(state): State<Shared>,
-    axum::Json(request): axum::Json<ObjectsRequest>,
-) -> Response {
+async fn objects(State(state): State<Shared>, body: Result<Bytes, BytesRejection>) -> Response {
+    let request = match objects_request(body) {
+        Ok(request) => request,
+        Err(refused) => return *refused,
+    };
     let published = current(&state);
     let unknown: Vec<&str> = request
         .objects
@@ -354,4 +393,36 @@ async fn stats(State(state): State<Shared>) -> Response {
         not_modified: state.not_modified.load(Ordering::Relaxed),
     })
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status_of(body: &str) -> Result<usize, StatusCode> {
+        objects_request(Ok(Bytes::from(body.to_owned())))
+            .map(|r| r.objects.len())
+            .map_err(|r| r.status())
+    }
+
+    #[test]
+    fn object_requests_are_capped_and_duplicates_refused() {
+        let a = "a".repeat(64);
+        let b = "b".repeat(64);
+        assert_eq!(status_of(&format!(r#"{{"objects":["{a}","{b}"]}}"#)), Ok(2));
+        assert_eq!(
+            status_of(&format!(r#"{{"objects":["{a}","{b}","{a}"]}}"#)),
+            Err(StatusCode::BAD_REQUEST)
+        );
+        assert_eq!(
+            status_of(r#"{"objects":["../x"]}"#),
+            Err(StatusCode::BAD_REQUEST)
+        );
+        assert_eq!(status_of("not json"), Err(StatusCode::BAD_REQUEST));
+        let many: Vec<String> = (0..=MAX_OBJECTS_PER_REQUEST)
+            .map(|i| format!("{i:064x}"))
+            .collect();
+        let body = serde_json::to_string(&ObjectsRequest { objects: many }).unwrap();
+        assert_eq!(status_of(&body), Err(StatusCode::PAYLOAD_TOO_LARGE));
+    }
 }
