@@ -2,15 +2,18 @@
 //! 0.171.0 (npm, installed once into the repo's `.tools/`; needs the npm registry or its cache
 //! the first time): the master's `[marketplaces]` and `[plugins]` reach the follower, Codex
 //! there builds its own plugin cache (never synced) and loads the plugin's skill, MCP server
-//! and hook, the hook trusted because the master trusts it, and Codex's own plugin edits on
-//! the follower survive the next sync.
+//! and hook, the hook trusted because the master trusts it, the plugin's MCP server exported
+//! and run through the launcher, and Codex's own plugin edits on the follower survive the
+//! next sync.
 
 use std::fs;
 use std::path::Path;
+use std::time::Duration;
 
 use codexport_core::hooks::{HookState, set_state};
 use codexport_test_support::{
-    CODEX_VERSIONS, Home, TestContext, app_server, bins, codex_bin_of, codex_cmd, mcp::SH_SERVER,
+    CODEX_VERSIONS, Home, TestContext, app_server, bins, codex_bin_of, codex_cmd,
+    mcp::{NODE_SERVER, probe_launcher},
     output, write,
 };
 use serde_json::{Value, json};
@@ -42,11 +45,11 @@ fn marketplace(root: &Path) {
         &hello.join("skills/greet/SKILL.md"),
         "---\nname: greet\ndescription: Greets the user\n---\nSay hello.\n",
     );
-    write(&hello.join("server.sh"), SH_SERVER);
+    write(&hello.join("server.js"), NODE_SERVER);
     // Codex resolves a plugin server's relative `cwd` against the plugin's own folder.
     write(
         &hello.join(".mcp.json"),
-        json!({"mcpServers": {"hello-mcp": {"command": "sh", "args": ["./server.sh", "hello_tool"], "cwd": "."}}})
+        json!({"mcpServers": {"hello-mcp": {"command": "node", "args": ["./server.js", "hello_tool"], "cwd": "."}}})
             .to_string(),
     );
     write(
@@ -165,8 +168,34 @@ fn plugins_reach_the_follower_and_codex_loads_them(version: &str) {
             .is_file()
     );
 
+    // The plugin's MCP server is exported like the master's own: its folder packed as source.
+    let listed = output(ctx.master_cmd().args(["mcp", "list", "--json"]), 0);
+    let rows: Value = serde_json::from_str(&listed.stdout).unwrap();
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "hello-mcp")
+        .unwrap_or_else(|| panic!("{rows}"));
+    assert_eq!(row["resolver"], "source", "{row}");
+
     ctx.start_master_with(&["--no-watch"]);
     ctx.join(&["--apply"]);
+    output(
+        ctx.follower_cmd()
+            .args(["mcp", "hydrate", "hello-mcp", "-q"]),
+        0,
+    );
+
+    // ...and on the follower a `[mcp_servers.hello-mcp]` table, which replaces the plugin's
+    // server in Codex, runs it through the launcher.
+    let doc = config_doc(&ctx.follower);
+    let launcher = ctx.follower.tool.join("bin/codexport-mcp-run");
+    assert_eq!(
+        doc["mcp_servers"]["hello-mcp"]["command"].as_str(),
+        Some(launcher.to_str().unwrap()),
+        "{doc}"
+    );
 
     // config.toml carries the marketplace (its path mapped to this machine), the enabled
     // plugin and the trust entry; Codex's runtime state stayed home.
@@ -238,6 +267,23 @@ fn plugins_reach_the_follower_and_codex_loads_them(version: &str) {
     );
     assert!(skills.to_string().contains("hello:greet"), "{skills}");
     assert_eq!(verify(0)["findings"], json!([]));
+    // Codex lists the plugin's server once, as the launcher, and the launcher starts it from
+    // the hydrated artifact (not from Codex's plugin cache).
+    let list: Value =
+        serde_json::from_str(&codex(version, &ctx.follower, &["mcp", "list", "--json"])).unwrap();
+    let servers: Vec<&Value> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["name"] == "hello-mcp")
+        .collect();
+    assert_eq!(servers.len(), 1, "{list}");
+    assert!(
+        servers[0].to_string().contains(launcher.to_str().unwrap()),
+        "{list}"
+    );
+    let report = probe_launcher(&ctx.follower, "hello-mcp", Duration::from_secs(60)).unwrap();
+    assert_eq!(report.tools, ["node_echo", "hello_tool"]);
 
     // Codex's own edit on the follower (a second plugin enabled here) survives the next sync.
     codex(
@@ -271,6 +317,10 @@ fn plugins_reach_the_follower_and_codex_loads_them(version: &str) {
             .unwrap()
             .contains("config.toml")
     );
+    // The server needs nothing of Codex's cache: it runs from the artifact.
+    fs::remove_dir_all(ctx.follower.codex.join("plugins/cache")).unwrap();
+    let report = probe_launcher(&ctx.follower, "hello-mcp", Duration::from_secs(60)).unwrap();
+    assert_eq!(report.tools, ["node_echo", "hello_tool"]);
 }
 
 /// A hook the master never trusted stays untrusted on the follower.

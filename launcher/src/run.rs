@@ -76,10 +76,10 @@ fn build(
 ) -> Result<ServerCommand, Error> {
     let settings = LocalSettings::load(homes)?;
     let map = PathMap::new(&manifest.master, homes, &settings.path_variables);
-    // Canonical entries carry the master's paths; local ones were written on this machine.
+    // Canonical and plugin entries carry the master's paths; local ones were written here.
     let rewrite = |text: &str| -> Result<String, Error> {
         Ok(match entry.origin {
-            Origin::Canonical => map.rewrite(text)?,
+            Origin::Canonical | Origin::Plugin => map.rewrite(text)?,
             Origin::Local => map.to_follower(text)?,
         })
     };

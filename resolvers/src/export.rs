@@ -9,6 +9,7 @@ use codexport_core::Homes;
 use codexport_core::mcp::config::{EntryError, read_mcp_servers};
 use codexport_core::mcp::export::{McpExport, McpExportOutcome, master_manifest};
 use codexport_core::mcp::manifest::{Artifact, McpManifest, Origin};
+use codexport_core::mcp::plugins::plugin_servers;
 use codexport_core::store::ObjectStore;
 use codexport_core::suggest::by_similarity;
 use toml_edit::DocumentMut;
@@ -51,6 +52,19 @@ impl McpExport for RegistryExport {
             Some(doc) => read_mcp_servers(doc, Origin::Canonical),
             None => (Vec::new(), Vec::new()),
         };
+        // The enabled plugins' servers; a `[mcp_servers.NAME]` of the config replaces a
+        // plugin's server of the same name, in Codex and here.
+        if let Some(doc) = config {
+            let (plugin, plugin_problems) = plugin_servers(&homes.codex, doc);
+            problems.extend(plugin_problems);
+            entries.extend(
+                plugin
+                    .into_iter()
+                    .filter(|p| !entries.iter().any(|e| e.name == p.name))
+                    .collect::<Vec<_>>(),
+            );
+            entries.sort_by(|a, b| a.name.cmp(&b.name));
+        }
         let cx = InferContext {
             homes,
             env: &self.env,

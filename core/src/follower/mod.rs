@@ -241,11 +241,12 @@ fn sync_inner(homes: &Homes, options: SyncOptions, gate: &LocalGate) -> Result<S
         };
         apply::recover(homes, options.discard_journal)?;
     }
-    // The settings first: a `local.toml` of the original tool (no identity of ours yet) is
-    // told as such, not as "not a follower".
+    // A `local.toml` of the original tool (no identity of ours yet) is told as such, not as
+    // "not joined".
     let settings = LocalSettings::load(homes)?;
-    let url = settings.master_url(homes)?;
+    settings.refuse_original_tool(homes)?;
     let trust = Identity::load_follower(homes)?;
+    let url = settings.master_url(homes)?;
     let head = State::load_head(homes)?;
     let client = Client::new(url, Some(&trust.token), options.timeout)?;
     // An apply still pending may lack objects (one found corrupt is removed): ask for the

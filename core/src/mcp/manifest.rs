@@ -53,6 +53,9 @@ pub enum Origin {
     Canonical,
     /// The follower's `mcps.local.toml`.
     Local,
+    /// A Codex plugin the master enabled (its `.mcp.json`, read from Codex's plugin cache): a
+    /// follower adds the `[mcp_servers.NAME]` table the master's config does not have.
+    Plugin,
 }
 
 /// One MCP server.

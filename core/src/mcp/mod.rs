@@ -5,4 +5,5 @@
 pub mod config;
 pub mod export;
 pub mod manifest;
+pub mod plugins;
 pub mod requirements;

@@ -170,14 +170,20 @@ impl LocalSettings {
         self.role.is_some() || self.master_url.is_some() || self.master_fingerprint.is_some()
     }
 
-    /// The master's URL, or the error that says how to name one (also when `local.toml` is the
-    /// original tool's: it must join again).
-    pub fn master_url(&self, homes: &Homes) -> Result<&str> {
+    /// [`Error::OriginalToolSettings`] when [`Self::from_original_tool`].
+    pub fn refuse_original_tool(&self, homes: &Homes) -> Result<()> {
         if self.from_original_tool() {
             return Err(Error::OriginalToolSettings {
                 path: homes.local_toml(),
             });
         }
+        Ok(())
+    }
+
+    /// The master's URL, or the error that says how to name one (also when `local.toml` is the
+    /// original tool's: it must join again).
+    pub fn master_url(&self, homes: &Homes) -> Result<&str> {
+        self.refuse_original_tool(homes)?;
         self.master.as_deref().ok_or_else(|| {
             Error::WrongRole(
                 format!("`{}` names no master", homes.local_toml().display()),

@@ -68,7 +68,7 @@ struct Row<'a> {
     state: &'a str,
     /// The spec in one line, or why there is none.
     summary: String,
-    /// `canonical` or `local`.
+    /// `canonical`, `local` or `plugin`.
     origin: codexport_core::mcp::manifest::Origin,
 }
 

@@ -1,12 +1,12 @@
-//! Generates the follower's `config.toml` and MCP manifest: canonical config → paths mapped
-//! → `mcps.local.toml` overlay → command MCPs routed to the launcher → hook trust. The result
+//! Generates the follower's `config.toml` and MCP manifest: canonical config (plus a table
+//! for each plugin MCP server) → paths mapped → `mcps.local.toml` overlay → command MCPs routed to the launcher → hook trust. The result
 //! is what the three-way merge ([`super::merge`]) starts from.
 
 use std::path::Path;
 
 use toml_edit::DocumentMut;
 
-use super::mcp_routing::{Routing, route_mcp_servers};
+use super::mcp_routing::{Routing, add_plugin_servers, route_mcp_servers};
 use super::overlay::apply_overlay;
 use super::paths::{Direction, rewrite_document};
 use crate::Homes;
@@ -80,6 +80,7 @@ pub fn generate_with(inputs: &ConfigInputs<'_>, map: &PathMap) -> Result<Generat
             });
         }
     };
+    add_plugin_servers(&mut doc, inputs.manifest);
     rewrite_document(&mut doc, map, Direction::MasterToFollower)?;
     let master_servers = server_names(&doc);
     let overlaid = match inputs.overlay {

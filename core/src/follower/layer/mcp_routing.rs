@@ -5,10 +5,12 @@
 //! Codex field (`startup_timeout_sec`, `enabled_tools`, `env_vars`, approval modes, ...) stays
 //! in `config.toml` for Codex to honour.
 
-use toml_edit::{Array, DocumentMut, InlineTable, Item, TableLike, Value};
+use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, TableLike, Value};
 
 use crate::Homes;
 use crate::env;
+use crate::mcp::config::json_to_value;
+use crate::mcp::manifest::{McpManifest, Origin};
 
 /// What routing needs to know about this follower.
 #[derive(Debug, Clone)]
@@ -35,6 +37,59 @@ impl Routing {
             master_host: master_host.map(str::to_owned),
             direct: Vec::new(),
         }
+    }
+}
+
+/// Adds a `[mcp_servers.NAME]` table for each plugin server of `manifest` that `doc` lacks
+/// (the master's config has none: Codex reads them from the plugin). The table replaces the
+/// plugin's server in Codex; routing then points it at the launcher like any other.
+pub fn add_plugin_servers(doc: &mut DocumentMut, manifest: &McpManifest) {
+    let plugin = manifest
+        .entries
+        .iter()
+        .filter(|e| e.origin == Origin::Plugin);
+    for entry in plugin {
+        let servers = doc
+            .entry("mcp_servers")
+            .or_insert_with(|| {
+                let mut t = Table::new();
+                t.set_implicit(true);
+                Item::Table(t)
+            })
+            .as_table_like_mut();
+        let Some(servers) = servers else { return };
+        if servers.contains_key(&entry.name) {
+            continue;
+        }
+        let mut table = Table::new();
+        let text = |t: &str| Item::Value(Value::from(t));
+        if let Some(command) = &entry.command {
+            table.insert("command", text(command));
+        }
+        if !entry.args.is_empty() {
+            let args: Array = entry.args.iter().map(String::as_str).collect();
+            table.insert("args", Item::Value(Value::Array(args)));
+        }
+        if let Some(cwd) = &entry.cwd {
+            table.insert("cwd", text(cwd));
+        }
+        if let Some(url) = &entry.url {
+            table.insert("url", text(url));
+        }
+        if !entry.env.is_empty() {
+            let env: InlineTable = entry
+                .env
+                .iter()
+                .map(|(k, v)| (k.as_str(), Value::from(v.as_str())))
+                .collect();
+            table.insert("env", Item::Value(Value::InlineTable(env)));
+        }
+        for (key, value) in &entry.extra {
+            if let Some(value) = json_to_value(value) {
+                table.insert(key, Item::Value(value));
+            }
+        }
+        servers.insert(&entry.name, super::overlay::spaced(Item::Table(table)));
     }
 }
 
