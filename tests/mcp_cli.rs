@@ -228,9 +228,94 @@ fn the_documented_master_toml_examples_parse() {
                 .unwrap_or_else(|e| panic!("{doc}: {e}\n{block}"));
             if block.contains("[mcp.fff]") {
                 assert_eq!(settings.hints["fff"].resolver, "github-release", "{doc}");
+            } else if block.contains("include_secret_files") {
+                assert!(!settings.include_secret_files.is_empty(), "{doc}: {block}");
             } else {
                 assert!(settings.direct.contains("time"), "{doc}: {block}");
             }
         }
     }
+}
+
+/// The packed object of entry `name` in the master's manifest (`mcp inspect --json`), read
+/// from the master's store as (path, bytes) of its regular files.
+fn packed_files(ctx: &TestContext, name: &str) -> Vec<(String, Vec<u8>)> {
+    let out = run(&ctx.master, &["mcp", "inspect", name, "--json", "-q"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let entry: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let object = entry["artifact"]["spec"]["object"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no packed object in {entry:#}"))
+        .to_owned();
+    let store = codexport_core::store::ObjectStore::new(ctx.master.homes().objects());
+    codexport_test_support::mcp::tar_gz_files(&store.read(&object).unwrap())
+}
+
+#[test]
+fn packed_sources_leave_out_secret_looking_files_unless_master_toml_includes_them() {
+    let ctx = TestContext::new(bins!());
+    let proj = ctx.master.user.join("work/api");
+    write(
+        &proj.join("package.json"),
+        r#"{"name":"api","version":"1.0.0"}"#,
+    );
+    write(&proj.join("server.js"), "console.log('api')\n");
+    write(&proj.join(".env"), "API_TOKEN=tok-from-dotenv\n");
+    write(&proj.join(".env.example"), "API_TOKEN=\n");
+    write(
+        &proj.join("certs/server.pem"),
+        "-----BEGIN PRIVATE KEY-----\n",
+    );
+    ctx.master.write_codex(
+        "config.toml",
+        format!(
+            "[mcp_servers.api]\ncommand = \"node\"\nargs = [\"{}\"]\n",
+            proj.join("server.js").display()
+        ),
+    );
+    let ok = |out: &Output| assert!(out.status.success(), "{}", stderr(out));
+    ok(&run(&ctx.master, &["master", "init"]));
+
+    let rebuilt = run(&ctx.master, &["master", "rebuild"]);
+    ok(&rebuilt);
+    let err = stderr(&rebuilt);
+    assert!(
+        err.contains(&format!(
+            "warning: MCP `api`: left out of the packed source `{}`, as their names look like secrets: `.env`, `certs/server.pem` (to pack them on purpose, list them in `include_secret_files` under `[mcp.api]` in `{}`)",
+            proj.display(),
+            ctx.master.tool.join("master.toml").display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("tok-from-dotenv"), "{err}");
+    let names = |files: &[(String, Vec<u8>)]| -> Vec<String> {
+        files.iter().map(|(p, _)| p.clone()).collect()
+    };
+    let files = packed_files(&ctx, "api");
+    assert_eq!(names(&files), [".env.example", "package.json", "server.js"]);
+
+    // On purpose: `.env` by name, the key by path; the warning goes away.
+    write(
+        &ctx.master.tool.join("master.toml"),
+        "[mcp.api]\ninclude_secret_files = [\".env\", \"certs/*.pem\"]\n",
+    );
+    let rebuilt = run(&ctx.master, &["master", "rebuild"]);
+    ok(&rebuilt);
+    assert!(
+        !stderr(&rebuilt).contains("left out"),
+        "{}",
+        stderr(&rebuilt)
+    );
+    let files = packed_files(&ctx, "api");
+    assert_eq!(
+        names(&files),
+        [
+            ".env",
+            ".env.example",
+            "certs/server.pem",
+            "package.json",
+            "server.js"
+        ]
+    );
+    assert_eq!(files[0].1, b"API_TOKEN=tok-from-dotenv\n");
 }

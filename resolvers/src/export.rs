@@ -14,9 +14,9 @@ use codexport_core::store::ObjectStore;
 use codexport_core::suggest::by_similarity;
 use toml_edit::DocumentMut;
 
-use crate::InferContext;
 use crate::hints::InferSettings;
 use crate::registry::Registry;
+use crate::{InferContext, InferNotes};
 
 /// [`McpExport`] through a [`Registry`], the master's environment and its `master.toml`
 /// inference settings.
@@ -65,11 +65,14 @@ impl McpExport for RegistryExport {
             );
             entries.sort_by(|a, b| a.name.cmp(&b.name));
         }
+        let notes = InferNotes::default();
         let cx = InferContext {
             homes,
             env: &self.env,
             store,
             source_limits: self.settings.source_limits,
+            include_secret_files: &self.settings.include_secret_files,
+            notes: &notes,
         };
         for entry in &mut entries {
             if self.settings.direct.contains(&entry.name) {
@@ -97,8 +100,17 @@ impl McpExport for RegistryExport {
                 });
             }
         }
+        problems.extend(notes.take());
         let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
-        for hinted in self.settings.hints.keys().chain(&self.settings.direct) {
+        let named = self
+            .settings
+            .hints
+            .keys()
+            .chain(&self.settings.direct)
+            .chain(self.settings.include_secret_files.keys().filter(|k| {
+                !self.settings.hints.contains_key(*k) && !self.settings.direct.contains(*k)
+            }));
+        for hinted in named {
             if !names.contains(&hinted.as_str()) {
                 let closest = by_similarity(hinted, names.iter().copied());
                 let suggestion = closest

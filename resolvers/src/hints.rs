@@ -48,6 +48,9 @@ pub struct InferSettings {
     pub direct: BTreeSet<String>,
     /// `[source]` limits.
     pub source_limits: SourceLimits,
+    /// `include_secret_files` of `[mcp.NAME]` by entry name: secret-looking files its packed
+    /// source tree keeps on purpose.
+    pub include_secret_files: BTreeMap<String, Vec<String>>,
 }
 
 /// A `master.toml` whose inference settings cannot be used.
@@ -63,8 +66,12 @@ impl InferSettings {
     pub fn from_config(config: &MasterSettings) -> Result<Self, SettingsError> {
         let mut hints = BTreeMap::new();
         let mut direct = BTreeSet::new();
+        let mut include_secret_files = BTreeMap::new();
         for (name, table) in &config.mcp {
             let mut table = table.clone();
+            if let Some(globs) = table.remove("include_secret_files") {
+                include_secret_files.insert(name.clone(), secret_globs(name, globs)?);
+            }
             match table.remove("route") {
                 None => {}
                 Some(serde_json::Value::String(route)) if route == "direct" => {
@@ -104,6 +111,7 @@ impl InferSettings {
         Ok(Self {
             hints,
             direct,
+            include_secret_files,
             source_limits: SourceLimits {
                 max_file: mib(
                     "max_file_mib",
@@ -119,12 +127,39 @@ impl InferSettings {
         })
     }
 
+    /// The `include_secret_files` globs of entry `name` (none unless `master.toml` lists some).
+    pub fn secret_files_of(&self, name: &str) -> &[String] {
+        self.include_secret_files
+            .get(name)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
     /// Reads `master.toml` text (tests and tools; the CLI loads [`MasterSettings`]).
     pub fn from_toml(text: &str) -> Result<Self, SettingsError> {
         let config: MasterSettings = toml_edit::de::from_str(text)
             .map_err(|e| SettingsError(e.message().trim().to_owned()))?;
         Self::from_config(&config)
     }
+}
+
+/// `include_secret_files = [".env", "certs/*.pem"]`: a list of globs.
+fn secret_globs(name: &str, value: serde_json::Value) -> Result<Vec<String>, SettingsError> {
+    let bad = || {
+        SettingsError(format!(
+            "`[mcp.{name}]`: `include_secret_files` must be a list of file names or globs, like `[\".env\", \"certs/*.pem\"]`"
+        ))
+    };
+    let serde_json::Value::Array(items) = value else {
+        return Err(bad());
+    };
+    items
+        .into_iter()
+        .map(|item| match item {
+            serde_json::Value::String(glob) if !glob.is_empty() => Ok(glob),
+            _ => Err(bad()),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -165,6 +200,33 @@ bin = "fff-mcp"
         assert_eq!(settings.direct, BTreeSet::from(["time".to_owned()]));
         assert_eq!(settings.hints.keys().collect::<Vec<_>>(), ["fs"]);
         assert!(!settings.hints["fs"].fields.contains_key("route"));
+    }
+
+    #[test]
+    fn include_secret_files_is_no_hint_and_must_be_a_list() {
+        let settings = InferSettings::from_toml(
+            "[mcp.api]\ninclude_secret_files = [\".env\", \"certs/*.pem\"]\n[mcp.src]\nresolver = \"source\"\nroot = \"/p\"\ninclude_secret_files = [\"*.key\"]\n",
+        )
+        .unwrap();
+        assert_eq!(settings.secret_files_of("api"), [".env", "certs/*.pem"]);
+        assert_eq!(settings.secret_files_of("src"), ["*.key"]);
+        assert!(settings.secret_files_of("other").is_empty());
+        assert_eq!(settings.hints.keys().collect::<Vec<_>>(), ["src"]);
+        assert!(
+            !settings.hints["src"]
+                .fields
+                .contains_key("include_secret_files")
+        );
+        for bad in ["\".env\"", "[1]", "[\"\"]"] {
+            let err =
+                InferSettings::from_toml(&format!("[mcp.api]\ninclude_secret_files = {bad}\n"))
+                    .unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("`[mcp.api]`: `include_secret_files` must be a list"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

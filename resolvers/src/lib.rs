@@ -27,4 +27,6 @@ pub use hints::{InferSettings, McpHint, SettingsError};
 pub use plan::{Launch, Plan, Resolution, Step};
 pub use platform::Platform;
 pub use registry::Registry;
-pub use resolver::{GithubConfig, InferContext, Mode, ResolveContext, Resolver, SourceLimits};
+pub use resolver::{
+    GithubConfig, InferContext, InferNotes, Mode, ResolveContext, Resolver, SourceLimits,
+};

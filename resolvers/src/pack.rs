@@ -1,8 +1,13 @@
 //! Packs a local project tree into ONE object of the master's store: a deterministic gzip
 //! tar (sorted members, zero mtimes and owners) in the format `SourceSpec` documents.
+//!
+//! Secret-looking files (`.env`, `*.pem`, `id_rsa`, ... : core's [`looks_secret`]) are left
+//! out unless `[mcp.NAME] include_secret_files` names them, and each left-out file is listed
+//! in the master's warnings, as are files over the per-file limit.
 
 use std::path::{Path, PathBuf};
 
+use codexport_core::master::selection::{glob_match, looks_secret};
 use codexport_core::mcp::manifest::McpEntry;
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -78,6 +83,13 @@ pub(crate) fn pack(
         .unwrap_or_default();
     let mut members: Vec<(PathBuf, String, std::fs::Metadata)> = Vec::new();
     let mut total = 0u64;
+    let included = cx
+        .include_secret_files
+        .get(&entry.name)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let mut secrets: Vec<String> = Vec::new();
+    let mut oversize: Vec<String> = Vec::new();
     let walker = WalkDir::new(root)
         .follow_links(false)
         .sort_by_file_name()
@@ -114,17 +126,17 @@ pub(crate) fn pack(
             .path()
             .symlink_metadata()
             .map_err(|e| Error::io("read", item.path(), e))?;
+        let name = item.file_name().to_string_lossy();
+        if !meta.is_dir() && looks_secret(&name) && !included_on_purpose(included, &rel, &name) {
+            secrets.push(rel);
+            continue;
+        }
         if meta.is_file() {
-            if skipped_file(&item.file_name().to_string_lossy()) {
+            if skipped_file(&name) {
                 continue;
             }
             if meta.len() > limits.max_file {
-                tracing::warn!(
-                    entry = %entry.name,
-                    file = %item.path().display(),
-                    size = meta.len(),
-                    "left out of the packed source: larger than the per-file limit"
-                );
+                oversize.push(format!("`{rel}` ({})", mib(meta.len())));
                 continue;
             }
             total += meta.len();
@@ -133,6 +145,31 @@ pub(crate) fn pack(
     }
     if total > limits.max_total {
         return Err(too_big(entry, root, total, limits.max_total, &members));
+    }
+    let master_toml = cx.homes.master_toml();
+    if !secrets.is_empty() {
+        cx.notes.push(
+            &entry.name,
+            format!(
+                "left out of the packed source `{}`, as their names look like secrets: {} (to pack them on purpose, list them in `include_secret_files` under `[mcp.{}]` in `{}`)",
+                root.display(),
+                quoted(&secrets),
+                entry.name,
+                master_toml.display()
+            ),
+        );
+    }
+    if !oversize.is_empty() {
+        cx.notes.push(
+            &entry.name,
+            format!(
+                "left out of the packed source `{}`, as they are over the {} per-file limit: {} (raise `max_file_mib` under `[source]` in `{}`)",
+                root.display(),
+                mib(limits.max_file),
+                oversize.join(", "),
+                master_toml.display()
+            ),
+        );
     }
     let bytes = tar_gz(root, &members).map_err(|e| Error::io("pack", root, e))?;
     let object = cx
@@ -144,6 +181,26 @@ pub(crate) fn pack(
         files: members.iter().filter(|(_, _, m)| m.is_file()).count(),
         bytes: total,
     })
+}
+
+/// Whether `include_secret_files` names this file: a glob with a `/` matches the path
+/// relative to the root, one without matches the file name.
+fn included_on_purpose(globs: &[String], rel: &str, name: &str) -> bool {
+    globs.iter().any(|glob| {
+        if glob.contains('/') {
+            glob_match(glob.trim_start_matches("./"), rel)
+        } else {
+            glob_match(glob, name)
+        }
+    })
+}
+
+fn quoted(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn too_big(
@@ -313,6 +370,75 @@ mod tests {
     }
 
     #[test]
+    fn secret_looking_files_are_left_out_unless_included_on_purpose() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut master = Master::new(tmp.path());
+        let root = tmp.path().join("proj");
+        for rel in [
+            "server.js",
+            ".env",
+            ".env.local",
+            ".env.example",
+            "certs/server.pem",
+            "certs/readme.md",
+            "deploy/id_ed25519",
+            ".npmrc",
+        ] {
+            write(&root.join(rel), b"x");
+        }
+        let e = stdio_entry("api", "node", &[]);
+        let names = |master: &Master| -> Vec<String> {
+            let packed = pack(&master.cx(), &e, &root, None).unwrap();
+            list(&master.store.read(&packed.object).unwrap())
+                .into_iter()
+                .filter(|(_, kind)| !kind.is_dir())
+                .map(|(p, _)| p)
+                .collect()
+        };
+        assert_eq!(
+            names(&master),
+            [".env.example", "certs/readme.md", "server.js"]
+        );
+        let notes: Vec<String> = master.notes.take().iter().map(|n| n.to_string()).collect();
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].starts_with("MCP `api`: left out of the packed source `"),
+            "{}",
+            notes[0]
+        );
+        assert!(
+            notes[0].contains(
+                "as their names look like secrets: `.env`, `.env.local`, `.npmrc`, `certs/server.pem`, `deploy/id_ed25519` (to pack them on purpose, list them in `include_secret_files` under `[mcp.api]` in `"
+            ),
+            "{}",
+            notes[0]
+        );
+
+        master
+            .include_secret_files
+            .insert("api".into(), vec![".env".into(), "certs/*.pem".into()]);
+        assert_eq!(
+            names(&master),
+            [
+                ".env",
+                ".env.example",
+                "certs/readme.md",
+                "certs/server.pem",
+                "server.js"
+            ]
+        );
+        let notes = master.notes.take();
+        assert_eq!(notes.len(), 1);
+        assert!(
+            notes[0]
+                .reason
+                .contains("secrets: `.env.local`, `.npmrc`, `deploy/id_ed25519` (to pack"),
+            "{}",
+            notes[0]
+        );
+    }
+
+    #[test]
     fn oversize_files_are_left_out_and_oversize_trees_refused() {
         let tmp = tempfile::tempdir().unwrap();
         let master = Master::new(tmp.path());
@@ -325,6 +451,15 @@ mod tests {
         cx.source_limits.max_total = 2000;
         let e = stdio_entry("e", "python", &[]);
         assert_eq!(pack(&cx, &e, &root, None).unwrap().files, 2);
+        let notes = master.notes.take();
+        assert_eq!(notes.len(), 1);
+        assert!(
+            notes[0].reason.contains(
+                "over the 0.0 MiB per-file limit: `huge.bin` (0.0 MiB) (raise `max_file_mib`"
+            ),
+            "{}",
+            notes[0]
+        );
         cx.source_limits.max_total = 1000;
         let err = pack(&cx, &e, &root, None).unwrap_err().to_string();
         assert!(err.starts_with("MCP `e`: source tree `"), "{err}");

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use codexport_core::mcp::config::EntryError;
 use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
 use codexport_core::store::ObjectStore;
 use codexport_core::{Homes, env};
@@ -78,6 +79,40 @@ pub struct InferContext<'a> {
     pub store: &'a ObjectStore,
     /// Limits for packing local source trees.
     pub source_limits: SourceLimits,
+    /// `include_secret_files` of `[mcp.NAME]`, by entry name: secret-looking files (globs on
+    /// the name, or on the path when it has a `/`) packed on purpose.
+    pub include_secret_files: &'a BTreeMap<String, Vec<String>>,
+    /// What inference left out, for the master's warnings.
+    pub notes: &'a InferNotes,
+}
+
+/// What inference left out or worked around (a secret-looking file not packed, a file over
+/// the size limit), by entry: the master prints each as a warning (`master rebuild`,
+/// `mcp list`).
+#[derive(Debug, Default)]
+pub struct InferNotes(std::sync::Mutex<Vec<EntryError>>);
+
+impl InferNotes {
+    /// Records `reason` for entry `name`.
+    pub fn push(&self, name: &str, reason: impl Into<String>) {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(EntryError {
+                name: name.to_owned(),
+                reason: reason.into(),
+            });
+    }
+
+    /// Everything recorded so far, in order; the notes are empty afterwards.
+    pub fn take(&self) -> Vec<EntryError> {
+        std::mem::take(
+            &mut *self
+                .0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
+    }
 }
 
 /// Size limits for local source trees packed on the master.

@@ -140,6 +140,8 @@ impl Setup {
             env: &env,
             store: &store,
             source_limits: SourceLimits::default(),
+            include_secret_files: &BTreeMap::new(),
+            notes: &Default::default(),
         };
         resolver.infer(&cx, entry)
     }

@@ -208,6 +208,25 @@ pub fn tar_gz(members: &[(&str, u32, &[u8])]) -> Vec<u8> {
     builder.into_inner().unwrap().finish().unwrap()
 }
 
+/// The regular files of a gzip tar as (path, bytes), sorted by path.
+pub fn tar_gz_files(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    let mut files: Vec<(String, Vec<u8>)> = archive
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.header().entry_type().is_file())
+        .map(|mut e| {
+            let path = e.path().unwrap().to_string_lossy().into_owned();
+            let mut body = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut body).unwrap();
+            (path, body)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 /// A gzip tar whose only member is named `../escape` (the tar crate refuses to write such a
 /// name through its checked setters, so the header is filled in by hand).
 pub fn escaping_tar_gz() -> Vec<u8> {

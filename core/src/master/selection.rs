@@ -1,4 +1,7 @@
 //! Which files a master syncs: include roots, excluded runtime state, secret class, links.
+//!
+//! It is also the one home of the "secret-looking file name" rule ([`looks_secret`]): synced
+//! files it matches are written 0600 on followers, and packed MCP source trees leave them out.
 
 use std::fs;
 use std::path::{Component, Path, PathBuf};
@@ -38,6 +41,45 @@ pub const EXCLUDED_SEGMENTS: [&str; 10] = [
     "compact-handoffs",
     "shell-snapshots",
 ];
+
+/// File names that look like credentials, matched (ASCII case-insensitive) against a file's
+/// name: `*` any run, `?` one character. Synced ones are [`FileClass::Secret`]; packed MCP
+/// source trees leave them out unless `master.toml` includes them on purpose.
+pub const SECRET_FILE_NAMES: [&str; 22] = [
+    ".env",
+    ".env.*",
+    "*.pem",
+    "*.key",
+    "id_rsa*",
+    "id_dsa*",
+    "id_ecdsa*",
+    "id_ed25519*",
+    "*.p12",
+    "*.pfx",
+    "*.keystore",
+    "*.jks",
+    "*.kdbx",
+    ".npmrc",
+    ".pypirc",
+    ".netrc",
+    "_netrc",
+    ".pgpass",
+    ".git-credentials",
+    ".htpasswd",
+    "credentials*.json",
+    "*.tfstate",
+];
+
+/// Templates of secret files, which hold placeholders, not values.
+pub const SECRET_TEMPLATES: [&str; 3] = [".env.example", ".env.sample", ".env.template"];
+
+/// Whether a file called `name` looks like it holds credentials ([`SECRET_FILE_NAMES`], minus
+/// the [`SECRET_TEMPLATES`]).
+pub fn looks_secret(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    !SECRET_TEMPLATES.contains(&name.as_str())
+        && SECRET_FILE_NAMES.iter().any(|p| glob_match(p, &name))
+}
 
 /// Where a synced file lives, on the master and on every follower.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -91,16 +133,22 @@ pub enum FileClass {
     Config,
 }
 
-/// The secret class of a path in a root.
+/// The secret class of a path in a root: Codex's credential files, and any file whose name
+/// [`looks_secret`].
 pub fn classify(root: Root, path: &str) -> FileClass {
-    if root != Root::Codex {
-        return FileClass::Regular;
+    let name = path.rsplit('/').next().unwrap_or(path);
+    if root == Root::Codex {
+        match path {
+            "config.toml" => return FileClass::Config,
+            "auth.json" | ".credentials.json" => return FileClass::Secret,
+            p if p.starts_with("multi-auth/") => return FileClass::Secret,
+            _ => {}
+        }
     }
-    match path {
-        "config.toml" => FileClass::Config,
-        "auth.json" | ".credentials.json" => FileClass::Secret,
-        p if p.starts_with("multi-auth/") => FileClass::Secret,
-        _ => FileClass::Regular,
+    if looks_secret(name) {
+        FileClass::Secret
+    } else {
+        FileClass::Regular
     }
 }
 
@@ -382,7 +430,7 @@ pub fn link_stays_inside(link_path: &str, target: &str) -> bool {
 }
 
 /// `*` (any run) and `?` (one character) glob match of a whole string.
-fn glob_match(pattern: &str, text: &str) -> bool {
+pub fn glob_match(pattern: &str, text: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
@@ -521,6 +569,45 @@ mod tests {
         assert!(!link_stays_inside("skills/a", "../../x"));
         assert!(!link_stays_inside("a", ".."));
         assert!(!link_stays_inside("a", "/abs"));
+    }
+
+    #[test]
+    fn secret_looking_names() {
+        for secret in [
+            ".env",
+            ".env.local",
+            ".ENV.production",
+            "server.pem",
+            "tls.key",
+            "id_rsa",
+            "id_ed25519.pub",
+            "cert.p12",
+            "cert.pfx",
+            ".npmrc",
+            ".pypirc",
+            ".netrc",
+            "credentials.json",
+            "credentials-prod.json",
+            "release.keystore",
+        ] {
+            assert!(looks_secret(secret), "{secret}");
+        }
+        for plain in [
+            ".env.example",
+            ".env.sample",
+            "env.ts",
+            "keys.md",
+            "package.json",
+            "monkey.py",
+            "credentials.md",
+            "pem.rs",
+        ] {
+            assert!(!looks_secret(plain), "{plain}");
+        }
+        assert_eq!(classify(Root::Agents, "skills/s/.env"), FileClass::Secret);
+        assert_eq!(classify(Root::Codex, "prompts/id_rsa"), FileClass::Secret);
+        assert_eq!(classify(Root::Codex, "prompts/p.md"), FileClass::Regular);
+        assert_eq!(classify(Root::Codex, "config.toml"), FileClass::Config);
     }
 
     #[test]

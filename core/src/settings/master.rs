@@ -70,6 +70,12 @@ pub const DEFAULT_MASTER_TOML: &str = r#"# codexport master settings. Restart `c
 # max_file_mib = 10
 # max_total_mib = 75
 
+# Packed local MCP source trees leave out secret-looking files (`.env`, `*.pem`, `id_rsa`, ...,
+# listed in the warnings); pack some on purpose, per MCP (globs on the file name, or on the
+# path inside the project when they hold a `/`):
+# [mcp.my-server]
+# include_secret_files = [".env", "certs/*.pem"]
+
 # Replace MCP inference for one `[mcp_servers.NAME]` (see docs/mcp.md), e.g.:
 # [mcp.fff]
 # resolver = "github-release"

@@ -158,7 +158,7 @@ pub(crate) mod test_support {
     use codexport_core::mcp::manifest::{McpEntry, Origin, Transport};
     use codexport_core::store::ObjectStore;
 
-    use crate::{InferContext, SourceLimits};
+    use crate::{InferContext, InferNotes, SourceLimits};
 
     /// A stdio entry running `command args`.
     pub(crate) fn stdio_entry(name: &str, command: &str, args: &[&str]) -> McpEntry {
@@ -181,6 +181,8 @@ pub(crate) mod test_support {
         pub(crate) homes: Homes,
         pub(crate) env: BTreeMap<String, String>,
         pub(crate) store: ObjectStore,
+        pub(crate) include_secret_files: BTreeMap<String, Vec<String>>,
+        pub(crate) notes: InferNotes,
     }
 
     impl Master {
@@ -193,6 +195,8 @@ pub(crate) mod test_support {
                 homes,
                 env: BTreeMap::new(),
                 store,
+                include_secret_files: BTreeMap::new(),
+                notes: InferNotes::default(),
             }
         }
 
@@ -202,6 +206,8 @@ pub(crate) mod test_support {
                 env: &self.env,
                 store: &self.store,
                 source_limits: SourceLimits::default(),
+                include_secret_files: &self.include_secret_files,
+                notes: &self.notes,
             }
         }
     }

@@ -81,6 +81,8 @@ pub(crate) fn run(args: &ResolverTestArgs) -> anyhow::Result<ExitStatus> {
         env: &env,
         store: &store,
         source_limits: SourceLimits::default(),
+        include_secret_files: &BTreeMap::new(),
+        notes: &Default::default(),
     };
     let spec = plugin.infer(&infer_cx, entry)?.ok_or_else(|| {
         CliError::new(
