@@ -3,7 +3,8 @@
 //! Every archive unpacks into a scratch directory inside the artifact dir and moves into place
 //! only once it was unpacked and checked in full, so a refused archive leaves nothing behind.
 //! The decompressed stream is metered (total bytes, expansion ratio) and the entries counted,
-//! so a small bomb is refused early. Member paths must be plain relative paths (no root, no
+//! so a small bomb is refused early; so are the bytes written, since a tar's sparse members
+//! and hard links (copies here) write more than the stream holds. Member paths must be plain relative paths (no root, no
 //! `..`); after `strip` leading components they are joined to the destination. A member is
 //! never written through a symlink; a symlink's target is resolved through the links already
 //! unpacked before it is created and must stay inside; a hard link may only name a regular
@@ -269,18 +270,46 @@ struct Unpacker<'a> {
     seen: HashMap<PathBuf, Seen>,
     entries: u64,
     limits: &'a Limits,
+    /// Bytes written so far, against the same budget as the stream.
+    written: u64,
+    budget: u64,
+    cap: String,
 }
 
 impl<'a> Unpacker<'a> {
-    fn new(root: &'a Path, name: &'a str, limits: &'a Limits) -> Result<Self, Error> {
+    fn new(
+        root: &'a Path,
+        name: &'a str,
+        compressed: u64,
+        limits: &'a Limits,
+    ) -> Result<Self, Error> {
         fs::create_dir_all(root).map_err(|e| Error::io("create", root, e))?;
+        let (budget, cap) = limits.budget(compressed);
         Ok(Self {
             root,
             name,
             seen: HashMap::new(),
             entries: 0,
             limits,
+            written: 0,
+            budget,
+            cap,
         })
+    }
+
+    /// Copies `body` into `out` within what is left of the budget.
+    fn write(&mut self, body: &mut dyn Read, out: &mut File, target: &Path) -> Result<(), Error> {
+        let room = self.budget.saturating_sub(self.written);
+        let n = io::copy(&mut body.take(room.saturating_add(1)), out)
+            .map_err(|e| corrupt(target, e))?;
+        self.written = self.written.saturating_add(n);
+        if self.written > self.budget {
+            return Err(refused(
+                self.name,
+                format!("it unpacks to more than {}", self.cap),
+            ));
+        }
+        Ok(())
     }
 
     fn count(&mut self) -> Result<(), Error> {
@@ -298,6 +327,10 @@ impl<'a> Unpacker<'a> {
     }
 
     fn dir(&mut self, rel: &Path) -> Result<(), Error> {
+        // Unpacked already, with no link on its way (a tar may list a directory many times).
+        if matches!(self.seen.get(rel), Some(Seen::Dir)) {
+            return Ok(());
+        }
         prepare(self.root, rel)?;
         let target = self.root.join(rel);
         fs::create_dir_all(&target).map_err(|e| Error::io("create", &target, e))?;
@@ -316,7 +349,7 @@ impl<'a> Unpacker<'a> {
             ));
         }
         let mut out = File::create(&target).map_err(|e| Error::io("create", &target, e))?;
-        io::copy(body, &mut out).map_err(|e| corrupt(&target, e))?;
+        self.write(body, &mut out, &target)?;
         set_mode(&target, mode)?;
         self.seen.insert(rel.to_path_buf(), Seen::File);
         Ok(())
@@ -364,7 +397,7 @@ impl<'a> Unpacker<'a> {
         let mut body = File::open(&from).map_err(|e| Error::io("read", &from, e))?;
         let mode = file_mode(&from);
         let mut out = File::create(&target).map_err(|e| Error::io("create", &target, e))?;
-        io::copy(&mut body, &mut out).map_err(|e| Error::io("write", &target, e))?;
+        self.write(&mut body, &mut out, &target)?;
         set_mode(&target, mode)?;
         self.seen.insert(rel.to_path_buf(), Seen::File);
         Ok(())
@@ -445,7 +478,7 @@ fn unpack_tar(
     let meter = Meter::new(reader, compressed, limits);
     let (read, budget, cap) = (meter.read.clone(), meter.budget, meter.cap.clone());
     let explain = |e: Error| Meter::<()>::explain_with(&read, budget, &cap, e, name);
-    let mut out = Unpacker::new(root, name, limits)?;
+    let mut out = Unpacker::new(root, name, compressed, limits)?;
     let mut archive = tar::Archive::new(meter);
     let entries = archive.entries().map_err(|e| explain(corrupt(root, e)))?;
     for entry in entries {
@@ -505,7 +538,17 @@ fn unpack_zip(
 ) -> Result<(), Error> {
     let bad = |e: zip::result::ZipError| corrupt(root, io::Error::other(e));
     let mut archive = zip::ZipArchive::new(file).map_err(bad)?;
-    let mut out = Unpacker::new(root, name, limits)?;
+    // The central directory says how many members there are: refuse before unpacking any.
+    if archive.len() as u64 > limits.entries {
+        return Err(refused(
+            name,
+            format!(
+                "it holds more than {} entries (the entry-count cap)",
+                limits.entries
+            ),
+        ));
+    }
+    let mut out = Unpacker::new(root, name, compressed, limits)?;
     // One meter for every member: the budget is the whole archive's.
     let (budget, cap) = limits.budget(compressed);
     let read = Rc::new(Cell::new(0));
@@ -986,6 +1029,81 @@ mod tests {
         let home = Home::new();
         home.unpack(ArchiveKind::TarXz, &xz(&many[..]), &Limits::default())
             .unwrap();
+    }
+
+    /// A GNU sparse member of `real` bytes holding 4 data bytes: the stream is tiny, the file
+    /// is not (the tar crate fills the holes with zeros as it reads).
+    fn sparse(real: u64) -> Vec<u8> {
+        let octal = |v: u64| -> [u8; 12] { format!("{v:011o}\0").as_bytes().try_into().unwrap() };
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::GNUSparse);
+        h.set_mode(0o644);
+        h.set_size(4);
+        h.set_path("sparse").unwrap();
+        let gnu = h.as_gnu_mut().unwrap();
+        gnu.sparse[0].offset = octal(real - 4);
+        gnu.sparse[0].numbytes = octal(4);
+        gnu.realsize = octal(real);
+        h.set_cksum();
+        let mut out = h.as_bytes().to_vec();
+        out.extend_from_slice(b"data");
+        out.extend_from_slice(&[0; 508 + 1024]);
+        out
+    }
+
+    #[test]
+    fn sparse_members_and_hard_link_copies_count_against_the_caps() {
+        let home = Home::new();
+        home.unpack(ArchiveKind::Tar, &sparse(16 << 10), &small())
+            .unwrap();
+        let unpacked = fs::read(home.tmp.path().join("art/dest/sparse")).unwrap();
+        assert_eq!(unpacked.len(), 16 << 10);
+        assert!(unpacked.ends_with(b"data"));
+
+        // 2 MiB of holes in a 2.5 KiB tar: past the ratio cap, though the stream is not.
+        let home = Home::new();
+        let err = home
+            .unpack(ArchiveKind::Tar, &sparse(2 << 20), &small())
+            .unwrap_err();
+        assert!(
+            refusal(&err).contains("it unpacks to more than the expansion-ratio cap"),
+            "{err}"
+        );
+        assert_eq!(home.listing(), Vec::<String>::new());
+
+        // Each hard link is a copy: 9 copies of 200 KiB from a 200 KiB stream.
+        let body = vec![7u8; 200 << 10];
+        let bytes = tar_with(|b| {
+            b.append_data(&mut file_header(body.len() as u64), "f", &body[..])
+                .unwrap();
+            for i in 0..8 {
+                link(b, tar::EntryType::Link, &format!("l{i}"), "f");
+            }
+        });
+        let home = Home::new();
+        let err = home.unpack(ArchiveKind::Tar, &bytes, &small()).unwrap_err();
+        assert!(
+            refusal(&err).contains("total-size cap of 1048576 bytes"),
+            "{err}"
+        );
+        assert_eq!(home.listing(), Vec::<String>::new());
+        home.assert_outside_untouched();
+    }
+
+    #[test]
+    fn zip_entry_count_is_refused_from_the_central_directory() {
+        let names: Vec<String> = (0..11).map(|i| format!("f{i}")).collect();
+        let members: Vec<(&str, &[u8], Option<u32>)> =
+            names.iter().map(|n| (n.as_str(), &b""[..], None)).collect();
+        let home = Home::new();
+        let err = home
+            .unpack(ArchiveKind::Zip, &zip_of(&members), &small())
+            .unwrap_err();
+        assert!(
+            refusal(&err).contains("more than 10 entries (the entry-count cap)"),
+            "{err}"
+        );
+        assert_eq!(home.listing(), Vec::<String>::new());
     }
 
     fn zip_of(members: &[(&str, &[u8], Option<u32>)]) -> Vec<u8> {
