@@ -2,12 +2,14 @@
 //!
 //! It owns the one [`TestContext`] (temp master and follower homes, a free loopback port, a
 //! `master serve` stopped when the test ends), the one manifest writer and entry builder
-//! ([`mcp`]), the one loopback GitHub release fixture ([`github`]), the Codex CLI the tests
+//! ([`mcp`]), the one loopback GitHub release fixture ([`github`]) and the hostile archives
+//! it serves ([`archives`]), the Codex CLI the tests
 //! check against, the build of the example wasm plugins, and the error snapshots
 //! ([`assert_transcript!`]). The binaries under test belong to
 //! the root package, whose `CARGO_BIN_EXE_*` only its own tests see: callers pass them in with
 //! [`bins!`].
 
+pub mod archives;
 mod codex;
 mod context;
 pub mod github;
