@@ -6,42 +6,11 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use codexport_test_support::{TestContext, assert_transcript, bins, output, run};
-
-/// Every file and link under `dir` (links as `-> target`), by `/`-separated path.
-fn tree(dir: &Path) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    if !dir.exists() {
-        return out;
-    }
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(at) = stack.pop() {
-        for entry in fs::read_dir(&at).unwrap() {
-            let path = entry.unwrap().path();
-            let meta = fs::symlink_metadata(&path).unwrap();
-            if meta.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            let rel = path
-                .strip_prefix(dir)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            let text = if meta.file_type().is_symlink() {
-                format!("-> {}", fs::read_link(&path).unwrap().display())
-            } else {
-                String::from_utf8_lossy(&fs::read(&path).unwrap()).into_owned()
-            };
-            out.insert(rel, text);
-        }
-    }
-    out
-}
+use codexport_test_support::{TestContext, assert_transcript, bins, output, run, text_tree};
 
 /// The Codex home without the files layering writes (config, rules): what the master sent.
 fn sent(ctx: &TestContext) -> BTreeMap<String, String> {
-    let mut all = tree(&ctx.follower.codex);
+    let mut all = text_tree(&ctx.follower.codex);
     all.retain(|k, _| k != "config.toml");
     all
 }
@@ -61,7 +30,7 @@ fn symlink(target: &str, at: &Path) {
 }
 
 fn backups(ctx: &TestContext) -> BTreeMap<String, String> {
-    tree(&ctx.follower.tool.join("backups"))
+    text_tree(&ctx.follower.tool.join("backups"))
 }
 
 /// One kind change: the master's tree before and after, a local file the follower adds,

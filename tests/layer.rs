@@ -1,44 +1,12 @@
 //! End-to-end follower layering: overlays, Codex's own edits between syncs, conflicts,
 //! dry runs, restore, and applies killed at every point.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use codexport_test_support::{Ran, TestContext, assert_transcript, bins, output, run, write};
-
-/// Every file under `dir` with its bytes (`-> target` for links).
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    if !dir.exists() {
-        return out;
-    }
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            let meta = fs::symlink_metadata(&path).unwrap();
-            if meta.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            let bytes = if meta.file_type().is_symlink() {
-                format!("-> {}", fs::read_link(&path).unwrap().display()).into_bytes()
-            } else {
-                fs::read(&path).unwrap()
-            };
-            let rel = path
-                .strip_prefix(dir)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            out.insert(rel, bytes);
-        }
-    }
-    out
-}
+use codexport_test_support::{Ran, TestContext, assert_transcript, bins, output, run, tree, write};
 
 const MASTER_CONFIG: &str = r#"# master settings
 model = "gpt-5"

@@ -11,30 +11,7 @@ use codexport_core::identity::MasterKey;
 use codexport_core::master::selection::{FileClass, Root};
 use codexport_core::mcp::manifest::McpManifest;
 use codexport_core::revision::{FileEntry, MasterInfo, PROTOCOL, Revision, content_hash};
-use codexport_test_support::{Ran, TestContext, assert_transcript, bins, output, run, write};
-
-/// Every file under `dir` with its bytes (links as `-> target`), to prove nothing changed.
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    if !dir.exists() {
-        return out;
-    }
-    for entry in walk(dir) {
-        let rel = entry
-            .strip_prefix(dir)
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
-        let meta = fs::symlink_metadata(&entry).unwrap();
-        let bytes = if meta.file_type().is_symlink() {
-            format!("-> {}", fs::read_link(&entry).unwrap().display()).into_bytes()
-        } else {
-            fs::read(&entry).unwrap()
-        };
-        out.insert(rel, bytes);
-    }
-    out
-}
+use codexport_test_support::{Ran, TestContext, assert_transcript, bins, output, run, tree, write};
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut files = Vec::new();

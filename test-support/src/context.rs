@@ -97,6 +97,46 @@ pub fn write(path: &Path, content: impl AsRef<[u8]>) -> PathBuf {
     path.to_path_buf()
 }
 
+/// Every file and link under `dir` with its bytes (a link as `-> target`), by relative path;
+/// empty when `dir` does not exist. The "every file as it was" check of hostile-input tests.
+pub fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    if !dir.exists() {
+        return out;
+    }
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        for entry in fs::read_dir(&at).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let bytes = if meta.file_type().is_symlink() {
+                format!("-> {}", fs::read_link(&path).unwrap().display()).into_bytes()
+            } else {
+                fs::read(&path).unwrap()
+            };
+            let rel = path
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            out.insert(rel, bytes);
+        }
+    }
+    out
+}
+
+/// [`tree`] with each file's bytes as (lossy) text, for readable assertions.
+pub fn text_tree(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    tree(dir)
+        .into_iter()
+        .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
+        .collect()
+}
+
 /// Temp master and follower homes, a free loopback port, and the master server when started.
 pub struct TestContext {
     /// Keeps the temp dir alive for the test.

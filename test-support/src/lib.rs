@@ -18,7 +18,9 @@ mod plugins;
 mod snapshot;
 
 pub use codex::{CODEX_VERSION, CODEX_VERSIONS, app_server, codex_bin, codex_bin_of, codex_cmd};
-pub use context::{Bins, Home, Ran, TestContext, free_port, output, port_open, run, write};
+pub use context::{
+    Bins, Home, Ran, TestContext, free_port, output, port_open, run, text_tree, tree, write,
+};
 #[doc(hidden)]
 pub use insta;
 pub use plugins::{example_plugin, example_plugins_dir};

@@ -20,6 +20,18 @@ pub struct EntryError {
     pub reason: String,
 }
 
+/// The `[mcp_servers]` table of `doc`, made (implicit, so no empty header is written) when
+/// missing; `None` when `mcp_servers` is something other than a table.
+pub fn servers_mut(doc: &mut DocumentMut) -> Option<&mut dyn toml_edit::TableLike> {
+    doc.entry("mcp_servers")
+        .or_insert_with(|| {
+            let mut t = Table::new();
+            t.set_implicit(true);
+            Item::Table(t)
+        })
+        .as_table_like_mut()
+}
+
 /// The artifact every entry starts with before a resolver recognises it.
 pub fn not_inferred() -> Artifact {
     Artifact::Unresolved {

@@ -9,7 +9,7 @@ use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, TableLike, Value};
 
 use crate::Homes;
 use crate::env;
-use crate::mcp::config::json_to_value;
+use crate::mcp::config::{json_to_value, servers_mut};
 use crate::mcp::manifest::{McpManifest, Origin};
 
 /// What routing needs to know about this follower.
@@ -49,15 +49,9 @@ pub fn add_plugin_servers(doc: &mut DocumentMut, manifest: &McpManifest) {
         .iter()
         .filter(|e| e.origin == Origin::Plugin);
     for entry in plugin {
-        let servers = doc
-            .entry("mcp_servers")
-            .or_insert_with(|| {
-                let mut t = Table::new();
-                t.set_implicit(true);
-                Item::Table(t)
-            })
-            .as_table_like_mut();
-        let Some(servers) = servers else { return };
+        let Some(servers) = servers_mut(doc) else {
+            return;
+        };
         if servers.contains_key(&entry.name) {
             continue;
         }

@@ -8,7 +8,7 @@ use toml_edit::{DocumentMut, Item, Table};
 
 use super::paths::{Direction, rewrite_document};
 use crate::error::Error;
-use crate::mcp::config::read_mcp_servers;
+use crate::mcp::config::{read_mcp_servers, servers_mut};
 use crate::mcp::manifest::{McpEntry, Origin};
 use crate::pathmap::PathMap;
 use crate::settings::{Overrides, TomlOwner};
@@ -50,18 +50,10 @@ pub fn apply_overlay(
     if entries.is_empty() {
         return Ok(Overlaid { entries, replaced });
     }
-    let servers = doc
-        .entry("mcp_servers")
-        .or_insert_with(|| {
-            let mut t = Table::new();
-            t.set_implicit(true);
-            Item::Table(t)
-        })
-        .as_table_like_mut()
-        .ok_or_else(|| Error::InvalidLayer {
-            path: path.to_path_buf(),
-            reason: "the canonical `mcp_servers` is not a table".to_owned(),
-        })?;
+    let servers = servers_mut(doc).ok_or_else(|| Error::InvalidLayer {
+        path: path.to_path_buf(),
+        reason: "the canonical `mcp_servers` is not a table".to_owned(),
+    })?;
     let local = overlay["mcp_servers"]
         .as_table_like()
         .expect("entries were read from it");
