@@ -79,44 +79,6 @@ impl ObjectStore {
         Ok(hash)
     }
 
-    /// Stores bytes that must hash to `expected`; on mismatch nothing is stored.
-    ///
-    /// Written atomically but not fsynced: a follower fetches thousands of objects at once,
-    /// and an object torn by a crash is caught when apply hashes it again before use (apply
-    /// then removes it, so the next sync fetches it anew).
-    pub fn put_verified(&self, expected: &str, bytes: &[u8]) -> Result<(), PutError> {
-        let actual = sha256_hex(bytes);
-        if actual != expected {
-            return Err(PutError::Mismatch {
-                expected: expected.to_owned(),
-                actual,
-            });
-        }
-        let path = self
-            .path(expected)
-            .expect("a sha256 hex digest is a valid name");
-        if path.is_file() {
-            return Ok(());
-        }
-        let write = || -> io::Result<()> {
-            let parent = path.parent().expect("object paths have a parent");
-            fs::create_dir_all(parent)?;
-            let mut tmp = tempfile::Builder::new()
-                .prefix(".incoming-")
-                .tempfile_in(parent)?;
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                tmp.as_file()
-                    .set_permissions(fs::Permissions::from_mode(0o600))?;
-            }
-            tmp.write_all(bytes)?;
-            tmp.persist(&path).map_err(|e| e.error)?;
-            Ok(())
-        };
-        write().map_err(PutError::Io)
-    }
-
     /// Starts receiving object `expected`: its bytes go to a temp file in the store as they
     /// arrive (never all in memory), and [`Incoming::finish`] keeps them only if they hash to
     /// `expected`.
@@ -210,8 +172,11 @@ impl Incoming {
         self.tmp.write_all(bytes)
     }
 
-    /// Keeps the object if its bytes hash to the expected name (written atomically but not
-    /// fsynced, as [`ObjectStore::put_verified`]); on mismatch nothing is stored.
+    /// Keeps the object if its bytes hash to the expected name; on mismatch nothing is stored.
+    ///
+    /// Written atomically but not fsynced: a follower fetches thousands of objects at once,
+    /// and an object torn by a crash is caught when apply hashes it again before use (apply
+    /// then removes it, so the next sync fetches it anew).
     pub fn finish(self) -> Result<(), PutError> {
         let actual = hex::encode(self.hasher.finalize());
         if actual != self.expected {
@@ -262,10 +227,6 @@ mod tests {
         );
         assert!(store.contains(&hash));
         assert_eq!(store.read(&hash).unwrap(), b"hello");
-        assert!(matches!(
-            store.put_verified(&hash, b"tampered"),
-            Err(PutError::Mismatch { .. })
-        ));
         let other = dir.path().join("other");
         let theirs = ObjectStore::new(&other);
         let mut incoming = theirs.incoming(&hash).unwrap();
