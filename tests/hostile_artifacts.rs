@@ -267,7 +267,8 @@ fn devices_and_fifos_are_refused() {
     });
 }
 
-/// A setuid+setgid server unpacks and starts, without the bits.
+/// A setuid+setgid server and helper unpack without the bits (the helper is not the launch
+/// binary, whose mode the make-executable step sets anyway).
 #[test]
 fn setuid_members_unpack_without_the_bits() {
     let cx = TestContext::new(bins!());
@@ -278,7 +279,12 @@ fn setuid_members_unpack_without_the_bits() {
         home,
         &Case {
             name: "setuid",
-            members: |_| Some(vec![file("tool", 0o6755, SH_SERVER.as_bytes())]),
+            members: |_| {
+                Some(vec![
+                    file("tool", 0o6755, SH_SERVER.as_bytes()),
+                    file("helper", 0o6755, b"#!/bin/sh\n"),
+                ])
+            },
         },
     );
     assert_eq!(published.len(), 4);
@@ -290,8 +296,11 @@ fn setuid_members_unpack_without_the_bits() {
         assert_eq!(ran.code, 0, "{name}: {}", ran.transcript());
     }
     let listing = artifact_listing(home);
-    let tools: Vec<PathBuf> = listing.keys().map(|dir| dir.join("asset/tool")).collect();
-    assert_eq!(tools.len(), 4, "{listing:#?}");
+    let tools: Vec<PathBuf> = listing
+        .keys()
+        .flat_map(|dir| [dir.join("asset/tool"), dir.join("asset/helper")])
+        .collect();
+    assert_eq!(tools.len(), 8, "{listing:#?}");
     for tool in tools {
         let mode = fs::metadata(&tool).unwrap().permissions().mode();
         assert_eq!(mode & 0o7777, 0o755, "`{}`", tool.display());
