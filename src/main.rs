@@ -34,7 +34,7 @@ fn main() -> ExitCode {
             commands::master::service::run(command, printer)
         }
         Command::Master(MasterCommand::Rebuild(args)) => {
-            commands::master::rebuild::run(args, printer)
+            commands::master::rebuild::run(args, printer, cli.global.verbose)
         }
         Command::Master(MasterCommand::Serve(args)) => commands::master::serve::run(args),
         Command::Master(MasterCommand::Link(args)) => commands::master::link::run(args),
@@ -54,7 +54,7 @@ fn main() -> ExitCode {
         Command::Apply(args) => commands::apply::run(args, printer),
         Command::Restore(args) => commands::restore::run(args, printer),
         Command::Backups(args) => commands::backups::run(args, printer),
-        Command::Status(args) => commands::status::run(args),
+        Command::Status(args) => commands::status::run(args, cli.global.verbose),
         Command::Verify(args) => commands::verify::run(args, &cli.global),
         Command::Demo(args) => commands::demo::run(args),
         Command::Hook(HookCommand::Install(args)) => commands::hook::install::run(args, printer),

@@ -171,6 +171,11 @@ impl Homes {
         self.in_tool("lock")
     }
 
+    /// `publish.lock`: held by the master while it signs and writes a revision.
+    pub fn publish_lock(&self) -> PathBuf {
+        self.in_tool("publish.lock")
+    }
+
     /// Codex's `config.toml`.
     pub fn codex_config(&self) -> PathBuf {
         self.codex.join("config.toml")

@@ -11,7 +11,8 @@ use crate::follower::client::Client;
 use crate::follower::state::{LastSync, State};
 use crate::identity::Identity;
 use crate::master::publish::load_published;
-use crate::settings::LocalSettings;
+use crate::master::selection::{Selection, SkippedLink};
+use crate::settings::{LocalSettings, MasterSettings};
 
 /// A revision by seq and hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -51,6 +52,8 @@ pub struct Status {
     pub master_revision: Option<RevisionRef>,
     /// Why the master did not answer.
     pub reach_error: Option<String>,
+    /// Master: links leaving their root that are not published (see `follow_links`).
+    pub skipped_links: Vec<SkippedLink>,
 }
 
 /// Gathers the status; probes the master for at most `probe` (none when `None`).
@@ -69,6 +72,7 @@ pub fn status(homes: &Homes, probe: Option<Duration>) -> Result<Status> {
         reachable: None,
         master_revision: None,
         reach_error: None,
+        skipped_links: Vec::new(),
     };
     match Identity::load(homes)? {
         None => {}
@@ -79,6 +83,9 @@ pub fn status(homes: &Homes, probe: Option<Duration>) -> Result<Status> {
                 seq: p.revision.seq,
                 revision: p.revision.revision,
             });
+            // A walk without hashing: what the next rebuild would leave out.
+            let settings = MasterSettings::load(homes)?;
+            status.skipped_links = Selection::new(&settings).select(homes).skipped_links;
         }
         Some(Identity::Follower(trust)) => {
             status.role = "follower";

@@ -3,12 +3,14 @@
 use std::io::Write;
 
 use codexport_core::ExitStatus;
+use codexport_core::master::selection::skipped_links_summary;
 use codexport_core::status::status;
 
 use crate::cli::StatusArgs;
 
-/// Prints the status on stdout (text or `--json`).
-pub(crate) fn run(args: &StatusArgs) -> anyhow::Result<ExitStatus> {
+/// Prints the status on stdout (text or `--json`); on a master, the skipped links are listed
+/// under `-v`.
+pub(crate) fn run(args: &StatusArgs, verbose: u8) -> anyhow::Result<ExitStatus> {
     let homes = super::homes()?;
     let s = status(&homes, Some(args.timeout))?;
     let mut out = std::io::stdout().lock();
@@ -31,7 +33,21 @@ pub(crate) fn run(args: &StatusArgs) -> anyhow::Result<ExitStatus> {
         writeln!(out, "fingerprint:  {fp}")?;
     }
     match s.role {
-        "master" => writeln!(out, "published:    {}", rev(&s.applied))?,
+        "master" => {
+            writeln!(out, "published:    {}", rev(&s.applied))?;
+            if !s.skipped_links.is_empty() {
+                writeln!(
+                    out,
+                    "links:        {}",
+                    skipped_links_summary(s.skipped_links.len())
+                )?;
+                if verbose > 0 {
+                    for link in &s.skipped_links {
+                        writeln!(out, "  {} -> {}", link.path.display(), link.target)?;
+                    }
+                }
+            }
+        }
         "follower" => {
             writeln!(
                 out,

@@ -8,7 +8,8 @@ use crate::clock::now_rfc3339;
 use crate::error::{Error, Result};
 use crate::fsx::read_optional;
 use crate::identity::{Identity, MasterKey};
-use crate::master::selection::{Root, Selection, check_rel_path, classify};
+use crate::lock::{INTERACTIVE_WAIT, LockGuard};
+use crate::master::selection::{Root, Selection, SkippedLink, locate};
 use crate::master::snapshot::{HashCache, snapshot};
 use crate::mcp::export::McpExport;
 use crate::mcp::manifest::McpManifest;
@@ -49,6 +50,8 @@ pub struct Rebuilt {
     pub rehashed: usize,
     /// Selection and export warnings.
     pub warnings: Vec<String>,
+    /// Links leaving their root that were not published (see `follow_links`).
+    pub skipped_links: Vec<SkippedLink>,
 }
 
 /// Builds and signs the master's revisions.
@@ -60,6 +63,9 @@ pub struct Publisher {
     cache: HashCache,
     export: Arc<dyn McpExport>,
     last: Option<Arc<Published>>,
+    /// Whether the files of `last` include links followed under `follow_links` (or that is
+    /// not known yet): then every change rebuilds in full.
+    followed: bool,
 }
 
 impl Publisher {
@@ -79,6 +85,7 @@ impl Publisher {
             homes: homes.clone(),
             key,
             export,
+            followed: true,
         })
     }
 
@@ -97,17 +104,26 @@ impl Publisher {
             self.export.as_ref(),
         )?;
         self.cache.save();
-        self.publish(snap.files, snap.mcp, snap.warnings, snap.rehashed)
+        self.followed = snap.followed;
+        self.publish(
+            snap.files,
+            snap.mcp,
+            snap.warnings,
+            snap.skipped_links,
+            snap.rehashed,
+        )
     }
 
-    /// Rebuilds after the watcher reported `paths`: re-reads only those files and keeps the
-    /// last revision's entries for the rest. Anything one path cannot settle (a directory, a
-    /// symlink, `config.toml`, a path outside the roots) falls back to [`Self::rebuild`].
+    /// Rebuilds after the watcher reported `paths`: rescans only those paths (with the same
+    /// walk as [`Self::rebuild`], so both find the same files) and keeps the last revision's
+    /// entries for the rest. `config.toml` (the MCP manifest), a root itself, a path outside
+    /// the roots (a `follow_links` directory) or a tree with followed links falls back to
+    /// [`Self::rebuild`].
     pub fn rebuild_changed(&mut self, paths: &[PathBuf]) -> Result<Rebuilt> {
         let Some(last) = self.last.clone() else {
             return self.rebuild();
         };
-        if last.revision.master.fingerprint != self.key.fingerprint {
+        if last.revision.master.fingerprint != self.key.fingerprint || self.followed {
             return self.rebuild();
         }
         let mut files: BTreeMap<(Root, String), FileEntry> = last
@@ -117,58 +133,60 @@ impl Publisher {
             .map(|f| ((f.root, f.path.clone()), f.clone()))
             .collect();
         let mut rehashed = 0;
+        let mut warnings = Vec::new();
+        let mut skipped_links = Vec::new();
         for abs in paths {
             let Some((root, rel)) = locate(&self.homes, abs) else {
                 return self.rebuild();
             };
-            if root == Root::Codex && rel == "config.toml" {
+            if rel.is_empty() || (root == Root::Codex && rel == "config.toml") {
                 return self.rebuild();
             }
-            match std::fs::symlink_metadata(abs) {
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    let prefix = format!("{rel}/");
-                    files
-                        .retain(|(r, p), _| !(*r == root && (*p == rel || p.starts_with(&prefix))));
-                }
-                Ok(meta) if meta.is_file() => {
-                    if !self.selection.selects(root, &rel) || check_rel_path(&rel).is_err() {
-                        files.remove(&(root, rel));
-                        continue;
-                    }
-                    let key = format!("{}:{rel}", root.name());
-                    let (sha256, read) = self.cache.hash_one(&self.store, key, abs, &meta)?;
+            let (covered, scan) = self.selection.rescan(&self.homes, root, &rel);
+            self.followed |= scan.followed;
+            let prefix = format!("{covered}/");
+            files.retain(|(r, p), _| !(*r == root && (*p == covered || p.starts_with(&prefix))));
+            warnings.extend(scan.warnings);
+            skipped_links.extend(scan.skipped_links);
+            for sel in scan.files {
+                if let Some((entry, read)) = self.cache.entry(&self.store, sel)? {
                     rehashed += usize::from(read);
-                    files.insert(
-                        (root, rel.clone()),
-                        FileEntry {
-                            root,
-                            class: classify(root, &rel),
-                            path: rel,
-                            sha256,
-                            size: meta.len(),
-                            mode: fsx::mode_of(&meta),
-                            link: None,
-                        },
-                    );
+                    files.insert((entry.root, entry.path.clone()), entry);
                 }
-                Ok(_) => return self.rebuild(),
-                Err(e) => return Err(Error::io("read", abs, e)),
             }
         }
         self.cache.save();
         // The map's (root, path) order is the order `Selection::select` sorts by.
         let files = files.into_values().collect();
-        self.publish(files, last.revision.mcp.clone(), Vec::new(), rehashed)
+        self.publish(
+            files,
+            last.revision.mcp.clone(),
+            warnings,
+            skipped_links,
+            rehashed,
+        )
     }
 
     /// Signs and persists a new revision when `files` and `mcp` differ from the last one.
+    ///
+    /// Under the publisher lock, and against `revision.json` as it is on disk: a `master
+    /// rebuild` run while `serve` publishes never reuses a `seq`, and `seq` grows only when
+    /// `revision` changes.
     fn publish(
         &mut self,
         files: Vec<FileEntry>,
         mcp: McpManifest,
         warnings: Vec<String>,
+        skipped_links: Vec<SkippedLink>,
         rehashed: usize,
     ) -> Result<Rebuilt> {
+        let _lock = LockGuard::acquire(&self.homes.publish_lock(), INTERACTIVE_WAIT)?;
+        let before = self.last.as_ref().map(|l| l.revision.seq);
+        if let Some(on_disk) = load_published(&self.homes)?
+            && before.is_none_or(|seq| on_disk.revision.seq > seq)
+        {
+            self.last = Some(Arc::new(on_disk));
+        }
         let revision = content_hash(&files, &mcp);
         if let Some(last) = &self.last
             && last.revision.revision == revision
@@ -176,9 +194,10 @@ impl Publisher {
         {
             return Ok(Rebuilt {
                 published: last.clone(),
-                changed: false,
+                changed: Some(last.revision.seq) != before,
                 rehashed,
                 warnings,
+                skipped_links,
             });
         }
         let seq = self.last.as_ref().map_or(0, |l| l.revision.seq) + 1;
@@ -206,19 +225,9 @@ impl Publisher {
             changed: true,
             rehashed,
             warnings,
+            skipped_links,
         })
     }
-}
-
-/// The root and relative path of an absolute path inside one of the synced roots.
-fn locate(homes: &Homes, abs: &std::path::Path) -> Option<(Root, String)> {
-    [Root::Codex, Root::Agents, Root::Tool]
-        .into_iter()
-        .find_map(|root| {
-            let rel = abs.strip_prefix(root.dir(homes)).ok()?;
-            let rel = rel.to_str()?.replace('\\', "/");
-            (!rel.is_empty()).then_some((root, rel))
-        })
 }
 
 /// The master's last published revision (`revision.json`), if any.
@@ -288,5 +297,187 @@ mod tests {
             .map(|f| f.path.as_str())
             .collect();
         assert_eq!(paths, ["AGENTS.md", "rules/new.rules"]);
+    }
+
+    /// Random trees (files, links in and out of the roots, into `follow_links`, nested, cycles)
+    /// changed by random operations: after each batch, the watcher's incremental rebuild (fed
+    /// the paths a watcher reports) publishes exactly what a full rescan finds.
+    #[cfg(unix)]
+    mod incremental_equals_full {
+        use std::path::Path;
+
+        use proptest::prelude::*;
+
+        use super::*;
+
+        const PREFIXES: [&str; 6] = [
+            ".codex/skills",
+            ".codex/rules",
+            ".codex/prompts",
+            ".agents/skills",
+            "dotfiles/skills",
+            "outside",
+        ];
+        const SUFFIXES: [&str; 7] = ["", "a", "a/SKILL.md", "a/b", "a/b/c.md", "cache/x", "l"];
+        /// `@` stands for the temp dir (the user's home).
+        const TARGETS: [&str; 11] = [
+            "../rules",
+            "a",
+            "l",
+            ".",
+            "..",
+            "../..",
+            "@/outside",
+            "@",
+            "@/.codexport",
+            "@/dotfiles/skills/a",
+            "@/.codex/skills",
+        ];
+
+        #[derive(Debug, Clone)]
+        enum Op {
+            Write(usize, u8),
+            Mkdir(usize),
+            Link(usize, usize),
+            Remove(usize),
+            Rename(usize, usize),
+        }
+
+        fn path(i: usize) -> String {
+            let (p, s) = (PREFIXES[i / SUFFIXES.len()], SUFFIXES[i % SUFFIXES.len()]);
+            if s.is_empty() {
+                p.to_owned()
+            } else {
+                format!("{p}/{s}")
+            }
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            let n = PREFIXES.len() * SUFFIXES.len();
+            prop_oneof![
+                3 => (0..n, any::<u8>()).prop_map(|(p, b)| Op::Write(p, b)),
+                1 => (0..n).prop_map(Op::Mkdir),
+                3 => (0..n, 0..TARGETS.len()).prop_map(|(p, t)| Op::Link(p, t)),
+                1 => (0..n).prop_map(Op::Remove),
+                1 => (0..n, 0..n).prop_map(|(a, b)| Op::Rename(a, b)),
+            ]
+        }
+
+        /// Where `path` really is: its parent with every link resolved (what inotify, which
+        /// watches real directories, reports), or `path` when the parent is gone.
+        fn real(path: &Path) -> PathBuf {
+            match (path.parent().map(fs::canonicalize), path.file_name()) {
+                (Some(Ok(parent)), Some(name)) => parent.join(name),
+                _ => path.to_path_buf(),
+            }
+        }
+
+        /// Applies `op` under `dir` (failures are part of the game) and returns the paths a
+        /// watcher reports for it: where the change really happened (and, harmlessly, the
+        /// path it was made through).
+        fn apply(dir: &Path, op: &Op) -> Vec<PathBuf> {
+            let at = |i: usize| dir.join(path(i));
+            let both = |p: PathBuf| vec![real(&p), p];
+            match op {
+                Op::Write(i, byte) => {
+                    let p = at(*i);
+                    if let Some(parent) = p.parent() {
+                        let _ = fs::create_dir_all(parent);
+                    }
+                    let _ = fs::write(&p, [*byte]);
+                    // A write through a link lands on (and may create) its target.
+                    let mut reported = both(p.clone());
+                    reported.extend(fs::canonicalize(&p));
+                    reported
+                }
+                Op::Mkdir(i) => {
+                    let _ = fs::create_dir_all(at(*i));
+                    both(at(*i))
+                }
+                Op::Link(i, t) => {
+                    let p = at(*i);
+                    let target = TARGETS[*t].replace('@', &dir.to_string_lossy());
+                    if let Some(parent) = p.parent() {
+                        let _ = fs::create_dir_all(parent);
+                    }
+                    let _ = std::os::unix::fs::symlink(target, &p);
+                    both(p)
+                }
+                Op::Remove(i) => {
+                    let p = at(*i);
+                    let reported = both(p.clone());
+                    match fs::symlink_metadata(&p) {
+                        Ok(m) if m.is_dir() => {
+                            let _ = fs::remove_dir_all(&p);
+                        }
+                        Ok(_) => {
+                            let _ = fs::remove_file(&p);
+                        }
+                        Err(_) => {}
+                    }
+                    reported
+                }
+                Op::Rename(a, b) => {
+                    let mut reported = both(at(*a));
+                    let _ = fs::rename(at(*a), at(*b));
+                    reported.extend(both(at(*b)));
+                    reported
+                }
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+            #[test]
+            fn after_every_batch(
+                setup in proptest::collection::vec(op(), 0..12),
+                batches in proptest::collection::vec(proptest::collection::vec(op(), 1..5), 1..5),
+            ) {
+                let dir = tempfile::tempdir().unwrap();
+                let dir_path = fs::canonicalize(dir.path()).unwrap();
+                let homes = Homes::new(
+                    &dir_path,
+                    dir_path.join(".codex"),
+                    dir_path.join(".codexport"),
+                );
+                fs::create_dir_all(homes.codex.join("skills")).unwrap();
+                fs::create_dir_all(dir_path.join("dotfiles/skills")).unwrap();
+                fs::write(homes.codex.join("AGENTS.md"), "a").unwrap();
+                Identity::Master(MasterKey::generate()).save(&homes).unwrap();
+                fs::write(homes.followers(), "{}").unwrap();
+                for op in &setup {
+                    apply(&dir_path, op);
+                }
+                let settings = MasterSettings {
+                    follow_links: vec!["~/dotfiles/skills".into()],
+                    ..Default::default()
+                };
+                let mut publisher =
+                    Publisher::new(&homes, &settings, Arc::new(PlainExport)).unwrap();
+                publisher.rebuild().unwrap();
+                let selection = publisher.selection().clone();
+                for batch in &batches {
+                    let mut reported: Vec<PathBuf> = batch
+                        .iter()
+                        .flat_map(|op| apply(&dir_path, op))
+                        .filter(|p| selection.affects(&homes, p))
+                        .collect();
+                    reported.sort();
+                    reported.dedup();
+                    let incremental = publisher.rebuild_changed(&reported).unwrap();
+                    let incremental = incremental.published.revision.files.clone();
+                    let full = publisher.rebuild().unwrap();
+                    prop_assert!(
+                        !full.changed,
+                        "the full rescan differs:\nincremental {:#?}\nfull {:#?}",
+                        incremental,
+                        full.published.revision.files
+                    );
+                    for f in &full.published.revision.files {
+                        prop_assert!(!f.path.contains("followers.json"), "{f:?}");
+                    }
+                }
+            }
+        }
     }
 }

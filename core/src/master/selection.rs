@@ -167,11 +167,140 @@ pub struct Selected {
     pub class: FileClass,
 }
 
+/// Most files one followed link publishes (see `follow_links`): a link that reaches a larger
+/// tree publishes the first ones and a warning.
+pub const FOLLOW_MAX_FILES: usize = 10_000;
+
+/// Most bytes one followed link publishes; a single larger file is left out with a warning.
+pub const FOLLOW_MAX_BYTES: u64 = 256 * 1024 * 1024;
+
+/// File names that hold credentials: reached through a followed link at a path the rules do not
+/// class as secret, they are left out (they would reach followers as plain files).
+const SECRET_NAMES: [&str; 2] = ["auth.json", ".credentials.json"];
+
+/// A link that leaves its root and that no `follow_links` entry covers: not published.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SkippedLink {
+    /// The link on this machine.
+    pub path: PathBuf,
+    /// What it points at, as written.
+    pub target: String,
+}
+
+/// What one scan found: the selected files, warnings, and the links it did not follow.
+#[derive(Debug, Clone, Default)]
+pub struct Scan {
+    /// Selected files, sorted by root then path.
+    pub files: Vec<Selected>,
+    /// What was refused, for the log.
+    pub warnings: Vec<String>,
+    /// Links leaving their root, sorted.
+    pub skipped_links: Vec<SkippedLink>,
+    /// Whether a link was followed (`follow_links`): what it published may depend on links
+    /// elsewhere, so a rescan of one path cannot vouch for it.
+    pub followed: bool,
+}
+
+impl Scan {
+    fn finish(mut self) -> Self {
+        self.files
+            .sort_by(|a, b| (a.root, &a.path).cmp(&(b.root, &b.path)));
+        self.files
+            .dedup_by(|a, b| a.root == b.root && a.path == b.path);
+        self.skipped_links.sort_by(|a, b| a.path.cmp(&b.path));
+        self.skipped_links.dedup();
+        self
+    }
+}
+
+/// The line `master rebuild` and `status` print when links were skipped.
+pub fn skipped_links_summary(count: usize) -> String {
+    format!(
+        "skipped {count} link{} leaving the Codex home; list them in `follow_links` (master.toml) to publish them",
+        if count == 1 { "" } else { "s" }
+    )
+}
+
 /// The selection rules of one master.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
     include: Vec<String>,
     exclude: Vec<String>,
+    follow_links: Vec<String>,
+}
+
+/// Where followed links may lead on this machine, resolved once per scan.
+struct Bounds {
+    /// Canonical `follow_links` directories.
+    follow: Vec<PathBuf>,
+    /// Canonical homes nothing is followed into (the Codex home, codexport's home).
+    refused: Vec<PathBuf>,
+    /// What the watcher watches (roots and `follow_links` directories, as written and
+    /// canonical): a followed link may only pass through links inside these or their parents.
+    watched: Vec<PathBuf>,
+}
+
+impl Bounds {
+    fn may_follow(&self, real: &Path) -> bool {
+        self.follow.iter().any(|f| real.starts_with(f))
+            && !self.refused.iter().any(|r| real.starts_with(r))
+    }
+
+    /// Where the link at `link` really leads, resolving one link at a time: `None` when a step
+    /// passes outside what the watcher sees (a change there would go unnoticed), loops, or
+    /// dangles; else a canonical path that [`Self::may_follow`].
+    fn resolve(&self, link: &Path) -> Option<PathBuf> {
+        let seen = |p: &Path| {
+            self.watched
+                .iter()
+                .any(|w| p.starts_with(w) || w.starts_with(p))
+        };
+        let mut out = fs::canonicalize(link.parent()?).ok()?;
+        let mut pending: std::collections::VecDeque<std::ffi::OsString> =
+            [link.file_name()?.to_os_string()].into();
+        let mut hops = 0;
+        while let Some(part) = pending.pop_front() {
+            let part = Path::new(&part);
+            match part.components().next() {
+                Some(Component::RootDir) => out = PathBuf::from("/"),
+                Some(Component::ParentDir) => {
+                    out.pop();
+                }
+                Some(Component::Normal(name)) => {
+                    let next = out.join(name);
+                    if !seen(&next) {
+                        return None;
+                    }
+                    let meta = fs::symlink_metadata(&next).ok()?;
+                    if meta.file_type().is_symlink() {
+                        hops += 1;
+                        if hops > 40 {
+                            return None;
+                        }
+                        let target = fs::read_link(&next).ok()?;
+                        let mut parts: std::collections::VecDeque<_> = target
+                            .components()
+                            .map(|c| c.as_os_str().to_os_string())
+                            .collect();
+                        parts.extend(pending);
+                        pending = parts;
+                    } else {
+                        out = next;
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.may_follow(&out).then_some(out)
+    }
+}
+
+/// How much one followed link has published so far.
+#[derive(Default)]
+struct Budget {
+    files: usize,
+    bytes: u64,
+    full: bool,
 }
 
 impl Selection {
@@ -180,29 +309,37 @@ impl Selection {
         Self {
             include: config.include.clone(),
             exclude: config.exclude.clone(),
+            follow_links: config.follow_links.clone(),
         }
     }
 
-    /// Every selected file, sorted by root then path, and warnings for what was refused.
-    pub fn select(&self, homes: &Homes) -> (Vec<Selected>, Vec<String>) {
-        let mut out = Vec::new();
-        let mut warnings = Vec::new();
-        let codex_roots = INCLUDE_ROOTS
-            .iter()
-            .map(|s| s.to_string())
-            .chain(self.include.iter().cloned());
-        for top in codex_roots {
-            if let Err(why) = check_rel_path(&top) {
-                warnings.push(format!("include `{top}` in master.toml skipped: {why}"));
-                continue;
+    /// Every selected file, sorted by root then path, with warnings and skipped links.
+    pub fn select(&self, homes: &Homes) -> Scan {
+        let mut scan = Scan::default();
+        let bounds = self.bounds(homes, &mut scan.warnings);
+        for root in Root::ALL {
+            for top in self.tops(root, Some(&mut scan.warnings)) {
+                self.walk(homes, &bounds, root, &top, &mut scan);
             }
-            self.walk(homes, Root::Codex, &top, &mut out, &mut warnings);
         }
-        self.walk(homes, Root::Agents, "skills", &mut out, &mut warnings);
-        self.walk(homes, Root::Tool, "resolvers", &mut out, &mut warnings);
-        out.sort_by(|a, b| (a.root, &a.path).cmp(&(b.root, &b.path)));
-        out.dedup_by(|a, b| a.root == b.root && a.path == b.path);
-        (out, warnings)
+        scan.finish()
+    }
+
+    /// Everything at or under `rel` in `root`, exactly as [`Self::select`] finds it there (the
+    /// watcher's incremental path). When a parent of `rel` is not a real directory (a link, a
+    /// file, gone), that parent is rescanned instead: the returned path is what was covered.
+    pub fn rescan(&self, homes: &Homes, root: Root, rel: &str) -> (String, Scan) {
+        let covered = first_non_dir(&root.dir(homes), rel);
+        let mut scan = Scan::default();
+        let bounds = self.bounds(homes, &mut scan.warnings);
+        for top in self.tops(root, None) {
+            if covered.is_empty() || top == covered || top.starts_with(&format!("{covered}/")) {
+                self.walk(homes, &bounds, root, &top, &mut scan);
+            } else if covered.starts_with(&format!("{top}/")) {
+                self.walk(homes, &bounds, root, &covered, &mut scan);
+            }
+        }
+        (covered, scan.finish())
     }
 
     /// Whether `rel` (in `root`) is selected by these rules, ignoring whether it exists.
@@ -224,27 +361,107 @@ impl Selection {
         included && !self.excluded(root, rel)
     }
 
-    /// Whether a changed absolute path can affect the selection (the watcher's filter).
+    /// Whether a changed absolute path can affect the selection (the watcher's filter): inside
+    /// a root and at, under or above one of its top paths and not excluded, or inside a
+    /// `follow_links` directory. codexport's own files (hash cache, revisions, objects) never do.
     pub fn affects(&self, homes: &Homes, abs: &Path) -> bool {
-        [Root::Codex, Root::Agents, Root::Tool]
-            .into_iter()
-            .any(|root| {
-                abs.strip_prefix(root.dir(homes))
-                    .ok()
-                    .and_then(rel_string)
-                    .is_some_and(|rel| {
-                        rel.is_empty() || self.selects(root, &rel) || self.is_ancestor(root, &rel)
-                    })
-            })
+        if let Some((root, rel)) = locate(homes, abs) {
+            if root != Root::Tool
+                && abs.starts_with(&homes.tool)
+                && !root.dir(homes).starts_with(&homes.tool)
+            {
+                return false;
+            }
+            return rel.is_empty()
+                || (!self.excluded(root, &rel)
+                    && self.tops(root, None).iter().any(|top| {
+                        rel == *top
+                            || rel.starts_with(&format!("{top}/"))
+                            || top.starts_with(&format!("{rel}/"))
+                    }));
+        }
+        !abs.starts_with(&homes.tool)
+            && self
+                .follow_dirs(homes)
+                .iter()
+                .any(|dir| abs.starts_with(dir))
     }
 
-    fn is_ancestor(&self, root: Root, rel: &str) -> bool {
+    /// The `follow_links` directories as written, `~` expanded (the watcher watches them).
+    pub fn follow_dirs(&self, homes: &Homes) -> Vec<PathBuf> {
+        self.follow_links
+            .iter()
+            .filter_map(|entry| expand_home(entry, &homes.user))
+            .collect()
+    }
+
+    /// The top paths of `root` the scan starts from; `warnings` gets the refused includes.
+    fn tops(&self, root: Root, mut warnings: Option<&mut Vec<String>>) -> Vec<String> {
         match root {
-            Root::Codex => self
-                .include
+            Root::Codex => INCLUDE_ROOTS
                 .iter()
-                .any(|i| i.starts_with(&format!("{rel}/"))),
-            _ => false,
+                .map(|s| s.to_string())
+                .chain(self.include.iter().cloned())
+                .filter(|top| match check_rel_path(top) {
+                    Ok(()) => true,
+                    Err(why) => {
+                        if let Some(w) = warnings.as_deref_mut() {
+                            w.push(format!("include `{top}` in master.toml skipped: {why}"));
+                        }
+                        false
+                    }
+                })
+                .collect(),
+            Root::Agents => vec!["skills".into()],
+            Root::Tool => vec!["resolvers".into()],
+        }
+    }
+
+    fn bounds(&self, homes: &Homes, warnings: &mut Vec<String>) -> Bounds {
+        let refused: Vec<PathBuf> = [&homes.codex, &homes.tool]
+            .into_iter()
+            .map(|home| fs::canonicalize(home).unwrap_or_else(|_| home.clone()))
+            .collect();
+        let mut follow = Vec::new();
+        for entry in &self.follow_links {
+            let Some(dir) = expand_home(entry, &homes.user) else {
+                warnings.push(format!(
+                    "`follow_links` entry `{entry}` skipped: write an absolute path or one starting with `~/`"
+                ));
+                continue;
+            };
+            let Ok(dir) = fs::canonicalize(&dir) else {
+                continue;
+            };
+            if refused
+                .iter()
+                .any(|home| home.starts_with(&dir) || dir.starts_with(home))
+            {
+                warnings.push(format!(
+                    "`follow_links` entry `{entry}` skipped: it holds or lies in the Codex home or codexport's home; list the directory the links point into"
+                ));
+                continue;
+            }
+            follow.push(dir);
+        }
+        let mut watched: Vec<PathBuf> = [
+            Root::Codex.dir(homes),
+            Root::Agents.dir(homes).join("skills"),
+            homes.resolvers(),
+        ]
+        .into_iter()
+        .chain(self.follow_dirs(homes))
+        .collect();
+        watched.extend(
+            watched
+                .iter()
+                .filter_map(|dir| fs::canonicalize(dir).ok())
+                .collect::<Vec<_>>(),
+        );
+        Bounds {
+            follow,
+            refused,
+            watched,
         }
     }
 
@@ -267,21 +484,26 @@ impl Selection {
         })
     }
 
-    fn walk(
-        &self,
-        homes: &Homes,
-        root: Root,
-        top: &str,
-        out: &mut Vec<Selected>,
-        warnings: &mut Vec<String>,
-    ) {
+    /// The one walk both the full scan and the watcher's rescan use: from `start` (relative to
+    /// `root`, its parents real directories), never through a link; each link is published as
+    /// a link when it stays inside its root, followed when `follow_links` covers its real
+    /// target, else skipped.
+    fn walk(&self, homes: &Homes, bounds: &Bounds, root: Root, start: &str, scan: &mut Scan) {
         let root_dir = root.dir(homes);
-        let start = root_dir.join(top);
-        if fs::symlink_metadata(&start).is_err() {
+        let abs = root_dir.join(start);
+        if self.excluded(root, start) {
             return;
         }
-        let walker = walkdir::WalkDir::new(&start)
+        let Ok(meta) = fs::symlink_metadata(&abs) else {
+            return;
+        };
+        if !meta.is_dir() {
+            self.entry(bounds, root, start.to_owned(), &abs, meta.file_type(), scan);
+            return;
+        }
+        let walker = walkdir::WalkDir::new(&abs)
             .follow_links(false)
+            .min_depth(1)
             .sort_by_file_name()
             .into_iter()
             .filter_entry(|e| {
@@ -295,7 +517,7 @@ impl Selection {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
-                    warnings.push(format!("skipped: {e}"));
+                    scan.warnings.push(format!("skipped: {e}"));
                     continue;
                 }
             };
@@ -305,55 +527,213 @@ impl Selection {
                 .ok()
                 .and_then(rel_string)
             else {
-                warnings.push(format!(
+                scan.warnings.push(format!(
                     "`{}` skipped: not a UTF-8 path",
                     entry.path().display()
                 ));
                 continue;
             };
-            let file_type = entry.file_type();
-            if file_type.is_dir() {
-                continue;
+            if !entry.file_type().is_dir() {
+                self.entry(bounds, root, rel, entry.path(), entry.file_type(), scan);
             }
-            if !self.selects(root, &rel) {
-                continue;
-            }
-            if let Err(why) = check_rel_path(&rel) {
-                warnings.push(format!("`{rel}` skipped: {why}"));
-                continue;
-            }
-            let link = if file_type.is_symlink() {
-                let target = match fs::read_link(entry.path()) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        warnings.push(format!("`{rel}` skipped: {e}"));
-                        continue;
-                    }
-                };
-                let target = target.to_string_lossy().replace('\\', "/");
-                if !link_stays_inside(&rel, &target) {
-                    warnings.push(format!(
-                        "symlink `{}` -> `{target}` skipped: it points outside `{}`",
-                        entry.path().display(),
-                        root_dir.display()
-                    ));
-                    continue;
-                }
-                Some(target)
-            } else if file_type.is_file() {
-                None
-            } else {
-                continue;
-            };
-            out.push(Selected {
-                root,
-                class: classify(root, &rel),
-                path: rel,
-                abs: entry.path().to_path_buf(),
-                link,
-            });
         }
     }
+
+    /// One non-directory found by [`Self::walk`].
+    fn entry(
+        &self,
+        bounds: &Bounds,
+        root: Root,
+        rel: String,
+        abs: &Path,
+        file_type: fs::FileType,
+        scan: &mut Scan,
+    ) {
+        if !self.selects(root, &rel) {
+            return;
+        }
+        if let Err(why) = check_rel_path(&rel) {
+            scan.warnings.push(format!("`{rel}` skipped: {why}"));
+            return;
+        }
+        if file_type.is_file() {
+            scan.files
+                .push(selected(root, rel, abs.to_path_buf(), None));
+            return;
+        }
+        if !file_type.is_symlink() {
+            return;
+        }
+        let target = match fs::read_link(abs) {
+            Ok(t) => t.to_string_lossy().replace('\\', "/"),
+            Err(e) => {
+                scan.warnings.push(format!("`{rel}` skipped: {e}"));
+                return;
+            }
+        };
+        if link_stays_inside(&rel, &target) {
+            scan.files
+                .push(selected(root, rel, abs.to_path_buf(), Some(target)));
+            return;
+        }
+        match bounds.resolve(abs) {
+            Some(real) => {
+                scan.followed = true;
+                let mut budget = Budget::default();
+                self.follow(bounds, root, rel, real, &mut Vec::new(), &mut budget, scan);
+            }
+            _ => scan.skipped_links.push(SkippedLink {
+                path: abs.to_path_buf(),
+                target,
+            }),
+        }
+    }
+
+    /// Publishes what a followed link leads to as regular files under `rel`: `real` is
+    /// canonical and allowed; nested links are followed only into allowed places, `stack`
+    /// (the directories above) guards against cycles, `budget` bounds the size.
+    #[allow(clippy::too_many_arguments)]
+    fn follow(
+        &self,
+        bounds: &Bounds,
+        root: Root,
+        rel: String,
+        real: PathBuf,
+        stack: &mut Vec<PathBuf>,
+        budget: &mut Budget,
+        scan: &mut Scan,
+    ) {
+        let meta = match fs::metadata(&real) {
+            Ok(m) => m,
+            Err(e) => {
+                scan.warnings
+                    .push(format!("`{}` skipped: {e}", real.display()));
+                return;
+            }
+        };
+        if meta.is_file() {
+            let name = rel.rsplit('/').next().unwrap_or_default();
+            if !self.selects(root, &rel)
+                || check_rel_path(&rel).is_err()
+                || (SECRET_NAMES.contains(&name) && classify(root, &rel) == FileClass::Regular)
+            {
+                return;
+            }
+            if budget.full {
+                return;
+            }
+            if budget.files >= FOLLOW_MAX_FILES || budget.bytes + meta.len() > FOLLOW_MAX_BYTES {
+                budget.full = true;
+                scan.warnings.push(format!(
+                    "`{rel}` and what follows it skipped: a followed link publishes at most {FOLLOW_MAX_FILES} files and {} MiB",
+                    FOLLOW_MAX_BYTES >> 20
+                ));
+                return;
+            }
+            budget.files += 1;
+            budget.bytes += meta.len();
+            scan.files.push(selected(root, rel, real, None));
+            return;
+        }
+        if !meta.is_dir() {
+            return;
+        }
+        if stack.contains(&real) {
+            scan.warnings.push(format!(
+                "`{rel}` skipped: it links back to `{}` (a cycle)",
+                real.display()
+            ));
+            return;
+        }
+        let mut names: Vec<_> = match fs::read_dir(&real) {
+            Ok(dir) => dir.filter_map(|e| e.ok().map(|e| e.file_name())).collect(),
+            Err(e) => {
+                scan.warnings
+                    .push(format!("`{}` skipped: {e}", real.display()));
+                return;
+            }
+        };
+        names.sort();
+        stack.push(real.clone());
+        for name in names {
+            let child = real.join(&name);
+            let Some(name) = name.to_str() else {
+                scan.warnings
+                    .push(format!("`{}` skipped: not a UTF-8 path", child.display()));
+                continue;
+            };
+            let child_rel = format!("{rel}/{name}");
+            if self.excluded(root, &child_rel) {
+                continue;
+            }
+            let Ok(lmeta) = fs::symlink_metadata(&child) else {
+                continue;
+            };
+            if lmeta.file_type().is_symlink() {
+                match bounds.resolve(&child) {
+                    Some(next) => self.follow(bounds, root, child_rel, next, stack, budget, scan),
+                    _ => scan.skipped_links.push(SkippedLink {
+                        target: fs::read_link(&child)
+                            .map(|t| t.to_string_lossy().into_owned())
+                            .unwrap_or_default(),
+                        path: child,
+                    }),
+                }
+            } else {
+                self.follow(bounds, root, child_rel, child, stack, budget, scan);
+            }
+        }
+        stack.pop();
+    }
+}
+
+fn selected(root: Root, path: String, abs: PathBuf, link: Option<String>) -> Selected {
+    Selected {
+        root,
+        class: classify(root, &path),
+        path,
+        abs,
+        link,
+    }
+}
+
+/// The shallowest parent of `rel` under `root_dir` that is not a real directory, else `rel`.
+fn first_non_dir(root_dir: &Path, rel: &str) -> String {
+    let segments: Vec<&str> = rel.split('/').collect();
+    for end in 1..segments.len() {
+        let parent = segments[..end].join("/");
+        match fs::symlink_metadata(root_dir.join(&parent)) {
+            Ok(meta) if meta.is_dir() => {}
+            _ => return parent,
+        }
+    }
+    rel.to_owned()
+}
+
+/// The root and relative path (`""` for the root itself) of an absolute path inside one of the
+/// synced roots; the deepest root wins when one lies in another.
+pub fn locate(homes: &Homes, abs: &Path) -> Option<(Root, String)> {
+    Root::ALL
+        .into_iter()
+        .filter_map(|root| {
+            let dir = root.dir(homes);
+            let rel = rel_string(abs.strip_prefix(&dir).ok()?)?;
+            Some((dir.components().count(), root, rel))
+        })
+        .max_by_key(|(depth, _, _)| *depth)
+        .map(|(_, root, rel)| (root, rel))
+}
+
+/// `~/x` under `home`, or an absolute path as is; `None` for anything else.
+fn expand_home(entry: &str, home: &Path) -> Option<PathBuf> {
+    if entry == "~" {
+        return Some(home.to_path_buf());
+    }
+    if let Some(rest) = entry.strip_prefix("~/") {
+        return Some(home.join(rest));
+    }
+    let path = Path::new(entry);
+    path.is_absolute().then(|| path.to_path_buf())
 }
 
 /// `path` relative and `/`-separated, or `None` when not UTF-8.
@@ -498,8 +878,9 @@ mod tests {
             exclude: vec!["*.bak".into()],
             ..Default::default()
         };
-        let (files, warnings) = Selection::new(&config).select(&h);
-        assert!(warnings.is_empty(), "{warnings:?}");
+        let scan = Selection::new(&config).select(&h);
+        assert!(scan.warnings.is_empty(), "{:?}", scan.warnings);
+        let files = scan.files;
         let got: Vec<String> = files
             .iter()
             .map(|f| format!("{}:{}:{:?}", f.root.name(), f.path, f.class))
@@ -535,10 +916,15 @@ mod tests {
         std::os::unix::fs::symlink("../rules/default.rules", h.codex.join("skills/in")).unwrap();
         std::os::unix::fs::symlink("/etc/passwd", h.codex.join("skills/abs")).unwrap();
         std::os::unix::fs::symlink("../../x", h.codex.join("skills/up")).unwrap();
-        let (files, warnings) = Selection::default().select(&h);
-        let links: Vec<_> = files.iter().filter_map(|f| f.link.clone()).collect();
+        let scan = Selection::default().select(&h);
+        let links: Vec<_> = scan.files.iter().filter_map(|f| f.link.clone()).collect();
         assert_eq!(links, ["../rules/default.rules"]);
-        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        let skipped: Vec<_> = scan
+            .skipped_links
+            .iter()
+            .map(|l| l.target.as_str())
+            .collect();
+        assert_eq!(skipped, ["/etc/passwd", "../../x"], "{scan:?}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Snapshots: hash every selected file into the object store, re-reading only what changed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::PathBuf;
 
@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::fsx::read_optional;
-use crate::master::selection::Selection;
+use crate::master::selection::{Selected, Selection, SkippedLink};
 use crate::mcp::export::McpExport;
 use crate::mcp::manifest::McpManifest;
 use crate::revision::FileEntry;
@@ -105,22 +105,54 @@ impl HashCache {
         ))
     }
 
-    /// Hashes one file through the cache and records it (the watcher's incremental path).
-    pub(crate) fn hash_one(
+    /// The revision entry of one selected file, hashed through the cache (and recorded in it),
+    /// a link as its target; `None` when it vanished since it was listed. `true`: it was read.
+    pub(crate) fn entry(
         &mut self,
         store: &ObjectStore,
-        key: String,
-        abs: &std::path::Path,
-        meta: &fs::Metadata,
-    ) -> Result<(String, bool)> {
-        let (stamp, read) = self.stamp(store, &key, abs, meta)?;
-        let sha256 = stamp.sha256.clone();
+        sel: Selected,
+    ) -> Result<Option<(FileEntry, bool)>> {
+        let meta = match fs::symlink_metadata(&sel.abs) {
+            Ok(m) => m,
+            // Deleted between listing and hashing: the next rebuild sees it gone.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io("read", &sel.abs, e)),
+        };
+        if let Some(target) = sel.link {
+            return Ok(Some((
+                FileEntry {
+                    root: sel.root,
+                    path: sel.path,
+                    sha256: sha256_hex(target.as_bytes()),
+                    size: target.len() as u64,
+                    mode: 0o777,
+                    class: sel.class,
+                    link: Some(target),
+                },
+                false,
+            )));
+        }
+        let key = cache_key(&sel);
+        let (stamp, read) = self.stamp(store, &key, &sel.abs, &meta)?;
+        let entry = FileEntry {
+            root: sel.root,
+            path: sel.path,
+            sha256: stamp.sha256.clone(),
+            size: stamp.size,
+            mode: fsx::mode_of(&meta),
+            class: sel.class,
+            link: None,
+        };
         if read {
             self.entries.insert(key, stamp);
             self.dirty = true;
         }
-        Ok((sha256, read))
+        Ok(Some((entry, read)))
     }
+}
+
+fn cache_key(sel: &Selected) -> String {
+    format!("{}:{}", sel.root.name(), sel.path)
 }
 
 fn stamp_of(meta: &fs::Metadata) -> (u64, i128, u64) {
@@ -143,6 +175,10 @@ pub(crate) struct Snapshot {
     pub mcp: McpManifest,
     /// What was skipped or could not be exported, for the log.
     pub warnings: Vec<String>,
+    /// Links leaving their root that were not published.
+    pub skipped_links: Vec<SkippedLink>,
+    /// Whether a link was followed under `follow_links`.
+    pub followed: bool,
     /// How many files had to be read (the rest came from the hash cache).
     pub rehashed: usize,
 }
@@ -155,49 +191,22 @@ pub(crate) fn snapshot(
     store: &ObjectStore,
     export: &dyn McpExport,
 ) -> Result<Snapshot> {
-    let (selected, mut warnings) = selection.select(homes);
-    let mut files = Vec::with_capacity(selected.len());
+    let scan = selection.select(homes);
+    let mut warnings = scan.warnings;
+    let mut files = Vec::with_capacity(scan.files.len());
     let mut rehashed = 0;
-    let mut seen = HashMap::with_capacity(selected.len());
-    for sel in selected {
-        let key = format!("{}:{}", sel.root.name(), sel.path);
-        let meta = match fs::symlink_metadata(&sel.abs) {
-            Ok(m) => m,
-            // Deleted between listing and hashing: the next rebuild sees it gone.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(Error::io("read", &sel.abs, e)),
-        };
-        if let Some(target) = &sel.link {
-            files.push(FileEntry {
-                root: sel.root,
-                path: sel.path,
-                sha256: sha256_hex(target.as_bytes()),
-                size: target.len() as u64,
-                mode: 0o777,
-                class: sel.class,
-                link: Some(target.clone()),
-            });
-            continue;
+    let mut seen = HashSet::with_capacity(scan.files.len());
+    for sel in scan.files {
+        seen.insert(cache_key(&sel));
+        if let Some((entry, read)) = cache.entry(store, sel)? {
+            rehashed += usize::from(read);
+            files.push(entry);
         }
-        let (stamp, read) = cache.stamp(store, &key, &sel.abs, &meta)?;
-        rehashed += usize::from(read);
-        let sha256 = stamp.sha256.clone();
-        let size = stamp.size;
-        seen.insert(key, stamp);
-        files.push(FileEntry {
-            root: sel.root,
-            path: sel.path,
-            sha256,
-            size,
-            mode: fsx::mode_of(&meta),
-            class: sel.class,
-            link: None,
-        });
     }
-    if rehashed > 0 || seen.len() != cache.entries.len() {
-        cache.dirty = true;
-    }
-    cache.entries = seen;
+    // Forget files no longer selected, so the cache does not grow without bound.
+    let before = cache.entries.len();
+    cache.entries.retain(|key, _| seen.contains(key));
+    cache.dirty |= cache.entries.len() != before;
 
     let config = TomlFile::codex(homes.codex_config()).read()?;
     let outcome = export.export(homes, config.as_ref(), store);
@@ -206,6 +215,8 @@ pub(crate) fn snapshot(
         files,
         mcp: outcome.manifest,
         warnings,
+        skipped_links: scan.skipped_links,
+        followed: scan.followed,
         rehashed,
     })
 }

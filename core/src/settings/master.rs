@@ -32,6 +32,10 @@ pub struct MasterSettings {
     pub include: Vec<String>,
     /// Extra patterns never synced: a path segment or glob (`*.bak`), or a relative path.
     pub exclude: Vec<String>,
+    /// Directories (`~/dotfiles/skills`, or absolute) that links in the synced roots may lead
+    /// into: such a link is published as the regular files it leads to. Links leaving their
+    /// root anywhere else are skipped (and counted by `master rebuild` and `status`).
+    pub follow_links: Vec<String>,
     /// `[mcp.NAME]` tables: hints that replace MCP inference for one entry. Kept as raw
     /// tables here; `codexport-resolvers` checks them against the resolver they name.
     pub mcp: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
@@ -64,6 +68,11 @@ pub const DEFAULT_MASTER_TOML: &str = r#"# codexport master settings. Restart `c
 # Extra patterns never synced: a path segment or glob matched against every segment
 # (`*.bak`), or a relative path (`skills/private`).
 # exclude = ["*.bak"]
+
+# Directories that links in the Codex home may lead into (a skill kept in a dotfiles repo
+# and linked in): such a link is published as the files it leads to. Other links leaving
+# the Codex home are skipped; `master rebuild` and `status` count them.
+# follow_links = ["~/dotfiles/skills"]
 
 # Limits for local MCP source trees packed into revisions (MiB).
 # [source]
@@ -137,8 +146,12 @@ mod tests {
 
     #[test]
     fn unknown_sections_are_kept_for_others_and_defaults_apply() {
-        let settings = parse("include = [\"notes\"]\n[mcp.fff]\nresolver = \"x\"\n").unwrap();
+        let settings = parse(
+            "include = [\"notes\"]\nfollow_links = [\"~/dotfiles/skills\"]\n[mcp.fff]\nresolver = \"x\"\n",
+        )
+        .unwrap();
         assert_eq!(settings.include, ["notes"]);
+        assert_eq!(settings.follow_links, ["~/dotfiles/skills"]);
         assert_eq!(settings.mcp["fff"]["resolver"], "x");
         assert_eq!(settings.allow_nets().len(), 4);
         let default = parse(DEFAULT_MASTER_TOML).unwrap();

@@ -27,6 +27,7 @@ use crate::Homes;
 use crate::error::{Error, Result};
 use crate::identity::Identity;
 use crate::master::publish::{Published, Publisher};
+use crate::master::selection::skipped_links_summary;
 use crate::master::tokens::Followers;
 use crate::mcp::export::McpExport;
 use crate::revision::PROTOCOL;
@@ -126,6 +127,9 @@ pub fn serve(
     let rebuilt = publisher.rebuild()?;
     for w in &rebuilt.warnings {
         tracing::warn!("{w}");
+    }
+    if !rebuilt.skipped_links.is_empty() {
+        tracing::warn!("{}", skipped_links_summary(rebuilt.skipped_links.len()));
     }
     let current: Current = Arc::new(RwLock::new(rebuilt.published));
     let state = Arc::new(AppState {

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use notify::RecursiveMode;
-use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
+use notify::{EventKind, RecursiveMode};
+use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer_opt};
 
 use crate::Homes;
 use crate::error::{Error, Result};
@@ -26,17 +26,31 @@ pub(super) struct Watcher {
     _debouncer: Debouncer<notify::RecommendedWatcher, RecommendedCache>,
 }
 
+/// Whether an event can change what is published: writes, creations, removals, renames and
+/// mode changes. Opens and reads (the rebuild's own, or any process reading a skill) never do.
+fn is_change(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_)
+    )
+}
+
 /// Starts watching and the rebuild thread.
+///
+/// Links are never followed (no watch outside the roots): a link that leaves its root is
+/// either skipped or, under `follow_links`, covered by a watch on the listed directory.
 pub(super) fn start(homes: &Homes, mut publisher: Publisher, current: Current) -> Result<Watcher> {
     // `None`: rebuild everything (the watcher lost events or failed).
     let (tx, rx) = mpsc::channel::<Option<Vec<PathBuf>>>();
     let filter_homes = homes.clone();
     let selection = publisher.selection().clone();
-    let mut debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
+    let handler = move |result: DebounceEventResult| {
         let message = match result {
+            Ok(events) if events.iter().any(|e| e.need_rescan()) => None,
             Ok(events) => {
                 let paths: Vec<PathBuf> = events
                     .iter()
+                    .filter(|e| is_change(&e.kind))
                     .flat_map(|e| e.paths.iter())
                     .filter(|p| selection.affects(&filter_homes, p))
                     .cloned()
@@ -49,9 +63,22 @@ pub(super) fn start(homes: &Homes, mut publisher: Publisher, current: Current) -
             Err(_) => None,
         };
         let _ = tx.send(message);
-    })
+    };
+    let config = notify::Config::default().with_follow_symlinks(false);
+    let mut debouncer = new_debouncer_opt::<_, notify::RecommendedWatcher, RecommendedCache>(
+        DEBOUNCE,
+        None,
+        handler,
+        RecommendedCache::new(),
+        config,
+    )
     .map_err(|e| Error::io("watch", &homes.codex, std::io::Error::other(e)))?;
 
+    let follow = publisher
+        .selection()
+        .follow_dirs(homes)
+        .into_iter()
+        .map(|dir| (dir, RecursiveMode::Recursive));
     for (dir, mode) in [
         (Root::Codex.dir(homes), RecursiveMode::Recursive),
         (
@@ -59,7 +86,10 @@ pub(super) fn start(homes: &Homes, mut publisher: Publisher, current: Current) -
             RecursiveMode::Recursive,
         ),
         (homes.resolvers(), RecursiveMode::NonRecursive),
-    ] {
+    ]
+    .into_iter()
+    .chain(follow)
+    {
         if dir.is_dir() {
             debouncer
                 .watch(&dir, mode)
