@@ -134,7 +134,8 @@ pub enum FileClass {
 }
 
 /// The secret class of a path in a root: Codex's credential files, and any file whose name
-/// [`looks_secret`].
+/// [`looks_secret`]. The one rule both sides use (the master to label a file, a follower to
+/// decide how to write it, whatever label the revision carries).
 pub fn classify(root: Root, path: &str) -> FileClass {
     let name = path.rsplit('/').next().unwrap_or(path);
     if root == Root::Codex {
@@ -150,6 +151,34 @@ pub fn classify(root: Root, path: &str) -> FileClass {
     } else {
         FileClass::Regular
     }
+}
+
+/// Whether `root` may hold `rel` at all: anything in the Codex home, `skills/**` in
+/// `~/.agents`, and flat `resolvers/*.wasm` in the tool home (nothing nested, nothing else).
+pub fn root_may_hold(root: Root, rel: &str) -> bool {
+    match root {
+        Root::Codex => true,
+        Root::Agents => rel.split('/').next() == Some("skills"),
+        Root::Tool => rel
+            .strip_prefix("resolvers/")
+            .is_some_and(|name| !name.contains('/') && name.ends_with(".wasm")),
+    }
+}
+
+/// Whether `rel` (in `root`) is runtime state that is never synced, whatever `master.toml`
+/// says: logs, caches, sessions, history, SQLite files, Codex's bundled `skills/.system`,
+/// codexport's own temp files. A master never selects it; a follower refuses a revision that
+/// lists it.
+pub fn is_runtime_state(root: Root, rel: &str) -> bool {
+    if root == Root::Codex && (rel == "skills/.system" || rel.starts_with("skills/.system/")) {
+        return true;
+    }
+    rel.split('/').any(|seg| {
+        EXCLUDED_SEGMENTS.contains(&seg)
+            || seg.contains(".sqlite")
+            || seg == "history.jsonl"
+            || seg.starts_with(crate::fsx::TEMP_PREFIX)
+    })
 }
 
 /// One selected file.
@@ -354,9 +383,7 @@ impl Selection {
                         .any(|i| rel == i || rel.starts_with(&format!("{i}/")))
             }
             Root::Agents => first == "skills",
-            Root::Tool => {
-                first == "resolvers" && rel.ends_with(".wasm") && rel.matches('/').count() == 1
-            }
+            Root::Tool => root_may_hold(root, rel),
         };
         included && !self.excluded(root, rel)
     }
@@ -466,22 +493,15 @@ impl Selection {
     }
 
     fn excluded(&self, root: Root, rel: &str) -> bool {
-        if root == Root::Codex && (rel == "skills/.system" || rel.starts_with("skills/.system/")) {
-            return true;
-        }
-        rel.split('/').any(|seg| {
-            EXCLUDED_SEGMENTS.contains(&seg)
-                || seg.contains(".sqlite")
-                || seg == "history.jsonl"
-                || seg.starts_with(".codexport-tmp-")
-        }) || self.exclude.iter().any(|pattern| {
-            if pattern.contains('/') {
-                let p = pattern.trim_end_matches('/');
-                rel == p || rel.starts_with(&format!("{p}/"))
-            } else {
-                rel.split('/').any(|seg| glob_match(pattern, seg))
-            }
-        })
+        is_runtime_state(root, rel)
+            || self.exclude.iter().any(|pattern| {
+                if pattern.contains('/') {
+                    let p = pattern.trim_end_matches('/');
+                    rel == p || rel.starts_with(&format!("{p}/"))
+                } else {
+                    rel.split('/').any(|seg| glob_match(pattern, seg))
+                }
+            })
     }
 
     /// The one walk both the full scan and the watcher's rescan use: from `start` (relative to
