@@ -4,14 +4,16 @@
 //! fields in declaration order, maps sorted); the envelope carries those exact bytes as a
 //! string, so verification never depends on re-serialising. See `docs/protocol.md`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::identity::{MasterKey, Trust, verify};
-use crate::master::selection::{FileClass, Root, check_rel_path, link_stays_inside};
+use crate::master::selection::{
+    FileClass, Root, check_rel_path, is_runtime_state, link_stays_inside, root_may_hold,
+};
 use crate::mcp::manifest::McpManifest;
 use crate::store::is_object_name;
 
@@ -113,8 +115,9 @@ impl Revision {
         }
     }
 
-    /// Checks what a signature cannot: content hash, paths that stay inside their roots,
-    /// object names that are hashes.
+    /// Checks what a signature cannot: content hash, paths that stay inside their roots and
+    /// hold only what each root may hold (no runtime state), a tree that holds together
+    /// ([`check_tree`]), object names that are hashes.
     pub fn check(&self) -> Result<()> {
         if self.protocol != PROTOCOL {
             return Err(Error::Protocol {
@@ -128,12 +131,13 @@ impl Revision {
                 reason: reason.to_owned(),
             };
             check_rel_path(&f.path).map_err(unsafe_path)?;
-            let top = f.path.split('/').next().unwrap_or_default();
-            match f.root {
-                Root::Codex => {}
-                Root::Agents if top == "skills" => {}
-                Root::Tool if top == "resolvers" => {}
-                _ => return Err(unsafe_path("outside what this root may hold")),
+            if !root_may_hold(f.root, &f.path) {
+                return Err(unsafe_path(may_hold(f.root)));
+            }
+            if is_runtime_state(f.root, &f.path) {
+                return Err(unsafe_path(
+                    "it is runtime state (logs, sessions, history, caches, SQLite files, bundled system skills), which is never synced",
+                ));
             }
             if let Some(target) = &f.link
                 && !link_stays_inside(&f.path, target)
@@ -149,6 +153,7 @@ impl Revision {
                 )));
             }
         }
+        check_tree(&self.files, |_, _| None)?;
         if let Some(bad) = self.mcp.objects().find(|o| !is_object_name(o)) {
             return Err(Error::InvalidRevision(format!(
                 "MCP object `{bad}` is not a hash"
@@ -161,6 +166,170 @@ impl Revision {
         }
         Ok(())
     }
+}
+
+/// What root `root` may hold, for the refusal of a path outside it.
+fn may_hold(root: Root) -> &'static str {
+    match root {
+        Root::Codex => "outside the Codex home",
+        Root::Agents => "`~/.agents` takes only `skills/**`",
+        Root::Tool => "the tool home takes only flat `resolvers/NAME.wasm` files",
+    }
+}
+
+/// How many links one resolution follows before it gives up (the kernel's own limit).
+const MAX_LINKS: usize = 40;
+
+/// A link met while resolving a path: its target, and whether it is on this machine's disk
+/// (rather than in the revision).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FoundLink {
+    /// The link's target text.
+    pub(crate) target: String,
+    /// It is on disk, not listed in the revision.
+    pub(crate) on_disk: bool,
+}
+
+/// Checks that a revision's file list is a tree that can be written as listed: no path twice,
+/// no path below another listed path (a file cannot be a folder, and nothing is written
+/// through a listed link), and every link resolving inside its root, and to something the
+/// root may hold, when followed one link at a time through the revision's links and those
+/// `on_disk(root, path)` reports (a follower's existing links; `|_, _| None` for none).
+///
+/// Resolution is physical, like the kernel's: `skills/b -> a/..` with `skills/a -> ../skills`
+/// is the root itself, not `skills`, so a chain of links that each look inside can not lead
+/// out.
+pub(crate) fn check_tree(
+    files: &[FileEntry],
+    on_disk: impl Fn(Root, &str) -> Option<String>,
+) -> Result<()> {
+    let mut listed: BTreeMap<(Root, &str), Option<&str>> = BTreeMap::new();
+    for f in files {
+        if listed
+            .insert((f.root, f.path.as_str()), f.link.as_deref())
+            .is_some()
+        {
+            return Err(Error::InvalidRevision(format!(
+                "`{}:{}` is listed twice",
+                f.root.name(),
+                f.path
+            )));
+        }
+    }
+    for f in files {
+        for (i, _) in f.path.match_indices('/') {
+            let folder = &f.path[..i];
+            match listed.get(&(f.root, folder)) {
+                None => {}
+                Some(Some(_)) => {
+                    return Err(Error::UnsafePath {
+                        path: f.path.clone(),
+                        reason: format!(
+                            "it would be written through the symlink `{folder}` the revision also lists"
+                        ),
+                    });
+                }
+                Some(None) => {
+                    return Err(Error::InvalidRevision(format!(
+                        "`{}:{folder}` is listed as a file and as the folder of `{}`",
+                        f.root.name(),
+                        f.path
+                    )));
+                }
+            }
+        }
+    }
+    for f in files {
+        let Some(target) = &f.link else { continue };
+        let lookup = |path: &str| match listed.get(&(f.root, path)) {
+            Some(link) => link.map(|target| FoundLink {
+                target: target.to_owned(),
+                on_disk: false,
+            }),
+            None => on_disk(f.root, path).map(|target| FoundLink {
+                target,
+                on_disk: true,
+            }),
+        };
+        let parent = f.path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let mut followed = Vec::new();
+        let refuse = |why: String, followed: &[(String, bool)]| {
+            let via = followed
+                .iter()
+                .map(|(link, disk)| {
+                    if *disk {
+                        format!("`{link}` (a link on this machine)")
+                    } else {
+                        format!("`{link}`")
+                    }
+                })
+                .collect::<Vec<_>>();
+            let via = if via.is_empty() {
+                String::new()
+            } else {
+                format!(", following {}", via.join(", "))
+            };
+            Error::UnsafePath {
+                path: f.path.clone(),
+                reason: format!("symlink to `{target}` {why}{via}"),
+            }
+        };
+        let mut stack = Vec::new();
+        if let Err(why) = resolve(&mut stack, parent, &lookup, &mut followed)
+            .and_then(|()| resolve(&mut stack, target, &lookup, &mut followed))
+        {
+            return Err(refuse(why, &followed));
+        }
+        let resolved = stack.join("/");
+        if resolved.is_empty() {
+            return Err(refuse("points at the root itself".into(), &followed));
+        }
+        if !root_may_hold(f.root, &resolved) {
+            return Err(refuse(
+                format!("resolves to `{resolved}`: {}", may_hold(f.root)),
+                &followed,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Walks `path` from the folder `stack` (root-relative segments) like the kernel does:
+/// every segment that `lookup` reports as a link is replaced by its target, resolved from
+/// the link's folder, before the walk goes on; `..` above the root is an escape. Links
+/// followed are pushed onto `followed` (path, on disk).
+fn resolve(
+    stack: &mut Vec<String>,
+    path: &str,
+    lookup: &impl Fn(&str) -> Option<FoundLink>,
+    followed: &mut Vec<(String, bool)>,
+) -> Result<(), String> {
+    if path.starts_with('/') || path.contains('\\') || path.contains('\0') {
+        return Err("leaves its root (an absolute or malformed target)".into());
+    }
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                if stack.pop().is_none() {
+                    return Err("leads out of its root".into());
+                }
+            }
+            name => {
+                stack.push(name.to_owned());
+                let here = stack.join("/");
+                if let Some(link) = lookup(&here) {
+                    followed.push((here, link.on_disk));
+                    if followed.len() > MAX_LINKS {
+                        return Err(format!("goes through more than {MAX_LINKS} links"));
+                    }
+                    stack.pop();
+                    resolve(stack, &link.target, lookup, followed)?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 impl SignedRevision {
@@ -310,6 +479,72 @@ mod tests {
             signed.verify(&trust(&key), "u"),
             Err(Error::UnsafePath { .. })
         ));
+    }
+
+    fn link(root: Root, path: &str, target: &str) -> FileEntry {
+        FileEntry {
+            root,
+            link: Some(target.into()),
+            ..file(path)
+        }
+    }
+
+    #[test]
+    fn links_are_followed_one_at_a_time_through_the_revision_and_the_disk() {
+        let ok = |files: &[FileEntry]| check_tree(files, |_, _| None);
+        let codex = |p: &str, t: &str| link(Root::Codex, p, t);
+        ok(&[codex("skills/a", "../skills"), file("skills/x/SKILL.md")]).unwrap();
+        ok(&[codex("skills/r", "../rules/x"), file("rules/x")]).unwrap();
+        // Each lexically inside; physically `b` is the root and `c` above it.
+        let err = ok(&[codex("skills/a", "../skills"), codex("skills/b", "a/..")]).unwrap_err();
+        assert!(err.to_string().contains("the root itself"), "{err}");
+        let err = ok(&[codex("x/y/a", ".."), codex("x/y/b", "a/../../..")]).unwrap_err();
+        assert!(err.to_string().contains("leads out of its root"), "{err}");
+        // A cycle ends at the link limit.
+        let err = ok(&[codex("p", "q"), codex("q", "p/x")]).unwrap_err();
+        assert!(err.to_string().contains("more than 40 links"), "{err}");
+        // A link already on disk counts as much as one in the revision.
+        let disk = |_: Root, p: &str| (p == "skills/up").then(|| "..".to_owned());
+        let err = check_tree(&[codex("skills/esc", "up/../out")], disk).unwrap_err();
+        assert!(err.to_string().contains("a link on this machine"), "{err}");
+        let disk = |_: Root, p: &str| (p == "skills/abs").then(|| "/etc".to_owned());
+        assert!(check_tree(&[codex("skills/e", "abs/x")], disk).is_err());
+        // The tool home's links stay among its resolvers.
+        let tool = [link(Root::Tool, "resolvers/a.wasm", "../identity.json")];
+        let err = ok(&tool).unwrap_err();
+        assert!(
+            err.to_string().contains("resolves to `identity.json`"),
+            "{err}"
+        );
+        ok(&[
+            link(Root::Tool, "resolvers/a.wasm", "b.wasm"),
+            FileEntry {
+                root: Root::Tool,
+                ..file("resolvers/b.wasm")
+            },
+        ])
+        .unwrap();
+    }
+
+    #[test]
+    fn a_tree_lists_each_path_once_and_nothing_below_a_file_or_link() {
+        let ok = |files: &[FileEntry]| check_tree(files, |_, _| None);
+        let err = ok(&[file("rules/x"), file("rules/x/y")]).unwrap_err();
+        assert!(matches!(err, Error::InvalidRevision(_)), "{err}");
+        let err = ok(&[file("a"), file("a")]).unwrap_err();
+        assert!(err.to_string().contains("listed twice"), "{err}");
+        let err = ok(&[
+            link(Root::Codex, "skills/l", "../prompts"),
+            file("skills/l/p.md"),
+        ])
+        .unwrap_err();
+        assert!(matches!(err, Error::UnsafePath { .. }), "{err}");
+        // The same path in two roots is two paths.
+        let agents = FileEntry {
+            root: Root::Agents,
+            ..file("skills/x/SKILL.md")
+        };
+        ok(&[file("skills/x/SKILL.md"), agents]).unwrap();
     }
 
     #[test]
