@@ -169,6 +169,17 @@ pub enum Error {
         /// Why it is refused.
         reason: String,
     },
+    /// A folder of a file the revision writes is a symlink on this machine.
+    #[error(
+        "`{file}` would be written through the symlink `{}` on this machine",
+        .link.display()
+    )]
+    LinkInTheWay {
+        /// The file (`root:path`).
+        file: String,
+        /// The link in the way.
+        link: PathBuf,
+    },
     /// A revision that is signed but does not hold together (an object name that is not a
     /// hash, a content hash that does not match).
     #[error("the revision is invalid: {0}")]
@@ -305,7 +316,9 @@ impl Diagnose for Error {
             | Error::InvalidLayer { .. }
             | Error::InvalidJson { .. }
             | Error::InvalidHooks { .. } => ExitStatus::InvalidInput,
-            Error::OverlayClash { .. } | Error::MassDelete { .. } => ExitStatus::Conflict,
+            Error::OverlayClash { .. } | Error::MassDelete { .. } | Error::LinkInTheWay { .. } => {
+                ExitStatus::Conflict
+            }
             Error::NoBackup { .. } => ExitStatus::Usage,
             Error::Io { .. }
             | Error::JournalPending(_)
@@ -376,6 +389,10 @@ impl Diagnose for Error {
             Error::MassDelete { .. } => {
                 "check the master; if the deletion is meant, run `codexport sync --apply --allow-mass-delete` (or `codexport apply --allow-mass-delete`)".to_owned()
             }
+            Error::LinkInTheWay { link, .. } => format!(
+                "codexport never writes through a link: move `{}` away (the master syncs a folder there), then run `codexport apply`",
+                link.display()
+            ),
             Error::NotWritable { path, .. } => format!(
                 "make `{}` writable for this user (`chmod u+w`), or point `CODEX_HOME` at a folder you own",
                 path.display()

@@ -175,8 +175,8 @@ pub fn restore(homes: &Homes, name: Option<&str>, dry_run: bool) -> Result<Resto
     for (at, block) in &clears {
         journal.clear(block, &at.root.dir(homes));
     }
-    for (_, target, bytes, mode, link, _) in &planned {
-        journal.write(target, bytes, Some(*mode), *link)?;
+    for (at, target, bytes, mode, link, _) in &planned {
+        journal.write_in(&at.root.dir(homes), target, bytes, Some(*mode), *link)?;
     }
     journal.commit()?.run()?;
     Ok(report)

@@ -34,6 +34,9 @@ pub(crate) enum Op {
         /// Whether the target is a symlink.
         #[serde(default)]
         link: bool,
+        /// The root `path` lies in: nothing below it is written through a link.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        root: Option<PathBuf>,
     },
     /// Make `path` hold the bytes of `from`, a file that never changes (an object of the
     /// content-addressed store): no copy in the journal needed.
@@ -48,6 +51,9 @@ pub(crate) enum Op {
         /// crash checks them again before they reach a home.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         sha256: Option<String>,
+        /// The root `path` lies in: nothing below it is written through a link.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        root: Option<PathBuf>,
     },
     /// Make the file or link `path` not exist; then remove its empty parent folders up to
     /// `root`. A directory at `path` is left alone (a later write made it one).
@@ -106,6 +112,30 @@ impl Pending {
         mode: Option<u32>,
         link: bool,
     ) -> Result<(), Error> {
+        self.write_into(None, path, bytes, mode, link)
+    }
+
+    /// [`Pending::write`] of `path` inside `root` (a synced root): no folder between `root`
+    /// and `path` is followed if it is a link (see [`fsx::write_beneath`]).
+    pub(crate) fn write_in(
+        &mut self,
+        root: &Path,
+        path: &Path,
+        bytes: &[u8],
+        mode: Option<u32>,
+        link: bool,
+    ) -> Result<(), Error> {
+        self.write_into(Some(root), path, bytes, mode, link)
+    }
+
+    fn write_into(
+        &mut self,
+        root: Option<&Path>,
+        path: &Path,
+        bytes: &[u8],
+        mode: Option<u32>,
+        link: bool,
+    ) -> Result<(), Error> {
         let blob = self.blobs;
         let blob_path = self.dir.join(BLOBS).join(blob.to_string());
         // Blobs may be secrets (auth.json, the MCP manifest): never readable by others.
@@ -116,18 +146,27 @@ impl Pending {
             blob,
             mode,
             link,
+            root: root.map(Path::to_path_buf),
         });
         Ok(())
     }
 
     /// Queues writing the bytes of the immutable file `from` (a store object whose bytes
-    /// hash to `sha256`) to `path`.
-    pub(crate) fn copy(&mut self, path: &Path, from: &Path, sha256: &str, mode: Option<u32>) {
+    /// hash to `sha256`) to `path` inside `root`, as [`Pending::write_in`] does.
+    pub(crate) fn copy_in(
+        &mut self,
+        root: &Path,
+        path: &Path,
+        from: &Path,
+        sha256: &str,
+        mode: Option<u32>,
+    ) {
         self.ops.push(Op::Copy {
             path: path.to_path_buf(),
             from: from.to_path_buf(),
             mode,
             sha256: Some(sha256.to_owned()),
+            root: Some(root.to_path_buf()),
         });
     }
 
@@ -219,16 +258,18 @@ impl Journal {
                 blob,
                 mode,
                 link,
+                root,
             } => {
                 let blob_path = self.dir.join(BLOBS).join(blob.to_string());
                 let bytes = fs::read(&blob_path).map_err(|e| Error::io("read", &blob_path, e))?;
-                write_target(path, &bytes, *mode, *link)
+                write_target(root.as_deref(), path, &bytes, *mode, *link)
             }
             Op::Copy {
                 path,
                 from,
                 mode,
                 sha256,
+                root,
             } => {
                 let bytes = fs::read(from).map_err(|e| Error::io("read", from, e))?;
                 if let Some(expected) = sha256 {
@@ -242,7 +283,7 @@ impl Journal {
                         });
                     }
                 }
-                write_target(path, &bytes, *mode, false)
+                write_target(root.as_deref(), path, &bytes, *mode, false)
             }
             Op::Delete { path, root } => {
                 if !inside_real_dirs(root, path) {
@@ -341,7 +382,15 @@ fn crash_point() -> Option<usize> {
         .and_then(|v| v.parse().ok())
 }
 
-fn write_target(path: &Path, bytes: &[u8], mode: Option<u32>, link: bool) -> Result<(), Error> {
+/// Writes one target: inside `root` without following any link below it (a synced root), or
+/// at `path` as it is (codexport's own files in the tool home).
+fn write_target(
+    root: Option<&Path>,
+    path: &Path,
+    bytes: &[u8],
+    mode: Option<u32>,
+    link: bool,
+) -> Result<(), Error> {
     if let Ok(meta) = fs::symlink_metadata(path)
         && meta.is_dir()
     {
@@ -350,6 +399,22 @@ fn write_target(path: &Path, bytes: &[u8], mode: Option<u32>, link: bool) -> Res
             path,
             std::io::Error::other("a file must be written at this path"),
         ));
+    }
+    if let Some(root) = root {
+        let rel = path.strip_prefix(root).map_err(|_| {
+            Error::io(
+                "write",
+                path,
+                std::io::Error::other(format!("it is not inside `{}`", root.display())),
+            )
+        })?;
+        return if link {
+            let target = String::from_utf8_lossy(bytes);
+            fsx::symlink_beneath(root, rel, &target)
+                .map_err(|e| Error::io("create the symlink", path, e))
+        } else {
+            fsx::write_beneath(root, rel, bytes, mode).map_err(|e| Error::io("write", path, e))
+        };
     }
     if link {
         let parent = path.parent().expect("absolute target");
@@ -416,7 +481,13 @@ mod tests {
         p.write(&root.join("b/c"), b"c", None, false).unwrap();
         let object = tmp.path().join("object");
         fs::write(&object, "copied").unwrap();
-        p.copy(&root.join("d"), &object, &sha256_hex(b"copied"), None);
+        p.copy_in(
+            &root,
+            &root.join("d"),
+            &object,
+            &sha256_hex(b"copied"),
+            None,
+        );
         p.delete(&root.join("gone/deep/x"), &root);
         let j = p.commit().unwrap();
         j.perform(&j.ops[0]).unwrap();
@@ -496,7 +567,7 @@ mod tests {
         let object = tmp.path().join("object");
         fs::write(&object, "good").unwrap();
         let mut p = Pending::begin(&jdir).unwrap();
-        p.copy(&root.join("a"), &object, &sha256_hex(b"good"), None);
+        p.copy_in(&root, &root.join("a"), &object, &sha256_hex(b"good"), None);
         std::mem::forget(p.commit().unwrap());
         fs::write(&object, "evil").unwrap();
         let err = Journal::recover(&jdir).unwrap_err();

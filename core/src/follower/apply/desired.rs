@@ -1,7 +1,7 @@
 //! The set of files a revision asks for, before any follower-side transformation.
 
 use super::RootPath;
-use crate::master::selection::FileClass;
+use crate::master::selection::{FileClass, classify};
 use crate::revision::Revision;
 
 /// Where a desired file's content comes from.
@@ -22,10 +22,20 @@ pub struct DesiredFile {
     pub at: RootPath,
     /// The content.
     pub source: Source,
-    /// Permission bits (secrets are forced to 0600 at write time).
+    /// Permission bits as sent (masked, and forced to 0600 for secrets, at write time).
     pub mode: u32,
-    /// Its class.
+    /// Its class, decided on this machine ([`follower_class`]).
     pub class: FileClass,
+}
+
+/// The class a follower writes a revision's file with: its own rules decide from the path
+/// ([`classify`]), whatever the revision says; a master's `secret` label only ever tightens
+/// that (a file it calls secret is written 0600 too).
+pub fn follower_class(entry: &crate::revision::FileEntry) -> FileClass {
+    match classify(entry.root, &entry.path) {
+        FileClass::Regular if entry.class == FileClass::Secret => FileClass::Secret,
+        class => class,
+    }
 }
 
 /// Every file of `revision`, in its order.
@@ -40,7 +50,7 @@ pub fn desired_files(revision: &Revision) -> Vec<DesiredFile> {
                 None => Source::Object(f.sha256.clone()),
             },
             mode: f.mode,
-            class: f.class,
+            class: follower_class(f),
         })
         .collect()
 }

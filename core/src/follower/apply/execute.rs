@@ -17,7 +17,7 @@ use crate::follower::layer::diff::config_keys;
 use crate::follower::layer::rules::DEFAULT_RULES;
 use crate::follower::state::{Applied, State};
 use crate::master::selection::{FileClass, Root};
-use crate::revision::Revision;
+use crate::revision::{Revision, check_tree};
 use crate::store::{ObjectStore, sha256_hex};
 use crate::{Homes, fsx};
 
@@ -82,11 +82,54 @@ fn desired_hash(file: &DesiredFile) -> String {
     }
 }
 
+/// The mode this follower writes `file` with: 0600 for a secret, else the master's bits
+/// masked ([`fsx::synced_mode`]: no group/other write, no setuid/setgid/sticky).
 fn mode_for(file: &DesiredFile) -> u32 {
     match file.class {
         FileClass::Secret => fsx::SECRET_MODE,
-        _ => file.mode & 0o777,
+        _ => fsx::synced_mode(file.mode),
     }
+}
+
+/// Refuses, before anything is written, a plan that would write through a link on this
+/// machine: a folder of a write that is a symlink the plan does not remove first (exit 4: it
+/// is this machine's own link, not the revision's fault), or a revision link that leads out
+/// of its root once the links on disk that stay are followed too (exit 7, like one whose own
+/// links do).
+fn check_disk(
+    homes: &Homes,
+    revision: &Revision,
+    writes: &[PlannedWrite],
+    removed: &std::collections::BTreeSet<&Path>,
+) -> Result<()> {
+    for w in writes {
+        let root = w.at.root.dir(homes);
+        if let Some(link) = fsx::link_in_the_way(&root, Path::new(&w.at.rel))
+            && !removed.contains(link.as_path())
+        {
+            return Err(Error::LinkInTheWay {
+                file: w.at.to_string(),
+                link,
+            });
+        }
+    }
+    check_tree(&revision.files, |root, rel| {
+        let path = root.dir(homes).join(rel);
+        if removed.contains(path.as_path()) {
+            return None;
+        }
+        let meta = fs::symlink_metadata(&path).ok()?;
+        if !meta.file_type().is_symlink() {
+            return None;
+        }
+        // A target that is not UTF-8 cannot be resolved here: take it as leaving the root.
+        let target = fs::read_link(&path).ok()?;
+        Some(
+            target
+                .to_str()
+                .map_or_else(|| "/".to_owned(), str::to_owned),
+        )
+    })
 }
 
 /// The sha256 of what is at `path` inside `root` now (a link hashes its target text), if
@@ -386,6 +429,12 @@ pub fn plan(homes: &Homes, revision: &Revision, transformed: &Transformed) -> Re
     state.managed = managed;
     // A delete of what a clear removes anyway is backed up once, by the delete.
     clears.retain(|c| !deletes.iter().any(|d| d.target == c.target));
+    let removed = deletes
+        .iter()
+        .chain(&clears)
+        .map(|d| d.target.as_path())
+        .collect();
+    check_disk(homes, revision, &writes, &removed)?;
     Ok(Plan {
         writes,
         deletes,
@@ -437,10 +486,15 @@ pub fn commit(homes: &Homes, plan: Plan, backup: Option<PathBuf>) -> Result<Appl
         journal.clear(&c.target, &c.at.root.dir(homes));
     }
     for w in &plan.writes {
+        let root = w.at.root.dir(homes);
         match &w.content {
             // Links come as `Source::Link`, never as objects.
-            Content::Object(from, hash) => journal.copy(&w.target, from, hash, Some(w.mode)),
-            Content::Bytes(bytes) => journal.write(&w.target, bytes, Some(w.mode), w.link)?,
+            Content::Object(from, hash) => {
+                journal.copy_in(&root, &w.target, from, hash, Some(w.mode));
+            }
+            Content::Bytes(bytes) => {
+                journal.write_in(&root, &w.target, bytes, Some(w.mode), w.link)?;
+            }
         }
     }
     journal.write(

@@ -1,0 +1,497 @@
+//! A hostile master against the follower's tree: chained links, writes through links, the tool
+//! root, modes and classes, a path listed as both file and folder. The master is a small fake
+//! server on 127.0.0.1 speaking protocol v1 that signs with a real master key (made by
+//! `codexport master init`), so only the follower's own checks stand between it and the disk.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use codexport_core::identity::{Identity, MasterKey};
+use codexport_core::master::selection::{FileClass, Root};
+use codexport_core::mcp::manifest::McpManifest;
+use codexport_core::revision::{FileEntry, MasterInfo, PROTOCOL, Revision, content_hash};
+use codexport_core::store::sha256_hex;
+use codexport_test_support::{Ran, TestContext, assert_transcript, bins, output, run};
+
+/// What the fake master serves right now: the signed envelope and the objects it references.
+#[derive(Default)]
+struct Served {
+    envelope: Vec<u8>,
+    objects: HashMap<String, Vec<u8>>,
+}
+
+/// One file of a hostile revision, with the bytes its object holds (`None` for a link).
+struct Listed {
+    entry: FileEntry,
+    bytes: Option<Vec<u8>>,
+}
+
+fn file(root: Root, path: &str, bytes: &[u8], mode: u32, class: FileClass) -> Listed {
+    Listed {
+        entry: FileEntry {
+            root,
+            path: path.into(),
+            sha256: sha256_hex(bytes),
+            size: bytes.len() as u64,
+            mode,
+            class,
+            link: None,
+        },
+        bytes: Some(bytes.to_vec()),
+    }
+}
+
+fn codex(path: &str, bytes: &[u8]) -> Listed {
+    file(Root::Codex, path, bytes, 0o644, FileClass::Regular)
+}
+
+fn link(root: Root, path: &str, target: &str) -> Listed {
+    Listed {
+        entry: FileEntry {
+            root,
+            path: path.into(),
+            sha256: sha256_hex(target.as_bytes()),
+            size: target.len() as u64,
+            mode: 0o777,
+            class: FileClass::Regular,
+            link: Some(target.into()),
+        },
+        bytes: None,
+    }
+}
+
+/// A follower joined to a fake master that holds a real master key.
+struct Hostile {
+    ctx: TestContext,
+    key: MasterKey,
+    served: Arc<Mutex<Served>>,
+    seq: u64,
+}
+
+impl Hostile {
+    /// Joins (and applies) a first, harmless revision: `AGENTS.md` and `prompts/p.md`.
+    fn new() -> Self {
+        let ctx = TestContext::new(bins!());
+        output(ctx.master_cmd().args(["master", "init"]), 0);
+        let key = Identity::load_master(&ctx.master.homes()).unwrap();
+        let served = Arc::new(Mutex::new(Served::default()));
+        serve(ctx.port, &key, served.clone());
+        let mut hostile = Self {
+            ctx,
+            key,
+            served,
+            seq: 0,
+        };
+        hostile.publish(vec![]);
+        let link = codexport_core::link::JoinLink {
+            host: "127.0.0.1".into(),
+            port: hostile.ctx.port,
+            fingerprint: hostile.key.fingerprint.clone(),
+            token: "t".into(),
+        }
+        .to_link();
+        output(
+            hostile
+                .ctx
+                .follower_cmd()
+                .args(["follower", "join", &link, "--apply"]),
+            0,
+        );
+        assert_eq!(hostile.ctx.follower.read_codex("prompts/p.md"), "canon\n");
+        hostile
+    }
+
+    /// Serves the next revision: the harmless files plus `extra`, signed with the real key.
+    fn publish(&mut self, extra: Vec<Listed>) {
+        self.seq += 1;
+        let mut listed = vec![
+            codex("AGENTS.md", b"be kind\n"),
+            codex("prompts/p.md", b"canon\n"),
+        ];
+        listed.extend(extra);
+        listed.sort_by(|a, b| (a.entry.root, &a.entry.path).cmp(&(b.entry.root, &b.entry.path)));
+        let mut objects = HashMap::new();
+        for l in &listed {
+            if let Some(bytes) = &l.bytes {
+                objects.insert(l.entry.sha256.clone(), bytes.clone());
+            }
+        }
+        let files: Vec<FileEntry> = listed.into_iter().map(|l| l.entry).collect();
+        let mcp = McpManifest::default();
+        let revision = Revision {
+            protocol: PROTOCOL,
+            seq: self.seq,
+            revision: content_hash(&files, &mcp),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            master: MasterInfo {
+                fingerprint: self.key.fingerprint.clone(),
+                os: "linux".into(),
+                home: "/home/m".into(),
+                codex_home: "/home/m/.codex".into(),
+            },
+            files,
+            mcp,
+        };
+        *self.served.lock().unwrap() = Served {
+            envelope: revision.sign(&self.key).to_bytes(),
+            objects,
+        };
+    }
+
+    /// `sync --apply` against what is served now.
+    fn sync(&self) -> Ran {
+        run(self.ctx.follower_cmd().args(["sync", "--apply"]))
+    }
+
+    fn codex(&self) -> &Path {
+        &self.ctx.follower.codex
+    }
+
+    /// Every file in the test's temp dir with its bytes and mode (links as `-> target`),
+    /// except the follower's own bookkeeping (objects, staged revision, state, logs) and the
+    /// master's server log: what a refused revision must leave exactly as it was.
+    fn everything(&self) -> BTreeMap<String, String> {
+        let top = self.ctx.dir.path();
+        let tool = self
+            .ctx
+            .follower
+            .tool
+            .strip_prefix(top)
+            .unwrap()
+            .to_path_buf();
+        tree(top)
+            .into_iter()
+            .filter(|(rel, _)| {
+                let rel = Path::new(rel);
+                !rel.starts_with(&tool)
+                    || rel.starts_with(tool.join("bin"))
+                    || rel.starts_with(tool.join("resolvers"))
+            })
+            .collect()
+    }
+
+    /// Serves `extra`, syncs, and checks that the sync is refused with `code` and changes
+    /// nothing anywhere; snapshots its output as `snapshot`.
+    fn refused(&mut self, extra: Vec<Listed>, code: i32, snapshot: &str) {
+        let before = self.everything();
+        self.publish(extra);
+        let ran = self.sync();
+        assert_eq!(ran.code, code, "{snapshot}:\n{}", ran.transcript());
+        assert_eq!(self.everything(), before, "{snapshot}: files changed");
+        assert_transcript!(snapshot, ran);
+    }
+}
+
+/// Every entry under `dir` (not following links) with its content and mode.
+fn tree(dir: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            let rel = path
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let meta = fs::symlink_metadata(&path).unwrap();
+            let what = if meta.file_type().is_symlink() {
+                format!("-> {}", fs::read_link(&path).unwrap().display())
+            } else if meta.is_dir() {
+                todo.push(path.clone());
+                format!("dir {:o}", mode(&path))
+            } else {
+                format!(
+                    "{:o} {}",
+                    mode(&path),
+                    String::from_utf8_lossy(&fs::read(&path).unwrap())
+                )
+            };
+            out.insert(rel, what);
+        }
+    }
+    out
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+/// The fake master on `port`: `/v1/meta`, `/v1/revision`, `POST /v1/objects` from `served`.
+fn serve(port: u16, key: &MasterKey, served: Arc<Mutex<Served>>) {
+    let meta = serde_json::json!({
+        "protocol": 1,
+        "fingerprint": key.fingerprint,
+        "public_key": key.public_key,
+        "seq": 1,
+        "revision": "0".repeat(64),
+    })
+    .to_string();
+    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            let _ = reader.read_line(&mut request_line);
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let served = served.lock().unwrap();
+            let (status, kind, payload) = if request_line.starts_with("GET /v1/meta ") {
+                ("200 OK", "application/json", meta.clone().into_bytes())
+            } else if request_line.starts_with("GET /v1/revision ") {
+                ("200 OK", "application/json", served.envelope.clone())
+            } else if request_line.starts_with("POST /v1/objects ") {
+                let asked: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                let mut frames = Vec::new();
+                for hash in asked["objects"].as_array().unwrap() {
+                    let hash = hash.as_str().unwrap();
+                    let bytes = &served.objects[hash];
+                    frames.extend(format!("{hash} {}\n", bytes.len()).into_bytes());
+                    frames.extend(bytes);
+                }
+                ("200 OK", "application/x-codexport-objects", frames)
+            } else {
+                ("404 Not Found", "text/plain", Vec::new())
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                payload.len()
+            );
+            let _ = stream.write_all(&payload);
+        }
+    });
+}
+
+#[cfg(unix)]
+fn local_link(target: &str, at: PathBuf) {
+    fs::create_dir_all(at.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(target, at).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn chained_links_are_resolved_one_link_at_a_time() {
+    let mut h = Hostile::new();
+    // Each target stays inside lexically; followed through the links before it, `d` leaves
+    // the Codex home (and `skills/d/pwned` would be written through it).
+    let chain = || {
+        vec![
+            link(Root::Codex, "skills/a", "../skills"),
+            link(Root::Codex, "skills/b", "a/.."),
+            link(Root::Codex, "skills/c", "b/.."),
+            link(Root::Codex, "skills/d", "c/../outside"),
+        ]
+    };
+    let mut with_file = chain();
+    with_file.push(codex("skills/d/pwned", b"pwned\n"));
+    h.refused(with_file, 7, "chained_links_with_a_file_through_them");
+    h.refused(chain(), 7, "chained_links");
+    // Deeper, so that no link lands on the root itself: `b` is `skills/p` lexically, and
+    // outside the root once `a` is followed.
+    h.refused(
+        vec![
+            link(Root::Codex, "skills/p/q/a", ".."),
+            link(Root::Codex, "skills/p/q/b", "a/../../.."),
+        ],
+        7,
+        "chained_links_deeper",
+    );
+    assert!(!h.ctx.dir.path().join("outside").exists());
+    assert!(!h.ctx.follower.user.join("outside").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn links_already_on_disk_are_followed_too() {
+    let mut h = Hostile::new();
+    // The user's own link to the Codex home itself: a revision link through it leaves.
+    local_link("..", h.codex().join("skills/up"));
+    h.refused(
+        vec![link(Root::Codex, "skills/esc", "up/../outside")],
+        7,
+        "a_link_escaping_through_a_link_on_disk",
+    );
+    assert!(fs::symlink_metadata(h.codex().join("skills/esc")).is_err());
+}
+
+#[cfg(unix)]
+#[test]
+fn nothing_is_written_through_a_link() {
+    let mut h = Hostile::new();
+    h.refused(
+        vec![
+            link(Root::Codex, "skills/l", "../prompts"),
+            codex("skills/l/p.md", b"pwned\n"),
+        ],
+        7,
+        "a_file_under_a_link_of_the_revision",
+    );
+    h.refused(
+        vec![
+            link(Root::Tool, "resolvers/x", "../bin"),
+            file(
+                Root::Tool,
+                "resolvers/x/planted.sh",
+                b"#!/bin/sh\n",
+                0o755,
+                FileClass::Regular,
+            ),
+        ],
+        7,
+        "a_tool_file_under_a_link_of_the_revision",
+    );
+    assert!(!h.ctx.follower.tool.join("bin/planted.sh").exists());
+    assert_eq!(h.ctx.follower.read_codex("prompts/p.md"), "canon\n");
+
+    // A link the user made on this machine is not written through either.
+    local_link("../prompts", h.codex().join("skills/l"));
+    h.refused(
+        vec![codex("skills/l/p.md", b"pwned\n")],
+        4,
+        "a_file_under_a_link_on_disk",
+    );
+    assert_eq!(h.ctx.follower.read_codex("prompts/p.md"), "canon\n");
+}
+
+#[cfg(unix)]
+#[test]
+fn the_tool_root_holds_flat_wasm_files_only() {
+    let mut h = Hostile::new();
+    for (path, snapshot) in [
+        ("resolvers/evil.sh", "tool_root_not_wasm"),
+        ("resolvers/sub/deep.wasm", "tool_root_not_flat"),
+    ] {
+        h.refused(
+            vec![file(Root::Tool, path, b"\0asm", 0o755, FileClass::Regular)],
+            7,
+            snapshot,
+        );
+    }
+    // A link among the resolvers stays among them.
+    h.refused(
+        vec![link(
+            Root::Tool,
+            "resolvers/a.wasm",
+            "../bin/codexport-mcp-run",
+        )],
+        7,
+        "tool_root_link_out_of_resolvers",
+    );
+    assert!(!h.ctx.follower.tool.join("resolvers").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn modes_and_classes_are_the_followers_decision() {
+    let mut h = Hostile::new();
+    h.publish(vec![
+        file(
+            Root::Codex,
+            "prompts/run.sh",
+            b"#!/bin/sh\n",
+            0o777,
+            FileClass::Regular,
+        ),
+        file(
+            Root::Codex,
+            "hooks/s.sh",
+            b"#!/bin/sh\n",
+            0o6777,
+            FileClass::Regular,
+        ),
+        file(
+            Root::Codex,
+            "prompts/ro.md",
+            b"ro\n",
+            0o1444,
+            FileClass::Regular,
+        ),
+        file(
+            Root::Codex,
+            "auth.json",
+            b"{\"k\":\"sk-x\"}",
+            0o644,
+            FileClass::Regular,
+        ),
+        file(
+            Root::Codex,
+            "multi-auth/a.json",
+            b"{}",
+            0o666,
+            FileClass::Regular,
+        ),
+        file(
+            Root::Agents,
+            "skills/s/SKILL.md",
+            b"s\n",
+            0o666,
+            FileClass::Regular,
+        ),
+    ]);
+    let ran = h.sync();
+    assert_eq!(ran.code, 0, "{}", ran.transcript());
+    let codex = h.codex();
+    assert_eq!(mode(&codex.join("prompts/run.sh")), 0o755);
+    assert_eq!(mode(&codex.join("hooks/s.sh")), 0o755);
+    assert_eq!(mode(&codex.join("prompts/ro.md")), 0o644);
+    assert_eq!(mode(&codex.join("auth.json")), 0o600);
+    assert_eq!(mode(&codex.join("multi-auth/a.json")), 0o600);
+    assert_eq!(
+        mode(&h.ctx.follower.user.join(".agents/skills/s/SKILL.md")),
+        0o644
+    );
+    for dir in ["prompts", "hooks", "multi-auth"] {
+        assert_eq!(
+            mode(&codex.join(dir)) & 0o022,
+            0,
+            "{dir} is group/other-writable"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn runtime_state_is_refused_in_the_codex_home() {
+    let mut h = Hostile::new();
+    for (path, snapshot) in [
+        ("history.jsonl", "runtime_state_history"),
+        (
+            "sessions/2026/01/01/rollout.jsonl",
+            "runtime_state_sessions",
+        ),
+        ("state_5.sqlite", "runtime_state_sqlite"),
+        ("log/codex-tui.log", "runtime_state_log"),
+        ("skills/.system/x/SKILL.md", "runtime_state_system_skills"),
+    ] {
+        h.refused(vec![codex(path, b"{}\n")], 7, snapshot);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_path_listed_as_both_file_and_folder_is_invalid() {
+    let mut h = Hostile::new();
+    h.refused(
+        vec![codex("rules/x", b"x\n"), codex("rules/x/y", b"y\n")],
+        7,
+        "file_and_folder",
+    );
+    assert!(!h.codex().join("rules").exists());
+}
