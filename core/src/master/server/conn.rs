@@ -1,8 +1,8 @@
 //! Accepting peers: the allow list at accept time, connection limits, header-read and idle timeouts.
 //!
-//! Every limit is enforced before a byte of the peer is read: a peer outside the allow list
+//! Every limit is enforced before a byte of the peer is parsed: a peer outside the allow list
 //! gets a fixed `403` as soon as it sends anything (at most a second after it connected) and
-//! the connection is closed; a peer at its connection limit
+//! the connection is closed once the peer has had the answer; a peer at its connection limit
 //! (or a server at its global one) first makes room by closing its oldest connection that has
 //! not sent a request yet (a half-open one), else is closed at once. A request head must
 //! arrive within [`HEADER_READ_TIMEOUT`], and a connection with no byte either way for
@@ -40,7 +40,7 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a connection may go without a byte read or written before it is closed.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// What a peer outside the allow list gets, written without reading its request.
+/// What a peer outside the allow list gets, written without parsing its request.
 const FORBIDDEN: &[u8] = b"HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: 35\r\nconnection: close\r\n\r\npeer address not in the allow list\n";
 
 /// The limits one server runs with.
@@ -118,13 +118,20 @@ pub(super) async fn serve(
 /// closed without an answer.
 const MAX_PENDING_REFUSALS: usize = 64;
 
-/// How long a refused peer may take to send its request before it is closed unanswered.
+/// How long a refused peer may take to send its request before it is closed unanswered, and
+/// how long its connection lingers after the answer.
 const REFUSAL_WAIT: Duration = Duration::from_secs(1);
 
-/// Answers a refused peer with the fixed `403` and closes. Nothing of the peer is read: the
-/// answer waits (at most [`REFUSAL_WAIT`]) only until the peer has sent something, since an
-/// HTTP client treats an answer that comes before its request as a broken connection, not
-/// as a refusal it could explain.
+/// How much of a refused peer's request is read (and dropped unparsed) while it lingers.
+const REFUSAL_DRAIN: usize = 16 * 1024;
+
+/// Answers a refused peer with the fixed `403` and closes. The answer waits (at most
+/// [`REFUSAL_WAIT`]) until the peer has sent a byte, since an HTTP client treats an answer
+/// that comes before its request as a broken connection, not as a refusal it could explain.
+/// Then the close lingers: closing a socket with unread bytes makes the kernel send a reset,
+/// which can reach the peer before the `403` does, so what the peer sent is read and dropped
+/// (at most [`REFUSAL_DRAIN`] bytes, for at most [`REFUSAL_WAIT`]) until it closes its side.
+/// Nothing read is parsed or logged.
 fn refuse(stream: TcpStream, pending: &Arc<AtomicUsize>) {
     if pending.fetch_add(1, Ordering::SeqCst) >= MAX_PENDING_REFUSALS {
         pending.fetch_sub(1, Ordering::SeqCst);
@@ -132,15 +139,30 @@ fn refuse(stream: TcpStream, pending: &Arc<AtomicUsize>) {
     }
     let pending = pending.clone();
     tokio::spawn(async move {
-        if let Ok(Ok(())) = tokio::time::timeout(REFUSAL_WAIT, stream.readable()).await {
-            // The socket's send buffer is empty, so this never waits.
-            let _ = stream.try_write(FORBIDDEN);
-        }
-        if let Ok(stream) = stream.into_std() {
-            let _ = stream.shutdown(std::net::Shutdown::Write);
+        let mut stream = stream;
+        // `peek` waits for a byte that is there; `readable` may wake without one.
+        let spoke = tokio::time::timeout(REFUSAL_WAIT, stream.peek(&mut [0u8; 1])).await;
+        if let Ok(Ok(1..)) = spoke {
+            let _ = tokio::time::timeout(REFUSAL_WAIT, linger_after_refusal(&mut stream)).await;
         }
         pending.fetch_sub(1, Ordering::SeqCst);
     });
+}
+
+/// Writes the `403`, closes the sending side and drops what the peer still sends.
+async fn linger_after_refusal(stream: &mut TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if stream.write_all(FORBIDDEN).await.is_err() || stream.shutdown().await.is_err() {
+        return;
+    }
+    let mut buf = [0u8; 4096];
+    let mut drained = 0;
+    while drained < REFUSAL_DRAIN {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => drained += n,
+        }
+    }
 }
 
 async fn serve_connection(
