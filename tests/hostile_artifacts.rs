@@ -4,7 +4,8 @@
 //! zip where the format has the member: bombs, entry floods, a hard link reached through
 //! chained symlinks, a write through an escaping symlink, devices and fifos (each exit 8 with
 //! the cap or member named, nothing written outside the artifact dir, nothing left inside it),
-//! and setuid members (unpacked without the bit).
+//! setuid members (unpacked without the bit), and an archive without its program (exit 8,
+//! the hint naming what it holds).
 #![cfg(unix)]
 
 use std::collections::BTreeMap;
@@ -44,6 +45,9 @@ fn follower(cx: &TestContext) -> &Home {
 /// such member).
 struct Case {
     name: &'static str,
+    /// A failure past unpacking (not a refused archive) keeps what was unpacked, beside the
+    /// `.hydrate.log`, for the user to look at.
+    keeps_unpacked: bool,
     members: fn(Format) -> Option<Vec<Member>>,
 }
 
@@ -115,7 +119,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 /// Hydrates `name` with `mcp hydrate` and with the launcher: both exit 8 with the same
 /// error (pinned as snapshot `CASE_FORMAT`), nothing outside `mcp-artifacts` changed, the
 /// artifact dir holds nothing but its `.hydrate.log`, and `identity.json` is untouched.
-fn assert_refused(home: &Home, fixture: &ReleaseFixture, name: &str, snapshot: &str) {
+fn assert_refused(home: &Home, fixture: &ReleaseFixture, name: &str, snapshot: &str, case: &Case) {
     let identity = fs::read(home.homes().identity()).unwrap();
     let before = outside_artifacts(home);
     let hydrate = run(home
@@ -149,7 +153,7 @@ fn assert_refused(home: &Home, fixture: &ReleaseFixture, name: &str, snapshot: &
     );
     for (dir, names) in artifact_listing(home) {
         assert!(
-            names.is_empty() || names == [".hydrate.log"],
+            names.is_empty() || names == [".hydrate.log"] || case.keeps_unpacked,
             "{name}: `{}` holds {names:?}",
             dir.display()
         );
@@ -168,6 +172,7 @@ fn run_case(case: &Case) {
             &fixture,
             &name,
             &format!("{}_{}", case.name.replace('-', "_"), format.slug()),
+            case,
         );
     }
 }
@@ -178,6 +183,7 @@ fn run_case(case: &Case) {
 fn bombs_are_refused_by_the_expansion_ratio_cap() {
     run_case(&Case {
         name: "bomb",
+        keeps_unpacked: false,
         members: |format| {
             Some(vec![match format {
                 Format::Tar => Member::Sparse {
@@ -198,6 +204,7 @@ fn bombs_are_refused_by_the_expansion_ratio_cap() {
 fn entry_floods_are_refused_by_the_entry_count_cap() {
     run_case(&Case {
         name: "flood",
+        keeps_unpacked: false,
         members: |_| {
             Some(vec![Member::Dirs {
                 path: "d/".into(),
@@ -214,6 +221,7 @@ fn entry_floods_are_refused_by_the_entry_count_cap() {
 fn a_hard_link_through_chained_symlinks_cannot_copy_identity_json() {
     run_case(&Case {
         name: "hardlink",
+        keeps_unpacked: false,
         members: |format| {
             (format != Format::Zip).then(|| {
                 vec![
@@ -235,6 +243,7 @@ fn a_hard_link_through_chained_symlinks_cannot_copy_identity_json() {
 fn a_write_through_an_escaping_symlink_is_refused() {
     run_case(&Case {
         name: "symlink",
+        keeps_unpacked: false,
         members: |_| {
             Some(vec![
                 file("tool", 0o755, SH_SERVER.as_bytes()),
@@ -250,6 +259,7 @@ fn a_write_through_an_escaping_symlink_is_refused() {
 fn devices_and_fifos_are_refused() {
     run_case(&Case {
         name: "special",
+        keeps_unpacked: false,
         members: |format| {
             let mode = match format {
                 Format::Tar => 0o020644,
@@ -267,6 +277,24 @@ fn devices_and_fifos_are_refused() {
     });
 }
 
+/// An archive that unpacks cleanly but has no `tool` where `bin` says: a hydration failure
+/// (exit 8) whose hint names `bin` and some files the archive does hold, not an I/O error.
+#[test]
+fn an_archive_without_its_program_names_what_it_holds() {
+    run_case(&Case {
+        name: "nobin",
+        keeps_unpacked: true,
+        members: |format| {
+            matches!(format, Format::TarGz | Format::Zip).then(|| {
+                vec![
+                    file("README.md", 0o644, b"# acme\n"),
+                    file("acme-1.0/bin/acme-tool", 0o755, SH_SERVER.as_bytes()),
+                ]
+            })
+        },
+    });
+}
+
 /// A setuid+setgid server and helper unpack without the bits (the helper is not the launch
 /// binary, whose mode the make-executable step sets anyway).
 #[test]
@@ -279,6 +307,7 @@ fn setuid_members_unpack_without_the_bits() {
         home,
         &Case {
             name: "setuid",
+            keeps_unpacked: false,
             members: |_| {
                 Some(vec![
                     file("tool", 0o6755, SH_SERVER.as_bytes()),

@@ -141,6 +141,16 @@ pub enum Error {
         /// Its URL.
         url: String,
     },
+    /// The artifact was unpacked but holds no file where the plan expects the program.
+    #[error("MCP `{entry}`: the artifact has no `{path}` to run")]
+    MissingProgram {
+        /// The MCP entry.
+        entry: String,
+        /// The expected path, relative to the artifact directory.
+        path: String,
+        /// Some files the artifact does hold (relative paths, a few at most).
+        found: Vec<String>,
+    },
     /// A download that no published checksum covers.
     #[error("no checksum is published for `{what}`, so it cannot be verified")]
     Unverifiable {
@@ -189,6 +199,7 @@ impl Diagnose for Error {
             | Error::Network { .. }
             | Error::RateLimited { .. }
             | Error::StepFailed { .. }
+            | Error::MissingProgram { .. }
             | Error::Unverifiable { .. } => ExitStatus::Hydration,
         }
     }
@@ -213,6 +224,15 @@ impl Diagnose for Error {
             Error::PathEscape { .. } | Error::ArchiveRefused { .. } => vec![
                 "the artifact is malformed or malicious; report it to its publisher".to_owned(),
             ],
+            Error::MissingProgram { found, .. } => {
+                let mut hints = vec![
+                    "set `bin` in this MCP's `[mcp.NAME]` hint of the master's `master.toml` to the program's path inside the archive".to_owned(),
+                ];
+                if !found.is_empty() {
+                    hints.push(format!("the artifact holds: {}", found.join(", ")));
+                }
+                hints
+            }
             Error::RateLimited { .. } => {
                 vec!["set `GITHUB_TOKEN` (or `GH_TOKEN`) to raise the rate limit".to_owned()]
             }

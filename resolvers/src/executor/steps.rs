@@ -192,11 +192,14 @@ impl<'a> StepRunner<'a> {
             Step::MakeExecutable { path } => {
                 let path = confined(self.dir, path)?;
                 if !path.is_file() {
-                    return Err(Error::io(
-                        "make executable",
-                        &path,
-                        std::io::Error::from(std::io::ErrorKind::NotFound),
-                    ));
+                    // Named from the folder the archive was unpacked into (`asset/`), as a
+                    // `bin` hint is written.
+                    let base = unpacked_into(self.dir, &path);
+                    return Err(Error::MissingProgram {
+                        entry: self.entry.to_owned(),
+                        path: relative(&base, &path),
+                        found: some_files(&base),
+                    });
                 }
                 #[cfg(unix)]
                 {
@@ -354,4 +357,44 @@ mod tests {
         assert!(matches!(err, Error::ToolMissing { .. }));
         assert!(install_hint("uv").contains("pip install uv"));
     }
+}
+
+/// How many of an artifact's files a missing-program error names.
+const FILES_SHOWN: usize = 8;
+
+/// The folder below `dir` that `path` lies in (its first component), else `dir` itself.
+fn unpacked_into(dir: &Path, path: &Path) -> PathBuf {
+    let rel = path.strip_prefix(dir).unwrap_or(path);
+    match rel.components().next() {
+        Some(first) if rel.components().count() > 1 && dir.join(first).is_dir() => dir.join(first),
+        _ => dir.to_path_buf(),
+    }
+}
+
+/// `path` relative to `dir`, `/`-separated, as a hint would write it.
+fn relative(dir: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(dir).unwrap_or(path);
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    parts.join("/")
+}
+
+/// A few of the files an artifact holds (sorted, the step log left out), so an error can say
+/// where the program might be (the error renderer escapes what the names hold). The walk
+/// stops early: an archive may hold a million entries.
+fn some_files(dir: &Path) -> Vec<String> {
+    let mut files: Vec<String> = walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .max_depth(4)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file() && e.file_name() != LOG_FILE)
+        .take(FILES_SHOWN)
+        .map(|e| relative(dir, e.path()))
+        .collect();
+    files.sort();
+    files
 }
