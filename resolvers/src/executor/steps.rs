@@ -325,40 +325,6 @@ pub(crate) fn confined(dir: &Path, rel: &str) -> Result<PathBuf, Error> {
     Ok(path)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn confined_paths_stay_inside() {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path();
-        assert_eq!(confined(dir, "a/b").unwrap(), dir.join("a/b"));
-        assert_eq!(confined(dir, "${artifact}/a").unwrap(), dir.join("a"));
-        for bad in ["../x", "/etc/passwd", "a/../../x"] {
-            assert!(
-                matches!(confined(dir, bad), Err(Error::PathEscape { .. })),
-                "{bad}"
-            );
-        }
-        #[cfg(unix)]
-        {
-            std::os::unix::fs::symlink("/tmp", dir.join("out")).unwrap();
-            assert!(matches!(
-                confined(dir, "out/x"),
-                Err(Error::PathEscape { .. })
-            ));
-        }
-    }
-
-    #[test]
-    fn missing_tools_name_an_install_command() {
-        let err = find_tool("e", "definitely-not-a-tool-xyz").unwrap_err();
-        assert!(matches!(err, Error::ToolMissing { .. }));
-        assert!(install_hint("uv").contains("pip install uv"));
-    }
-}
-
 /// How many of an artifact's files a missing-program error names.
 const FILES_SHOWN: usize = 8;
 
@@ -397,4 +363,38 @@ fn some_files(dir: &Path) -> Vec<String> {
         .collect();
     files.sort();
     files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn confined_paths_stay_inside() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        assert_eq!(confined(dir, "a/b").unwrap(), dir.join("a/b"));
+        assert_eq!(confined(dir, "${artifact}/a").unwrap(), dir.join("a"));
+        for bad in ["../x", "/etc/passwd", "a/../../x"] {
+            assert!(
+                matches!(confined(dir, bad), Err(Error::PathEscape { .. })),
+                "{bad}"
+            );
+        }
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink("/tmp", dir.join("out")).unwrap();
+            assert!(matches!(
+                confined(dir, "out/x"),
+                Err(Error::PathEscape { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn missing_tools_name_an_install_command() {
+        let err = find_tool("e", "definitely-not-a-tool-xyz").unwrap_err();
+        assert!(matches!(err, Error::ToolMissing { .. }));
+        assert!(install_hint("uv").contains("pip install uv"));
+    }
 }
