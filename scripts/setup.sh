@@ -28,6 +28,19 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   log "installing cargo-nextest (crates.io)"
   cargo install --locked cargo-nextest
 fi
+# Windows: the x86_64-pc-windows-gnu target, its linker (mingw-w64) and wine to run what it
+# builds (CI's Windows block; scripts/wine-run.sh, scripts/wine-shim.sh). Debian's `wine64`
+# installs its loader as /usr/lib/wine/wine64, which scripts/wine-run.sh finds.
+if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep -qx x86_64-pc-windows-gnu; then
+  log "adding the x86_64-pc-windows-gnu target"
+  rustup target add x86_64-pc-windows-gnu
+fi
+if ! command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 ||
+  ! { command -v wine >/dev/null 2>&1 || command -v wine64 >/dev/null 2>&1 || [ -x /usr/lib/wine/wine64 ]; }; then
+  log "installing gcc-mingw-w64-x86-64 and wine64 (Debian)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-mingw-w64-x86-64 wine64 >/dev/null
+fi
 # Codex CLI itself, side by side: tests check what codexport writes against each version
 # (0.169.0 in .tools/codex, newer ones in .tools/codex-<version>; test-support's codex_bin_of).
 for codex_version in 0.169.0 0.171.0; do
