@@ -58,6 +58,9 @@ fn diagnosis(err: &anyhow::Error) -> Option<&dyn Diagnose> {
         if let Some(e) = cause.downcast_ref::<codexport_launcher::Error>() {
             return Some(e);
         }
+        if let Some(e) = cause.downcast_ref::<codexport_hydrate::Error>() {
+            return Some(e);
+        }
         None
     })
 }

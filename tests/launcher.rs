@@ -502,3 +502,98 @@ fn without_home_the_launcher_says_how_to_set_it() {
     assert_eq!(ran.stdout, "");
     assert_transcript!("no_home", ran);
 }
+
+#[test]
+fn a_launcher_without_codexport_beside_it_names_the_missing_binary() {
+    let cx = TestContext::new(bins!());
+    let home = &cx.follower;
+    write_manifest(home, vec![tool_entry("tool", "v1.0.0")]);
+    // The launcher alone in a directory: nothing to hydrate the entry with.
+    let alone = cx.dir.path().join("alone");
+    fs::create_dir_all(&alone).unwrap();
+    let launcher = alone.join("codexport-mcp-run");
+    fs::copy(bins!().launcher, &launcher).unwrap();
+    let mut cmd = std::process::Command::new(&launcher);
+    home.apply_env(&mut cmd);
+    let ran = run(cmd
+        .args(["mcp", "run", "tool"])
+        .env_remove("CODEXPORT_BINARY"));
+    assert_eq!(ran.stdout, "");
+    assert_transcript!("codexport_missing_beside", ran);
+    // `CODEXPORT_BINARY` names one that is not there.
+    let mut cmd = std::process::Command::new(&launcher);
+    home.apply_env(&mut cmd);
+    let ran = run(cmd
+        .args(["mcp", "run", "tool"])
+        .env("CODEXPORT_BINARY", alone.join("nowhere/codexport")));
+    assert_transcript!("codexport_binary_missing", ran);
+    assert!(!home.tool.join("mcp-artifacts").exists());
+}
+
+/// What the launcher is made of: its package's dependency set (as a build of that package
+/// alone resolves it) and the symbols of the binary the tests run hold no async runtime, HTTP
+/// stack, file watcher or wasm engine.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_launcher_holds_no_async_runtime_http_client_or_wasm_engine() {
+    const HEAVY: [&str; 7] = [
+        "wasmtime",
+        "reqwest",
+        "tokio",
+        "hyper",
+        "axum",
+        "notify",
+        "indicatif",
+    ];
+    let tree = std::process::Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "-p",
+            "codexport-launcher",
+            "--features",
+            "standalone",
+        ])
+        .args(["-e", "normal", "--prefix", "none", "--offline", "--locked"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        tree.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tree.stderr)
+    );
+    let tree = String::from_utf8(tree.stdout).unwrap();
+    let crates: Vec<&str> = tree.lines().filter_map(|l| l.split(' ').next()).collect();
+    assert!(crates.contains(&"codexport-core"), "{tree}");
+    for heavy in HEAVY {
+        assert!(
+            !crates.contains(&heavy),
+            "`{heavy}` in the launcher's tree:\n{tree}"
+        );
+    }
+
+    let nm = std::process::Command::new("nm")
+        .args(["--demangle", "--defined-only"])
+        .arg(bins!().launcher)
+        .output()
+        .unwrap();
+    assert!(
+        nm.status.success(),
+        "{}",
+        String::from_utf8_lossy(&nm.stderr)
+    );
+    let symbols = String::from_utf8_lossy(&nm.stdout);
+    assert!(symbols.contains("codexport_launcher::run::prepare"));
+    for heavy in HEAVY {
+        let path = format!("{heavy}::");
+        let found: Vec<&str> = symbols
+            .lines()
+            .filter(|l| l.contains(&path))
+            .take(3)
+            .collect();
+        assert!(
+            found.is_empty(),
+            "`{heavy}` linked into the launcher: {found:?}"
+        );
+    }
+}

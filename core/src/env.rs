@@ -41,6 +41,10 @@ pub const USERNAME: &str = "USERNAME";
 /// Set to anything: an apply does not start `codexport mcp hydrate --all` in the background
 /// (containers, CI, scripts that hydrate explicitly).
 pub const NO_BACKGROUND_HYDRATE: &str = "CODEXPORT_NO_BACKGROUND_HYDRATE";
+/// The `codexport` executable to run instead of the one beside the running binary: the
+/// launcher runs it as `codexport mcp hydrate NAME` when an artifact is not hydrated (and the
+/// npm shim runs it in place of the platform package's binary).
+pub const CODEXPORT_BINARY: &str = "CODEXPORT_BINARY";
 /// The Codex CLI `verify` and `hook install` ask about hooks (`codex` on PATH when unset;
 /// empty: ask none and rely on codexport's own hash recipe).
 pub const CODEXPORT_CODEX: &str = "CODEXPORT_CODEX";

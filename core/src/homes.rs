@@ -125,9 +125,13 @@ impl Homes {
     pub fn resolvers(&self) -> PathBuf {
         self.in_tool("resolvers")
     }
-    /// `bin/`: the stable home of `codexport-mcp-run`.
+    /// `bin/`: the stable home of `codexport` and `codexport-mcp-run` (see [`crate::binaries`]).
     pub fn bin(&self) -> PathBuf {
         self.in_tool("bin")
+    }
+    /// The installed `codexport` that hooks and services run.
+    pub fn codexport(&self) -> PathBuf {
+        self.bin().join(codexport_file_name())
     }
     /// The launcher path that generated `config.toml` entries point at.
     pub fn launcher(&self) -> PathBuf {
@@ -197,6 +201,15 @@ impl Homes {
     /// Whether `path` lies inside the Codex home (lexically).
     pub fn in_codex(&self, path: &Path) -> bool {
         path.starts_with(&self.codex)
+    }
+}
+
+/// `codexport`, with `.exe` on Windows.
+pub fn codexport_file_name() -> &'static str {
+    if cfg!(windows) {
+        "codexport.exe"
+    } else {
+        "codexport"
     }
 }
 

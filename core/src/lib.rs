@@ -11,6 +11,7 @@
 //! (`master.toml`, `local.toml`); the modules at the top are shared by both roles.
 
 // Shared by both roles.
+pub mod binaries;
 pub mod clock;
 pub mod codex;
 pub mod duration;
@@ -25,6 +26,7 @@ pub mod lock;
 pub mod pathmap;
 mod report;
 pub mod revision;
+#[cfg(feature = "net")]
 pub mod status;
 pub mod store;
 pub mod suggest;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use codexport_core::{Diagnose, ExitStatus};
 
-/// Everything `mcp run`, `mcp hydrate` and `mcp plan` can fail with.
+/// Everything `codexport-mcp-run` (and `mcp run`) can fail with.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -55,9 +55,42 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// Resolution or hydration failed.
-    #[error(transparent)]
-    Resolve(#[from] codexport_resolvers::Error),
+    /// The master could not infer an artifact for the entry (or routes it `direct`).
+    #[error("MCP `{entry}` has no artifact: {reason}")]
+    Unresolved {
+        /// The entry.
+        entry: String,
+        /// The master's reason.
+        reason: String,
+        /// The master's repair step.
+        hint: String,
+    },
+    /// The entry is a URL server: Codex connects to it, nothing runs locally.
+    #[error("MCP `{entry}` is a streamable-HTTP server at `{url}`: there is nothing to launch")]
+    NothingToRun {
+        /// The entry.
+        entry: String,
+        /// Its URL.
+        url: String,
+    },
+    /// The `codexport` binary that hydrates artifacts is not where the launcher looks.
+    #[error("cannot hydrate MCP `{entry}`: the codexport binary `{}` is missing", .path.display())]
+    CodexportMissing {
+        /// The entry.
+        entry: String,
+        /// Where it was looked for.
+        path: PathBuf,
+        /// Whether the path came from `CODEXPORT_BINARY`.
+        from_env: bool,
+    },
+    /// `codexport mcp hydrate NAME` failed; it has said why on stderr already.
+    #[error("`codexport mcp hydrate {entry}` failed")]
+    HydrateFailed {
+        /// The entry.
+        entry: String,
+        /// Its exit code (`None`: killed by a signal).
+        code: Option<i32>,
+    },
     /// Path rewriting or settings failed.
     #[error(transparent)]
     Core(#[from] codexport_core::Error),
@@ -82,8 +115,17 @@ impl Diagnose for Error {
                 ExitStatus::InvalidInput
             }
             Error::Io { .. } => ExitStatus::Unexpected,
-            Error::Exec { .. } => ExitStatus::Hydration,
-            Error::Resolve(e) => e.exit_status(),
+            Error::Unresolved { .. } | Error::Exec { .. } | Error::CodexportMissing { .. } => {
+                ExitStatus::Hydration
+            }
+            Error::NothingToRun { .. } => ExitStatus::InvalidInput,
+            Error::HydrateFailed { code, .. } => code
+                .and_then(|code| {
+                    ExitStatus::TABLE
+                        .iter()
+                        .find(|(s, _)| i32::from(s.code()) == code)
+                })
+                .map_or(ExitStatus::Hydration, |(status, _)| *status),
             Error::Core(e) => e.exit_status(),
         }
     }
@@ -103,7 +145,20 @@ impl Diagnose for Error {
             Error::Exec { entry, .. } => {
                 vec![format!("run `codexport mcp hydrate {entry}` to hydrate it again")]
             }
-            Error::Resolve(e) => e.hints(),
+            Error::Unresolved { hint, .. } => vec![hint.clone()],
+            Error::NothingToRun { .. } => vec![
+                "Codex connects to URL servers itself; remove the `command` routing for this entry or run `codexport apply`".to_owned(),
+            ],
+            Error::CodexportMissing { from_env: true, .. } => vec![format!(
+                "point `{}` at the codexport executable, or unset it to use the one beside the launcher",
+                codexport_core::env::CODEXPORT_BINARY,
+            )],
+            Error::CodexportMissing { .. } => vec![
+                "run `codexport apply` (it installs `codexport` beside the launcher in `~/.codexport/bin`), or set `CODEXPORT_BINARY` to the codexport executable".to_owned(),
+            ],
+            Error::HydrateFailed { entry, .. } => {
+                vec![format!("run `codexport mcp doctor {entry}` to see what it needs")]
+            }
             Error::Core(e) => e.hints(),
             // The message names the file and the OS's reason; no one repair fits.
             Error::Io { .. } => Vec::new(),

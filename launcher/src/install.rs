@@ -1,45 +1,16 @@
-//! Installing the launcher where `config.toml` points, and starting the post-apply hydration
-//! in the background.
+//! After an apply: the binaries installed where `config.toml` points, and the post-apply
+//! hydration started in the background.
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use codexport_core::homes::launcher_file_name;
-use codexport_core::{Homes, env, fsx};
+use codexport_core::{Homes, binaries, env};
 
 /// The log the background hydration appends to.
 pub fn hydrate_log(homes: &Homes) -> PathBuf {
     homes.logs().join("hydrate.log")
-}
-
-/// Copies `codexport-mcp-run` from the directory of the running executable into
-/// `homes.launcher()` atomically (temp file, fsync, rename), unless the same bytes are there.
-/// Returns the installed path.
-pub fn install_launcher(homes: &Homes) -> io::Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let dir = exe
-        .parent()
-        .ok_or_else(|| io::Error::other("the running executable has no directory"))?;
-    install_launcher_from(homes, &dir.join(launcher_file_name()))
-}
-
-/// [`install_launcher`] from an explicit source file.
-pub fn install_launcher_from(homes: &Homes, source: &Path) -> io::Result<PathBuf> {
-    let target = homes.launcher();
-    let bytes = fs::read(source).map_err(|e| {
-        io::Error::new(
-            e.kind(),
-            format!("cannot read the launcher `{}`: {e}", source.display()),
-        )
-    })?;
-    if fs::read(&target).is_ok_and(|old| old == bytes) {
-        return Ok(target);
-    }
-    // Replacing by rename never disturbs a launcher that is running (it keeps its inode).
-    fsx::write_atomic(&target, &bytes, Some(0o755))?;
-    Ok(target)
 }
 
 /// Starts `codexport mcp hydrate --all` detached from this process (its own process group,
@@ -75,8 +46,8 @@ pub struct AfterApply {
 }
 
 /// The follower's side of an apply that the launcher cares about: keeps
-/// `~/.codexport/bin/codexport-mcp-run` current (copied from next to `codexport`, the CLI
-/// executable), and when the manifest changed (`manifest_before` holds its bytes from before
+/// `~/.codexport/bin/codexport-mcp-run` and the `codexport` it hydrates with current (copied
+/// from `codexport`'s directory, the CLI executable's), and when the manifest changed (`manifest_before` holds its bytes from before
 /// the apply) and some entry is not hydrated, starts `codexport mcp hydrate --all` detached (unless
 /// `CODEXPORT_NO_BACKGROUND_HYDRATE` is set).
 pub fn after_apply(homes: &Homes, codexport: &Path, manifest_before: Option<&[u8]>) -> AfterApply {
@@ -92,7 +63,8 @@ fn after_apply_with(
     background: bool,
 ) -> AfterApply {
     let launcher = match codexport.parent() {
-        Some(dir) => install_launcher_from(homes, &dir.join(launcher_file_name())),
+        Some(dir) => binaries::install_from(homes, dir, env!("CARGO_PKG_VERSION"))
+            .map(|installed| installed.launcher),
         None => Err(io::Error::other(
             "the codexport executable has no directory",
         )),
@@ -114,10 +86,10 @@ fn needs_hydration(homes: &Homes) -> bool {
     let Ok(manifest) = crate::manifest::load(homes) else {
         return false;
     };
-    let platform = codexport_resolvers::Platform::detect();
+    let platform = codexport_core::mcp::artifact::Platform::detect();
     manifest.entries.iter().any(|entry| {
-        crate::hydrate::artifact_spec(entry)
-            .is_ok_and(|spec| crate::hydrate::ready_now(homes, spec, &platform).is_none())
+        crate::spec::artifact_spec(entry)
+            .is_ok_and(|spec| crate::spec::ready_now(homes, spec, &platform).is_none())
     })
 }
 
@@ -142,31 +114,8 @@ fn detach(_command: &mut Command) {}
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn installs_atomically_and_only_when_changed() {
-        let tmp = tempfile::tempdir().unwrap();
-        let homes = Homes::new(
-            tmp.path(),
-            tmp.path().join(".codex"),
-            tmp.path().join(".cx"),
-        );
-        let source = tmp.path().join("src-launcher");
-        fs::write(&source, b"v1").unwrap();
-        let target = install_launcher_from(&homes, &source).unwrap();
-        assert_eq!(target, homes.launcher());
-        assert_eq!(fs::read(&target).unwrap(), b"v1");
-        #[cfg(unix)]
-        assert_eq!(fsx::mode_of(&fs::metadata(&target).unwrap()), 0o755);
-        fs::write(&source, b"v2").unwrap();
-        install_launcher_from(&homes, &source).unwrap();
-        assert_eq!(fs::read(&target).unwrap(), b"v2");
-        let err = install_launcher_from(&homes, &tmp.path().join("missing")).unwrap_err();
-        assert!(
-            err.to_string().contains("cannot read the launcher"),
-            "{err}"
-        );
-    }
+    use codexport_core::fsx;
+    use codexport_core::homes::launcher_file_name;
 
     #[cfg(unix)]
     #[test]

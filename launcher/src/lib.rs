@@ -1,23 +1,23 @@
 //! `codexport-mcp-run`, the launcher Codex spawns for every synced command MCP on a follower.
 //!
-//! It finds the entry in `~/.codexport/mcp-manifest.json`, restores its env, rewrites master
-//! paths, and execs the hydrated server; when the artifact is not ready it hydrates it through
-//! `codexport-resolvers` first. Its stdout belongs to the MCP server: everything the launcher
-//! itself says goes to stderr. The hot path ([`run`] with a ready artifact) reads the manifest
-//! and one `.ready` file and execs: no async runtime, no HTTP client, no wasm engine.
+//! It finds the entry in `~/.codexport/mcp-manifest.json`, checks that its artifact is
+//! hydrated, restores its env, rewrites master paths, and execs the server. Its stdout belongs
+//! to the MCP server: everything the launcher itself says goes to stderr. It holds no async
+//! runtime, HTTP client or wasm engine (`codexport-core` without `net`, no resolvers): when an
+//! artifact is not hydrated it runs `codexport mcp hydrate NAME` (the binary beside it, see
+//! [`run::codexport_binary`]) with its output on stderr, then execs.
 //!
-//! Also here, for the CLI: [`hydrate`] (`mcp hydrate`, `mcp plan`), [`install`] (the launcher
-//! binary in `~/.codexport/bin` and the detached post-apply hydration), [`doctor`] (`mcp
-//! doctor`), and [`probe`], a small MCP stdio client that `mcp doctor`, tests and benchmarks
-//! reuse.
+//! Also here, for the CLI: [`spec`] (whether an entry has anything to launch here),
+//! [`install`] (the installed binaries and the detached post-apply hydration), and [`probe`], a
+//! small MCP stdio client that `mcp doctor`, tests and benchmarks reuse. Hydrating in-process
+//! and `mcp doctor` live in `codexport-hydrate`.
 
-pub mod doctor;
 mod error;
-pub mod hydrate;
 pub mod install;
 pub mod manifest;
 pub mod probe;
 pub mod run;
+pub mod spec;
 
 pub use error::Error;
 pub use run::run;

@@ -40,16 +40,6 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
-    /// The master could not infer an artifact for the entry.
-    #[error("MCP `{entry}` has no artifact: {reason}")]
-    Unresolved {
-        /// The entry.
-        entry: String,
-        /// The master's reason.
-        reason: String,
-        /// The master's repair step.
-        hint: String,
-    },
     /// A tool a plan needs (npm, uv, cargo, node) is not installed.
     #[error("`{tool}` is not installed or not on PATH (needed by MCP `{entry}`)")]
     ToolMissing {
@@ -191,8 +181,7 @@ impl Diagnose for Error {
             | Error::NothingToRun { .. } => ExitStatus::InvalidInput,
             Error::Integrity { .. } => ExitStatus::Trust,
             Error::Io { .. } => ExitStatus::Unexpected,
-            Error::Unresolved { .. }
-            | Error::ToolMissing { .. }
+            Error::ToolMissing { .. }
             | Error::NoMatchingAsset { .. }
             | Error::PathEscape { .. }
             | Error::ArchiveRefused { .. }
@@ -209,7 +198,7 @@ impl Diagnose for Error {
             Error::UnknownResolver { resolver, .. } => vec![format!(
                 "install the `{resolver}` plugin on the master (`~/.codexport/resolvers/{resolver}.wasm`) and sync, or upgrade codexport"
             )],
-            Error::Unresolved { hint, .. } | Error::Inference { hint, .. } => vec![hint.clone()],
+            Error::Inference { hint, .. } => vec![hint.clone()],
             Error::ToolMissing { install, .. } => vec![install.clone()],
             Error::StepFailed { log, .. } => vec![format!("full log: {}", log.display())],
             Error::NothingToRun { .. } => vec![

@@ -4,12 +4,11 @@
 //! show it, `mcp doctor` can check it, and one executor runs it. Paths in steps are relative
 //! to the artifact directory; `${artifact}` in a launch expands to that directory.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
-/// Placeholder for the artifact directory in launch programs, args, env and cwd.
-pub const ARTIFACT_PLACEHOLDER: &str = "${artifact}";
+/// Placeholder for the artifact directory, and the server command (defined with the artifact
+/// record in `codexport-core`: the launcher reads them without the resolvers).
+pub use codexport_core::mcp::artifact::{ARTIFACT_PLACEHOLDER, Launch};
 
 /// What a resolver settled on for one entry on this platform.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,22 +114,6 @@ fn default_source_dest() -> String {
 
 /// How a downloaded file is unpacked (the asset rules' kind, so names map to it in one place).
 pub use codexport_assets::ArchiveKind;
-
-/// The server command.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Launch {
-    /// Program: `${artifact}/...`, an absolute path, or a name looked up on PATH.
-    pub program: String,
-    /// Arguments.
-    #[serde(default)]
-    pub args: Vec<String>,
-    /// Extra environment (over the entry's own env).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub env: BTreeMap<String, String>,
-    /// Working directory.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cwd: Option<String>,
-}
 
 impl Plan {
     /// Programs the plan looks up on PATH (`npm`, `uv`, `cargo`, build programs, a launch

@@ -206,6 +206,18 @@ mod tests {
     use crate::spec::{BuiltinSpec, GithubReleaseSpec, SourceSpec};
     use crate::{Resolution, ResolveContext};
 
+    #[test]
+    fn the_launchers_remote_list_is_the_builtins_that_run_nowhere() {
+        // The launcher decides "nothing to run here" by this list, without the resolvers.
+        let builtins = Registry::builtin();
+        let remote: Vec<&str> = builtins
+            .names()
+            .into_iter()
+            .filter(|name| !builtins.get(name).unwrap().runs_locally())
+            .collect();
+        assert_eq!(remote, codexport_core::mcp::artifact::REMOTE_RESOLVERS);
+    }
+
     struct Fixed(&'static str, Result<Option<()>, ()>);
 
     impl Resolver for Fixed {

@@ -78,14 +78,19 @@ impl Home {
             .stdin(Stdio::null());
     }
 
-    /// Puts the launcher where generated `config.toml` files point (`~/.codexport/bin`).
+    /// Puts the launcher where generated `config.toml` files point (`~/.codexport/bin`), with
+    /// the `codexport` it hydrates through beside it (on Unix a link to the built one: it is
+    /// large, and only its place matters here).
     pub fn install_launcher(&self) -> PathBuf {
-        let target = self
-            .tool
-            .join("bin")
-            .join(format!("codexport-mcp-run{}", std::env::consts::EXE_SUFFIX));
-        fs::create_dir_all(target.parent().unwrap()).unwrap();
+        let bin = self.tool.join("bin");
+        let target = bin.join(format!("codexport-mcp-run{}", std::env::consts::EXE_SUFFIX));
+        fs::create_dir_all(&bin).unwrap();
         fs::copy(&self.bins.launcher, &target).unwrap();
+        let codexport = bin.join(format!("codexport{}", std::env::consts::EXE_SUFFIX));
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&self.bins.codexport, &codexport).unwrap();
+        #[cfg(not(unix))]
+        fs::copy(&self.bins.codexport, &codexport).unwrap();
         target
     }
 }

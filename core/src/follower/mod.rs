@@ -3,26 +3,38 @@
 
 pub mod apply;
 pub mod backups;
+#[cfg(feature = "net")]
 pub mod client;
 pub(crate) mod journal;
 pub mod layer;
+// Without `net` only apply uses it; what a pull writes goes unused.
+#[cfg_attr(not(feature = "net"), allow(dead_code, unreachable_pub))]
 pub(crate) mod stage;
+// Without `net` only apply uses it; what a pull writes goes unused.
+#[cfg_attr(not(feature = "net"), allow(dead_code, unreachable_pub))]
 pub(crate) mod state;
 
-use std::future::Future;
 use std::time::Duration;
 
 use crate::Homes;
-use crate::clock::now_rfc3339;
 use crate::error::{Error, Result};
 use crate::follower::apply::{ApplyOptions, ApplyReport};
-use crate::follower::client::{Client, Fetched, MAX_UNSIZED_OBJECT_BYTES, Wanted};
-use crate::follower::state::{Head, LastSync, Staged, State};
-use crate::identity::{Identity, Trust, fingerprint};
+use crate::follower::state::State;
+use crate::identity::Identity;
 use crate::lock::{INTERACTIVE_WAIT, LockGuard, Wait};
-use crate::revision::{Revision, SignedRevision};
 use crate::settings::LocalSettings;
-use crate::store::ObjectStore;
+
+// Pulling from a master (join, sync) needs the protocol client and a runtime.
+#[cfg(feature = "net")]
+use {
+    crate::clock::now_rfc3339,
+    crate::follower::client::{Client, Fetched, MAX_UNSIZED_OBJECT_BYTES, Wanted},
+    crate::follower::state::{Head, LastSync, Staged},
+    crate::identity::{Trust, fingerprint},
+    crate::revision::{Revision, SignedRevision},
+    crate::store::ObjectStore,
+    std::future::Future,
+};
 
 /// How a sync runs.
 #[derive(Debug, Clone, Copy)]
@@ -82,6 +94,7 @@ pub struct JoinRequest {
     pub token: String,
 }
 
+#[cfg(feature = "net")]
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -90,6 +103,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// Runs one exchange with the master within the client's budget.
+#[cfg(feature = "net")]
 fn block_on<T>(client: &Client, fut: impl Future<Output = Result<T>>) -> Result<T> {
     runtime()?.block_on(async {
         tokio::time::timeout(client.timeout(), fut)
@@ -100,6 +114,7 @@ fn block_on<T>(client: &Client, fut: impl Future<Output = Result<T>>) -> Result<
 
 /// Joins a master: checks its key against the fingerprint, pulls a first revision with it,
 /// then pins the key, stores the token and the URL, and optionally applies.
+#[cfg(feature = "net")]
 pub fn join(homes: &Homes, request: &JoinRequest, options: SyncOptions) -> Result<SyncOutcome> {
     let _lock = LockGuard::acquire(&homes.lock(), options.lock_wait)?;
     apply::recover(homes, options.discard_journal)?;
@@ -155,6 +170,7 @@ pub fn join(homes: &Homes, request: &JoinRequest, options: SyncOptions) -> Resul
 }
 
 /// Pulls from the pinned master and stages what is new; applies when asked.
+#[cfg(feature = "net")]
 pub fn sync(homes: &Homes, options: SyncOptions) -> Result<SyncOutcome> {
     sync_gated(homes, options, &LocalGate::default())
 }
@@ -162,6 +178,7 @@ pub fn sync(homes: &Homes, options: SyncOptions) -> Result<SyncOutcome> {
 /// [`sync`] for a caller that bounds it in time and may stop waiting (the SessionStart
 /// hook): the local steps (replaying a journal, staging and applying) run inside `gate`, so
 /// once one starts it finishes; after [`LocalGate::abandon`] no local step starts.
+#[cfg(feature = "net")]
 pub fn sync_gated(homes: &Homes, options: SyncOptions, gate: &LocalGate) -> Result<SyncOutcome> {
     let result = sync_inner(homes, options, gate);
     LastSync::record(homes, result.as_ref().err().map(ToString::to_string));
@@ -171,12 +188,14 @@ pub fn sync_gated(homes: &Homes, options: SyncOptions, gate: &LocalGate) -> Resu
 /// Where a time-bounded sync stands: on the network (the caller may give up at any moment)
 /// or changing local files (the caller waits for the step to finish).
 #[derive(Debug, Default)]
+#[cfg(feature = "net")]
 pub struct LocalGate {
     state: std::sync::Mutex<GateState>,
     changed: std::sync::Condvar,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[cfg(feature = "net")]
 enum GateState {
     #[default]
     Network,
@@ -184,6 +203,7 @@ enum GateState {
     Abandoned,
 }
 
+#[cfg(feature = "net")]
 impl LocalGate {
     /// Starts a local step; `None` when the caller gave up (then no local step starts).
     fn enter(&self) -> Option<GateGuard<'_>> {
@@ -210,8 +230,10 @@ impl LocalGate {
 }
 
 /// A local step in progress; dropping it ends the step.
+#[cfg(feature = "net")]
 struct GateGuard<'a>(&'a LocalGate);
 
+#[cfg(feature = "net")]
 impl Drop for GateGuard<'_> {
     fn drop(&mut self) {
         let mut state = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -223,6 +245,7 @@ impl Drop for GateGuard<'_> {
 }
 
 /// What a sync whose caller gave up before a local step returns (nobody reads it).
+#[cfg(feature = "net")]
 fn abandoned() -> Result<SyncOutcome> {
     Ok(SyncOutcome {
         staged: None,
@@ -233,6 +256,7 @@ fn abandoned() -> Result<SyncOutcome> {
     })
 }
 
+#[cfg(feature = "net")]
 fn sync_inner(homes: &Homes, options: SyncOptions, gate: &LocalGate) -> Result<SyncOutcome> {
     let _lock = LockGuard::acquire(&homes.lock(), options.lock_wait)?;
     {
@@ -276,6 +300,7 @@ fn sync_inner(homes: &Homes, options: SyncOptions, gate: &LocalGate) -> Result<S
 }
 
 /// The fingerprint of the key `/v1/meta` presents, computed here.
+#[cfg(feature = "net")]
 fn meta_key_fingerprint(client: &Client, meta: &crate::master::server::Meta) -> Result<String> {
     crate::identity::decode_public_key(&meta.public_key)
         .map(|k| fingerprint(k.as_bytes()))
@@ -288,6 +313,7 @@ fn meta_key_fingerprint(client: &Client, meta: &crate::master::server::Meta) -> 
 /// A revision that does not verify with the pinned key is a key change only when the key
 /// `/v1/meta` presents now verifies it; anything else is a bad signature. Either way no word
 /// of the unverified document is reported.
+#[cfg(feature = "net")]
 async fn diagnose_bad_signature(client: &Client, signed: &SignedRevision, err: Error) -> Error {
     let Error::BadSignature(pinned) = err else {
         return err;
@@ -309,12 +335,14 @@ async fn diagnose_bad_signature(client: &Client, signed: &SignedRevision, err: E
 }
 
 /// A new revision: the verified document, its envelope, and what fetching it cost.
+#[cfg(feature = "net")]
 struct Pulled {
     new: Option<(Revision, Vec<u8>)>,
     objects: usize,
     bytes: u64,
 }
 
+#[cfg(feature = "net")]
 const UNCHANGED: Pulled = Pulled {
     new: None,
     objects: 0,
@@ -323,12 +351,14 @@ const UNCHANGED: Pulled = Pulled {
 
 /// What the follower already has: the revision to send as `If-None-Match`, the revision
 /// and seq it knows.
+#[cfg(feature = "net")]
 struct Known<'a> {
     etag: Option<&'a str>,
     revision: Option<&'a str>,
     seq: u64,
 }
 
+#[cfg(feature = "net")]
 async fn pull(homes: &Homes, client: &Client, trust: &Trust, known: Known<'_>) -> Result<Pulled> {
     let envelope = match client.revision(known.etag).await? {
         Fetched::NotModified => return Ok(UNCHANGED),
@@ -364,6 +394,7 @@ async fn pull(homes: &Homes, client: &Client, trust: &Trust, known: Known<'_>) -
 
 /// Every object of a verified revision with the most bytes its frame may carry: a file's
 /// signed `size`, the unsized cap for an MCP artifact.
+#[cfg(feature = "net")]
 fn wanted(revision: &Revision) -> Vec<Wanted> {
     let sizes: std::collections::BTreeMap<&str, u64> = revision
         .files
@@ -385,6 +416,7 @@ fn wanted(revision: &Revision) -> Vec<Wanted> {
 }
 
 /// Stages a new revision (and records its seq), then applies when asked and needed.
+#[cfg(feature = "net")]
 fn finish(
     homes: &Homes,
     settings: &LocalSettings,

@@ -11,6 +11,7 @@ mod carry;
 mod file;
 mod install;
 mod layer;
+#[cfg(feature = "net")]
 mod session;
 mod trust;
 
@@ -18,6 +19,7 @@ pub use carry::{HookTrust, carry_master_trust, master_hooks_for_follower};
 pub use file::{EVENT_SESSION_START, Handler, HooksFile, MatcherGroup, OurHook, Parsed};
 pub use install::{HookStatus, Installed, ListedHook, Trust, install, retrust, status, uninstall};
 pub use layer::{CanonicalHooks, HooksLayer, for_apply, layer_hooks};
+#[cfg(feature = "net")]
 pub use session::{LOG_LIMIT, SessionOptions, session_start};
 pub use trust::{
     HookState, TRUSTED_HASH_PREFIX, event_label, handler_hash, read_states, remove_state,

@@ -3,6 +3,7 @@
 
 pub mod publish;
 pub mod selection;
+#[cfg(feature = "net")]
 pub mod server;
 pub mod service;
 pub(crate) mod snapshot;

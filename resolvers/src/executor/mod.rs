@@ -14,118 +14,24 @@ mod progress;
 mod steps;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use codexport_core::fsx;
 use codexport_core::lock::{LockError, LockGuard, Wait};
-use codexport_core::mcp::manifest::ArtifactSpec;
 use codexport_core::store::ObjectStore;
-use serde::{Deserialize, Serialize};
 
 use crate::Error;
-use crate::plan::{ARTIFACT_PLACEHOLDER, Launch, Resolution};
-use crate::platform::Platform;
+use crate::plan::Resolution;
 
 pub use archive::{Limits, extract_with};
 pub use progress::Reporter;
 pub use steps::find_tool;
 
-/// The marker file inside a hydrated artifact directory.
-pub const READY_FILE: &str = ".ready";
-/// The hydration log inside an artifact directory.
-pub const LOG_FILE: &str = ".hydrate.log";
-
-/// The content of `.ready`: what was hydrated and how to launch it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Ready {
-    /// The resolver that planned it.
-    pub resolver: String,
-    /// The exact version hydrated.
-    pub version: String,
-    /// The resolver's own cache key.
-    pub cache_key: String,
-    /// The launch command, with `${artifact}` placeholders.
-    pub launch: Launch,
-    /// When hydration finished (seconds since the Unix epoch).
-    pub hydrated_at: u64,
-}
-
-impl Ready {
-    /// The launch command with `${artifact}` expanded to `dir`.
-    pub fn launch_in(&self, dir: &Path) -> Launch {
-        let x = |s: &str| expand(s, dir);
-        Launch {
-            program: x(&self.launch.program),
-            args: self.launch.args.iter().map(|a| x(a)).collect(),
-            env: self
-                .launch
-                .env
-                .iter()
-                .map(|(k, v)| (k.clone(), x(v)))
-                .collect(),
-            cwd: self.launch.cwd.as_deref().map(x),
-        }
-    }
-}
-
-/// Replaces `${artifact}` in `text` with `dir`.
-pub fn expand(text: &str, dir: &Path) -> String {
-    text.replace(ARTIFACT_PLACEHOLDER, &dir.to_string_lossy())
-}
-
-/// The artifact key: a hash of the resolver, its spec and the platform (32 hex digits).
-pub fn artifact_key(spec: &ArtifactSpec, platform: &Platform) -> String {
-    // serde_json maps keep keys sorted, so equal specs hash equally.
-    let doc = serde_json::json!({
-        "resolver": spec.resolver,
-        "spec": spec.spec,
-        "objects": spec.objects,
-        "platform": platform,
-    });
-    let hash = codexport_core::store::sha256_hex(doc.to_string().as_bytes());
-    hash[..32].to_owned()
-}
-
-/// `root/<resolver>/<key>`: where `spec` hydrates on `platform`.
-pub fn artifact_dir(root: &Path, spec: &ArtifactSpec, platform: &Platform) -> PathBuf {
-    root.join(safe_component(&spec.resolver))
-        .join(artifact_key(spec, platform))
-}
-
-/// A resolver name as one safe path component (plugin names are not trusted as paths).
-fn safe_component(name: &str) -> String {
-    let ok = !name.is_empty()
-        && !name.starts_with('.')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    if ok {
-        name.to_owned()
-    } else {
-        format!(
-            "x-{}",
-            &codexport_core::store::sha256_hex(name.as_bytes())[..16]
-        )
-    }
-}
-
-/// The `.ready` marker of `dir`, when the artifact is hydrated (a corrupt marker counts as
-/// not ready, so the artifact is hydrated again).
-pub fn read_ready(dir: &Path) -> Option<Ready> {
-    let bytes = fs::read(dir.join(READY_FILE)).ok()?;
-    serde_json::from_slice(&bytes).ok()
-}
-
-/// The marker of `dir` when the artifact is hydrated and its launch program still exists
-/// (a bare program name is looked up on PATH at launch, so it counts as present). A marker
-/// whose program vanished is stale: the artifact hydrates again.
-pub fn read_launchable(dir: &Path) -> Option<Ready> {
-    let ready = read_ready(dir)?;
-    let program = expand(&ready.launch.program, dir);
-    let path = Path::new(&program);
-    (!path.is_absolute() || path.exists()).then_some(ready)
-}
+// The artifact record the launcher reads lives in core, free of the resolvers.
+pub use codexport_core::mcp::artifact::{
+    LOG_FILE, READY_FILE, Ready, artifact_dir, artifact_key, expand, read_launchable, read_ready,
+};
 
 /// How a hydration ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

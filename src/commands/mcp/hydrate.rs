@@ -2,7 +2,7 @@
 
 use codexport_core::ExitStatus;
 use codexport_core::mcp::manifest::{Artifact, Transport};
-use codexport_launcher::hydrate::Hydrator;
+use codexport_hydrate::hydrate::Hydrator;
 use codexport_launcher::manifest;
 use codexport_resolvers::executor::{Outcome, Reporter};
 use codexport_resolvers::{Platform, Registry};

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use codexport_core::mcp::manifest::{Artifact, ArtifactSpec, McpEntry, Transport};
 use codexport_core::{ExitStatus, Homes};
-use codexport_launcher::hydrate::ready_now;
+use codexport_launcher::spec::ready_now;
 use codexport_resolvers::{Platform, Registry};
 use serde::Serialize;
 

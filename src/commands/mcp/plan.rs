@@ -1,7 +1,7 @@
 //! `codexport mcp plan NAME [--json]`: what hydrating an MCP would do here, without doing it.
 
 use codexport_core::ExitStatus;
-use codexport_launcher::hydrate::Hydrator;
+use codexport_hydrate::hydrate::Hydrator;
 use codexport_launcher::manifest;
 use codexport_resolvers::Platform;
 use codexport_resolvers::executor::{self, Reporter};

@@ -1,21 +1,21 @@
-//! Making an entry's artifact ready: the hot check (no resolver involved), hydration under
-//! the artifact lock, and the fallback to the last good artifact when the network fails.
+//! Making an entry's artifact ready in-process: hydration under the artifact lock, and the
+//! fallback to the last good artifact when the network fails.
 //!
-//! Only the functions past [`ready_now`] build the follower's registry (its plugins), an HTTP
-//! client or (with plugins) a wasm engine; the launcher's hot path calls [`ready_now`] alone
-//! (and [`artifact_spec`], which asks only the built-ins).
+//! The hot check (is it ready?) is the launcher's ([`codexport_launcher::spec`]); only this
+//! module builds the follower's registry (its plugins), an HTTP client or (with plugins) a
+//! wasm engine.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use codexport_core::Homes;
-use codexport_core::mcp::manifest::{Artifact, ArtifactSpec, McpEntry, Transport};
+use codexport_core::mcp::artifact::{last_good, remember_last_good};
+use codexport_core::mcp::manifest::{ArtifactSpec, McpEntry};
 use codexport_core::store::ObjectStore;
+use codexport_launcher::spec::{artifact_spec, ready_now};
 use codexport_resolvers::executor::{self, Executor, Outcome, Ready, Reporter};
-use codexport_resolvers::registry::Registry;
 use codexport_resolvers::{
     Error as ResolveError, GithubConfig, Mode, Platform, Resolution, ResolveContext, Resolver,
 };
-use serde::{Deserialize, Serialize};
 
 use crate::Error;
 
@@ -33,55 +33,12 @@ pub struct ReadyArtifact {
     pub fallback: Option<String>,
 }
 
-/// The entry's artifact spec, or why it has nothing to launch.
-pub fn artifact_spec(entry: &McpEntry) -> Result<&ArtifactSpec, Error> {
-    match &entry.artifact {
-        Artifact::Unresolved { reason, hint } => Err(ResolveError::Unresolved {
-            entry: entry.name.clone(),
-            reason: reason.clone(),
-            hint: hint.clone(),
-        }
-        .into()),
-        Artifact::Resolved(spec)
-            if entry.transport == Transport::Http || !Registry::builtin().runs_locally(spec) =>
-        {
-            Err(ResolveError::NothingToRun {
-                entry: entry.name.clone(),
-                url: entry.url.clone().unwrap_or_default(),
-            }
-            .into())
-        }
-        Artifact::Direct => Err(ResolveError::Unresolved {
-            entry: entry.name.clone(),
-            reason: "the master routes it `direct`: Codex runs its own command, nothing is hydrated"
-                .to_owned(),
-            hint: format!(
-                "nothing to do; to hydrate it, drop `route = \"direct\"` from `[mcp.{}]` in the master's `master.toml`",
-                entry.name
-            ),
-        }
-        .into()),
-        Artifact::Resolved(spec) => Ok(spec),
-    }
-}
-
-/// The hot path: the artifact directory and its marker when it is hydrated and its program
-/// is still there. Reads two small files; resolves nothing.
-pub fn ready_now(
-    homes: &Homes,
-    spec: &ArtifactSpec,
-    platform: &Platform,
-) -> Option<(PathBuf, Ready)> {
-    let dir = executor::artifact_dir(&homes.mcp_artifacts(), spec, platform);
-    executor::read_launchable(&dir).map(|ready| (dir, ready))
-}
-
 /// Everything hydration needs, built once per command.
 pub struct Hydrator<'h> {
     homes: &'h Homes,
     platform: Platform,
     reporter: Reporter,
-    registry: Registry,
+    registry: codexport_resolvers::Registry,
 }
 
 impl<'h> Hydrator<'h> {
@@ -130,7 +87,7 @@ impl<'h> Hydrator<'h> {
     pub fn ensure_ready(&self, entry: &McpEntry) -> Result<ReadyArtifact, Error> {
         let spec = artifact_spec(entry)?;
         if let Some((dir, ready)) = ready_now(self.homes, spec, &self.platform) {
-            self.remember(entry, &dir);
+            remember_last_good(self.homes, &entry.name, &dir);
             return Ok(ReadyArtifact {
                 dir,
                 ready,
@@ -140,12 +97,12 @@ impl<'h> Hydrator<'h> {
         }
         match self.hydrate(entry, spec) {
             Ok(artifact) => {
-                self.remember(entry, &artifact.dir);
+                remember_last_good(self.homes, &entry.name, &artifact.dir);
                 Ok(artifact)
             }
             Err(Error::Resolve(
                 err @ (ResolveError::Network { .. } | ResolveError::RateLimited { .. }),
-            )) => match self.last_good(entry) {
+            )) => match last_good(self.homes, &entry.name) {
                 Some((dir, ready)) => {
                     self.reporter.warn(&format!(
                         "MCP `{}`: {err}; starting the previous artifact ({} {}) instead",
@@ -181,55 +138,4 @@ impl<'h> Hydrator<'h> {
             fallback: None,
         })
     }
-
-    fn last_good_file(&self, entry: &McpEntry) -> PathBuf {
-        let safe = entry
-            .name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c));
-        let file = if safe && !entry.name.is_empty() {
-            entry.name.clone()
-        } else {
-            codexport_core::store::sha256_hex(entry.name.as_bytes())[..32].to_owned()
-        };
-        self.homes
-            .mcp_artifacts()
-            .join(".last-good")
-            .join(format!("{file}.json"))
-    }
-
-    /// Records `dir` as the artifact that last worked for `entry`.
-    fn remember(&self, entry: &McpEntry, dir: &Path) {
-        let record = LastGood {
-            dir: dir.to_path_buf(),
-        };
-        let path = self.last_good_file(entry);
-        if std::fs::read(&path)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<LastGood>(&b).ok())
-            .is_some_and(|old| old == record)
-        {
-            return;
-        }
-        let bytes = serde_json::to_vec(&record).expect("LastGood serialises");
-        // Only the fallback needs it; failing to record it must not fail a launch.
-        let _ = codexport_core::fsx::write_atomic(&path, &bytes, None);
-    }
-
-    fn last_good(&self, entry: &McpEntry) -> Option<(PathBuf, Ready)> {
-        let bytes = std::fs::read(self.last_good_file(entry)).ok()?;
-        let record: LastGood = serde_json::from_slice(&bytes).ok()?;
-        // Only a directory inside this tool home's artifacts is trusted.
-        if !record.dir.starts_with(self.homes.mcp_artifacts()) {
-            return None;
-        }
-        let ready = executor::read_launchable(&record.dir)?;
-        Some((record.dir, ready))
-    }
-}
-
-/// The artifact that last worked for an entry.
-#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct LastGood {
-    dir: PathBuf,
 }

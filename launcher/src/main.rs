@@ -1,13 +1,13 @@
 //! The `codexport-mcp-run` binary: `codexport-mcp-run mcp run NAME`.
 //!
 //! Arguments are parsed by hand: this is the hot path of every MCP start, and it takes one
-//! fixed form. Nothing but the server writes to stdout.
+//! fixed form. Nothing but the server writes to stdout. Built by the root package (so `cargo
+//! install` installs it beside `codexport`) and, with `--features standalone`, by this one.
 
 use std::process::ExitCode;
 
 use codexport_core::{ExitStatus, Homes, report};
 use codexport_launcher::Error;
-use codexport_resolvers::executor::Reporter;
 
 const USAGE: &str = "usage: codexport-mcp-run mcp run NAME";
 
@@ -40,8 +40,14 @@ fn main() -> ExitCode {
         Ok(homes) => homes,
         Err(err) => return report(&err, Some(&err)).into(),
     };
-    match codexport_launcher::run(&homes, &name, Reporter::stderr(false)) {
+    match codexport_launcher::run(&homes, &name) {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        // `codexport mcp hydrate` has reported it; its status is passed on.
+        Err(
+            err @ Error::HydrateFailed {
+                code: Some(code), ..
+            },
+        ) => u8::try_from(code).map_or_else(|_| report(&err, Some(&err)).into(), ExitCode::from),
         Err(err) => report(&err, Some(&err)).into(),
     }
 }

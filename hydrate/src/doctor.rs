@@ -19,8 +19,10 @@ use codexport_resolvers::executor;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::hydrate::{Hydrator, artifact_spec, ready_now};
-use crate::probe::{self, ProbeCommand};
+use codexport_launcher::probe::{self, ProbeCommand};
+use codexport_launcher::spec::{artifact_spec, ready_now};
+
+use crate::hydrate::Hydrator;
 
 /// How `mcp doctor` runs.
 #[derive(Debug, Clone, Copy)]
