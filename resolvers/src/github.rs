@@ -330,6 +330,51 @@ mod tests {
         }
     }
 
+    /// A Windows follower takes the msvc build, else the gnu one, else a bare `.exe`; this
+    /// host's detection (run under wine too) says what it is.
+    #[test]
+    fn windows_hosts_pick_msvc_then_gnu_then_a_bare_exe() {
+        use codexport_assets::vectors::WINDOWS_X64;
+        let windows = Platform::new("windows", "x86_64", None);
+        if cfg!(all(windows, target_arch = "x86_64")) {
+            assert_eq!(Platform::detect(), windows);
+        }
+        let release = |names: &[&str]| Release {
+            tag_name: "v1.0.0".to_owned(),
+            assets: names
+                .iter()
+                .map(|n| Asset {
+                    name: (*n).to_owned(),
+                    browser_download_url: format!("http://127.0.0.1/{n}"),
+                    digest: None,
+                })
+                .collect(),
+        };
+        let pick = |names: &[&str]| {
+            choose(&release(names), None, &windows)
+                .map(|c| c.asset.name.clone())
+                .map_err(|e| e.candidates)
+        };
+        assert_eq!(windows.triples, WINDOWS_X64.triples);
+        let all = [
+            "tool-x86_64-unknown-linux-gnu.tar.gz",
+            "tool-x86_64-pc-windows-gnu.zip",
+            "tool-x86_64-pc-windows-msvc.zip",
+            "tool-aarch64-pc-windows-msvc.zip",
+        ];
+        assert_eq!(pick(&all).unwrap(), "tool-x86_64-pc-windows-msvc.zip");
+        assert_eq!(
+            pick(&all[..2]).unwrap(),
+            "tool-x86_64-pc-windows-gnu.zip",
+            "gnu when there is no msvc build"
+        );
+        assert_eq!(
+            pick(&["tool-linux.tar.gz", "tool.exe"]).unwrap(),
+            "tool.exe",
+            "a bare NAME.exe counts as Windows"
+        );
+    }
+
     #[test]
     fn checksum_lists_are_parsed() {
         let text = "abc  other\n".to_owned() + &"a".repeat(64) + " *dist/tool-linux.tar.gz\n";

@@ -12,7 +12,10 @@ use std::path::Path;
 use toml_edit::DocumentMut;
 
 use super::file::HooksFile;
-use super::trust::{HookState, event_label, handler_hash, read_states, remove_state, set_state};
+use super::trust::{
+    HookOs, HookState, event_label, handler_hash, handler_hash_on, read_states, remove_state,
+    set_state,
+};
 use crate::error::Error;
 use crate::pathmap::PathMap;
 
@@ -78,6 +81,12 @@ pub fn carry_master_trust(
     follower_codex_realpath: &Path,
 ) -> HookTrust {
     let mut trust = HookTrust::default();
+    // The master's trust is checked with its own Codex's recipe (Windows hashes commandWindows).
+    let master_os = if is_windows_path(master_codex_home) {
+        HookOs::Windows
+    } else {
+        HookOs::Unix
+    };
     for (key, state) in read_states(canonical) {
         let Some((dir, label, group, handler)) = split_key(&key) else {
             continue;
@@ -89,13 +98,17 @@ pub fn carry_master_trust(
         let Some(event) = master.hooks.keys().find(|e| event_label(e) == label) else {
             continue;
         };
-        let hash_at = |file: &HooksFile| {
+        let handler_of = |file: &HooksFile| {
             let g = file.groups(event).get(group)?;
-            handler_hash(event, g.matcher.as_deref(), g.hooks.get(handler)?)
+            Some((g.matcher.clone(), g.hooks.get(handler)?.clone()))
         };
-        let trusted_on_master = hash_at(master).is_some_and(|h| Some(h) == state.trusted_hash);
+        let trusted_on_master = handler_of(master)
+            .and_then(|(m, h)| handler_hash_on(master_os, event, m.as_deref(), &h))
+            .is_some_and(|h| Some(h) == state.trusted_hash);
         let carried = HookState {
-            trusted_hash: hash_at(follower).filter(|_| trusted_on_master),
+            trusted_hash: handler_of(follower)
+                .and_then(|(m, h)| handler_hash(event, m.as_deref(), &h))
+                .filter(|_| trusted_on_master),
             enabled: state.enabled,
         };
         if carried != HookState::default() {
@@ -123,15 +136,26 @@ fn split_key(key: &str) -> Option<(&str, &str, usize, usize)> {
 /// Whether two spellings name the same directory (trailing separators and, for Windows
 /// paths, case and separator style aside).
 fn same_dir(a: &str, b: &str) -> bool {
-    let trim = |s: &str| s.trim_end_matches(['/', '\\']).to_owned();
+    // `\\?\C:\x` is how Windows canonicalises `C:\x` (Codex keys a CODEX_HOME so).
+    let trim = |s: &str| {
+        s.strip_prefix(r"\\?\")
+            .unwrap_or(s)
+            .trim_end_matches(['/', '\\'])
+            .to_owned()
+    };
     let (a, b) = (trim(a), trim(b));
-    let windows = |s: &str| s.as_bytes().get(1) == Some(&b':');
-    if windows(&a) && windows(&b) {
+    if is_windows_path(&a) && is_windows_path(&b) {
         a.replace('\\', "/")
             .eq_ignore_ascii_case(&b.replace('\\', "/"))
     } else {
         a == b
     }
+}
+
+/// Whether `path` is spelled as a Windows path (`C:...`, or `\\?\C:...`).
+fn is_windows_path(path: &str) -> bool {
+    let path = path.strip_prefix(r"\\?\").unwrap_or(path);
+    path.as_bytes().get(1) == Some(&b':')
 }
 
 #[cfg(test)]
@@ -297,6 +321,7 @@ mod tests {
             Some((r"C:\Users\Al\.codex", "session_start", 2, 1))
         );
         assert!(same_dir(r"C:\Users\Al\.codex", "c:/users/al/.codex/"));
+        assert!(same_dir(r"\\?\C:\Users\Al\.codex", r"C:\Users\al\.codex"));
         assert!(!same_dir("/home/Al", "/home/al"));
         assert_eq!(split_key("/x/other.json:stop:0:0"), None);
         assert_eq!(split_key("/x/hooks.json:stop:a:0"), None);

@@ -216,6 +216,12 @@ impl OurHook {
     /// user's login environment, which need not name it, so the command carries it.
     pub fn new(exe: &Path, budget_secs: u64, tool_home: Option<&Path>) -> Self {
         let exe = exe.to_string_lossy();
+        // `\\?\C:\...` is how Windows canonicalises a path, and not one cmd.exe starts:
+        // the plain drive path names the same file.
+        let exe = match exe.strip_prefix(r"\\?\") {
+            Some(plain) if plain.as_bytes().get(1) == Some(&b':') => plain.to_owned(),
+            _ => exe.into_owned(),
+        };
         let env = tool_home.map_or_else(String::new, |home| {
             format!(
                 "{}={} ",
@@ -223,9 +229,12 @@ impl OurHook {
                 sh_quote(&home.to_string_lossy())
             )
         });
+        let env_windows = tool_home.map_or_else(String::new, |home| {
+            cmd_set(crate::env::CODEXPORT_HOME, &home.to_string_lossy())
+        });
         Self {
             command: format!("{env}{} {HOOK_ARGS}", sh_quote(&exe)),
-            command_windows: format!("\"{exe}\" {HOOK_ARGS}"),
+            command_windows: format!("{env_windows}{} {HOOK_ARGS}", cmd_quote(&exe)),
             // The budget bounds the sync; the rest covers process start and a slow disk.
             timeout: budget_secs.max(1) + 3,
         }
@@ -303,6 +312,34 @@ fn sh_quote(s: &str) -> String {
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
     }
+}
+
+/// Quotes `s` for cmd.exe only when it must. Codex on Windows runs `%COMSPEC% /C <line>`
+/// through Rust's argument quoting, which turns every `"` in the line into `\"`, and cmd.exe
+/// does not read `\"` as a quote: a line without quotes reaches cmd intact, so paths that
+/// need none (no space, no cmd metacharacter) are written bare.
+fn cmd_quote(s: &str) -> String {
+    if cmd_needs_quotes(s) {
+        format!("\"{s}\"")
+    } else {
+        s.to_owned()
+    }
+}
+
+/// `set NAME=value&& ` (no space before `&&`: it would end up in the value), quoted as
+/// `set "NAME=value"&& ` when the value needs it.
+fn cmd_set(name: &str, value: &str) -> String {
+    if cmd_needs_quotes(value) {
+        format!("set \"{name}={value}\"&& ")
+    } else {
+        format!("set {name}={value}&& ")
+    }
+}
+
+fn cmd_needs_quotes(s: &str) -> bool {
+    s.is_empty()
+        || s.chars()
+            .any(|c| c.is_whitespace() || "&|<>^()%!\",;=".contains(c))
 }
 
 #[cfg(test)]
@@ -411,6 +448,33 @@ mod tests {
             ..Handler::default()
         };
         assert_eq!(OurHook::from_handler(&other), None);
+    }
+
+    #[test]
+    fn the_windows_command_needs_no_quotes_for_plain_paths() {
+        let exe = Path::new(r"C:\users\bo\.codexport\bin\codexport.exe");
+        let hook = OurHook::new(exe, 2, None);
+        assert_eq!(
+            hook.command_windows,
+            r"C:\users\bo\.codexport\bin\codexport.exe sync --apply --hook"
+        );
+        let home = Path::new(r"D:\tools\cx");
+        let hook = OurHook::new(exe, 2, Some(home));
+        assert_eq!(
+            hook.command_windows,
+            r"set CODEXPORT_HOME=D:\tools\cx&& C:\users\bo\.codexport\bin\codexport.exe sync --apply --hook"
+        );
+        let canonical = Path::new(r"\\?\C:\users\bo\.codexport\bin\codexport.exe");
+        assert_eq!(
+            OurHook::new(canonical, 2, None).command_windows,
+            r"C:\users\bo\.codexport\bin\codexport.exe sync --apply --hook"
+        );
+        let spaced = Path::new(r"C:\Users\Bo Li\codexport.exe");
+        let hook = OurHook::new(spaced, 2, Some(Path::new(r"C:\Users\Bo Li\cx")));
+        assert_eq!(
+            hook.command_windows,
+            r#"set "CODEXPORT_HOME=C:\Users\Bo Li\cx"&& "C:\Users\Bo Li\codexport.exe" sync --apply --hook"#
+        );
     }
 
     #[test]

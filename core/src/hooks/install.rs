@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::file::{EVENT_SESSION_START, HooksFile, OurHook};
-use super::trust::{HookState, handler_hash, read_states, remove_state, set_state, trust_key};
+use super::trust::{
+    HookState, handler_hash, read_states, remove_state, set_state, trust_home, trust_key,
+};
 use crate::error::Error;
 use crate::follower::apply::transform::HOOKS_JSON as HOOKS_FILE;
 use crate::follower::state::State;
@@ -100,7 +102,7 @@ pub fn install(homes: &Homes, ours: &OurHook) -> Result<Installed, Error> {
         &group.hooks[h],
     )
     .expect("our hook is a command");
-    let key = trust_key(&homes.codex_realpath(), EVENT_SESSION_START, g, h);
+    let key = trust_key(&trust_home(homes), EVENT_SESSION_START, g, h);
 
     // Trust first: a crash in between leaves a trusted entry with no hook (inert), never a
     // hook Codex silently skips.
@@ -159,7 +161,7 @@ pub fn uninstall(homes: &Homes) -> Result<usize, Error> {
         write_hooks(&path, &file)?;
         State::rewrote_managed(homes, Root::Codex, HOOKS_FILE)?;
     }
-    let real = homes.codex_realpath();
+    let real = trust_home(homes);
     TomlFile::codex(homes.codex_config()).edit(|doc| {
         for &(g, h) in &removed {
             remove_state(doc, &trust_key(&real, EVENT_SESSION_START, g, h));
@@ -176,7 +178,7 @@ pub fn status(homes: &Homes) -> Result<HookStatus, Error> {
         .read()?
         .map(|doc| read_states(&doc))
         .unwrap_or_default();
-    let real = homes.codex_realpath();
+    let real = trust_home(homes);
     let mut hooks = Vec::new();
     for (event, groups) in &file.hooks {
         for (g, group) in groups.iter().enumerate() {

@@ -8,7 +8,7 @@ use toml_edit::DocumentMut;
 
 use super::carry::{HookTrust, carry_master_trust, master_hooks_for_follower};
 use super::file::{EVENT_SESSION_START, HooksFile, OurHook};
-use super::trust::{HookState, handler_hash, remove_state, set_state, trust_key};
+use super::trust::{HookState, handler_hash, remove_state, set_state, trust_home, trust_key};
 use crate::Homes;
 use crate::error::Error;
 use crate::mcp::manifest::MasterPaths;
@@ -117,7 +117,7 @@ pub fn for_apply(
     } else {
         None
     };
-    let mut layer = layer_hooks(canonical, &map, &homes.codex_realpath(), ours.as_ref())?;
+    let mut layer = layer_hooks(canonical, &map, &trust_home(homes), ours.as_ref())?;
     if !settings.trusts_master_hooks() {
         // `trustMasterHooks = false`: the master's hooks arrive, its trust does not (its keys
         // are still removed, so none is trusted under a rewritten key either).

@@ -22,6 +22,6 @@ pub use layer::{CanonicalHooks, HooksLayer, for_apply, layer_hooks};
 #[cfg(feature = "net")]
 pub use session::{LOG_LIMIT, SessionOptions, session_start};
 pub use trust::{
-    HookState, TRUSTED_HASH_PREFIX, event_label, handler_hash, read_states, remove_state,
-    set_state, trust_key,
+    HookOs, HookState, TRUSTED_HASH_PREFIX, event_label, handler_hash, handler_hash_on,
+    read_states, remove_state, set_state, trust_home, trust_key,
 };

@@ -6,14 +6,19 @@
 //! `sha256:` + lowercase hex SHA-256 of the compact, key-sorted JSON of
 //! `{"event_name", "matcher"?, "hooks": [{"type", "command", "timeout", "async",
 //! "statusMessage"?}]}`, with `timeout` defaulting to 600 and at least 1.
+//!
+//! On Windows Codex runs (and so hashes) `commandWindows` when a handler has one, and its
+//! Codex home is `%USERPROFILE%\.codex` as is, or `CODEX_HOME` canonicalised (the `\\?\`
+//! form Windows gives), so keys differ from the Unix ones in more than separators.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 use toml_edit::{DocumentMut, Item, Table};
 
 use super::file::{DEFAULT_TIMEOUT_SECS, Handler};
+use crate::Homes;
 use crate::store::sha256_hex;
 
 /// What a `trusted_hash` value starts with.
@@ -35,6 +40,55 @@ pub fn event_label(event: &str) -> String {
     label
 }
 
+/// The OS whose Codex reads a `hooks.json`: it decides which command runs and is hashed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookOs {
+    /// Linux and macOS: `command`, run by `$SHELL -lc`.
+    Unix,
+    /// Windows: `commandWindows` when set, else `command`, run by `%COMSPEC% /C`.
+    Windows,
+}
+
+impl HookOs {
+    /// The OS this binary runs on.
+    pub const HERE: Self = if cfg!(windows) {
+        Self::Windows
+    } else {
+        Self::Unix
+    };
+
+    /// The OS named `os` (Rust's `std::env::consts::OS`, as a revision records the master's).
+    pub fn named(os: &str) -> Self {
+        if os == "windows" {
+            Self::Windows
+        } else {
+            Self::Unix
+        }
+    }
+
+    /// The command Codex on this OS runs for `handler`.
+    pub fn command(self, handler: &Handler) -> Option<&str> {
+        match self {
+            Self::Windows => handler
+                .command_windows
+                .as_deref()
+                .or(handler.command.as_deref()),
+            Self::Unix => handler.command.as_deref(),
+        }
+    }
+}
+
+/// The Codex home as Codex spells it in this machine's trust keys: on Unix its real path; on
+/// Windows `%USERPROFILE%\.codex` unchanged when it is the default home (Codex does not
+/// canonicalise that one), else the canonical `\\?\C:\...` form of `CODEX_HOME`.
+pub fn trust_home(homes: &Homes) -> PathBuf {
+    if cfg!(windows) && homes.codex == homes.user.join(".codex") {
+        homes.codex.clone()
+    } else {
+        homes.codex_realpath()
+    }
+}
+
 /// The `[hooks.state]` key of handler `handler` of group `group` of `event` in the
 /// `hooks.json` of the Codex home whose real path is `codex_realpath`.
 pub fn trust_key(codex_realpath: &Path, event: &str, group: usize, handler: usize) -> String {
@@ -45,15 +99,27 @@ pub fn trust_key(codex_realpath: &Path, event: &str, group: usize, handler: usiz
     )
 }
 
-/// The `trusted_hash` (`sha256:<hex>`) Codex expects for `handler` of a group with `matcher`
-/// under `event`; `None` for handlers that are not commands (Codex does not hash them).
+/// The `trusted_hash` (`sha256:<hex>`) Codex on this machine expects for `handler` of a
+/// group with `matcher` under `event`; `None` for handlers that are not commands (Codex does
+/// not hash them).
 pub fn handler_hash(event: &str, matcher: Option<&str>, handler: &Handler) -> Option<String> {
+    handler_hash_on(HookOs::HERE, event, matcher, handler)
+}
+
+/// [`handler_hash`] as Codex on `os` computes it (a master's trust is checked with the
+/// master's recipe).
+pub fn handler_hash_on(
+    os: HookOs,
+    event: &str,
+    matcher: Option<&str>,
+    handler: &Handler,
+) -> Option<String> {
     if handler.kind != "command" {
         return None;
     }
     let mut hook = json!({
         "type": handler.kind,
-        "command": handler.command.as_deref().unwrap_or_default(),
+        "command": os.command(handler).unwrap_or_default(),
         "timeout": handler.timeout.unwrap_or(DEFAULT_TIMEOUT_SECS).max(1),
         "async": handler.is_async.unwrap_or(false),
     });
@@ -219,6 +285,59 @@ mod tests {
             handler_hash("SessionStart", Some("startup|resume"), &h).unwrap(),
             hash
         );
+    }
+
+    #[test]
+    fn windows_hashes_command_windows_when_set() {
+        let mut h = command("/opt/bin/codexport sync --apply --hook");
+        h.timeout = Some(5);
+        h.command_windows = Some(r"C:\Users\bo\codexport.exe sync --apply --hook".into());
+        // {"event_name":"session_start","hooks":[{"async":false,"command":"C:\\Users\\bo\\
+        //  codexport.exe sync --apply --hook","timeout":5,"type":"command"}],
+        //  "matcher":"startup|resume"}
+        let windows = handler_hash_on(HookOs::Windows, "SessionStart", Some("startup|resume"), &h);
+        assert_eq!(
+            windows.as_deref(),
+            Some("sha256:77a8a039d9f01aae04ef19547466098f4b89f51af08e9104ee21f1bb071c3963")
+        );
+        let unix = handler_hash_on(HookOs::Unix, "SessionStart", Some("startup|resume"), &h);
+        assert_ne!(unix, windows);
+        h.command_windows = None;
+        assert_eq!(
+            handler_hash_on(HookOs::Windows, "SessionStart", Some("startup|resume"), &h),
+            unix,
+            "without commandWindows Windows runs and hashes `command`"
+        );
+        assert_eq!(HookOs::named("windows"), HookOs::Windows);
+        assert_eq!(HookOs::named("linux"), HookOs::Unix);
+    }
+
+    #[test]
+    fn windows_keys_keep_the_default_home_and_canonicalise_codex_home() {
+        let dir = tempfile::tempdir().unwrap();
+        let user = dir.path().join("bo");
+        std::fs::create_dir_all(user.join(".codex")).unwrap();
+        std::fs::create_dir_all(dir.path().join("elsewhere")).unwrap();
+        let default = Homes::new(&user, user.join(".codex"), user.join(".codexport"));
+        let moved = Homes::new(&user, dir.path().join("elsewhere"), user.join(".codexport"));
+        let real = |p: &Path| std::fs::canonicalize(p).unwrap();
+        if cfg!(windows) {
+            assert_eq!(trust_home(&default), user.join(".codex"));
+        } else {
+            assert_eq!(trust_home(&default), real(&user.join(".codex")));
+        }
+        assert_eq!(trust_home(&moved), real(&dir.path().join("elsewhere")));
+        if cfg!(windows) {
+            assert!(
+                trust_home(&moved).to_string_lossy().starts_with(r"\\?\"),
+                "{}",
+                trust_home(&moved).display()
+            );
+            assert_eq!(
+                trust_key(Path::new(r"C:\Users\bo\.codex"), "SessionStart", 0, 0),
+                r"C:\Users\bo\.codex\hooks.json:session_start:0:0"
+            );
+        }
     }
 
     #[test]

@@ -90,3 +90,35 @@ pub(crate) fn uv_tool_bin(package: &str, bin: &str) -> String {
         format!("${{artifact}}/tools/{normalised}/bin/{bin}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn executables_get_the_windows_suffix_only_on_windows() {
+        if cfg!(windows) {
+            assert_eq!(exe("rg"), "rg.exe");
+            assert_eq!(exe("RG.EXE"), "RG.EXE", "no second suffix");
+        } else {
+            assert_eq!(exe("rg"), "rg");
+            assert_eq!(exe("rg.exe"), "rg.exe");
+        }
+    }
+
+    #[test]
+    fn uv_tools_launch_from_scripts_on_windows_and_bin_elsewhere() {
+        let path = uv_tool_bin("MCP_Server.Time", "mcp-server-time");
+        if cfg!(windows) {
+            assert_eq!(
+                path,
+                "${artifact}/tools/mcp-server-time/Scripts/mcp-server-time.exe"
+            );
+        } else {
+            assert_eq!(
+                path,
+                "${artifact}/tools/mcp-server-time/bin/mcp-server-time"
+            );
+        }
+    }
+}

@@ -132,8 +132,9 @@ pub(crate) fn in_node_modules(path: &Path) -> bool {
 }
 
 /// The script a small shell or cmd shim runs from `node_modules` (pnpm's global bins, npm's
-/// Windows `.cmd` shims): the first quoted path containing `node_modules`, with `$basedir`
-/// / `%~dp0` replaced by the shim's directory.
+/// Windows `.cmd` shims): the first quoted path that, with `$basedir` / `%~dp0` / `%dp0%`
+/// replaced by the shim's directory, lies in `node_modules` and exists (npm's cmd shims name
+/// the script as `"%dp0%\..\pkg\bin\x.js"`, so the directory is replaced before the check).
 pub(crate) fn shim_target(shim: &Path) -> Option<PathBuf> {
     const MAX_SHIM: u64 = 64 * 1024;
     if std::fs::metadata(shim).ok()?.len() > MAX_SHIM {
@@ -144,7 +145,6 @@ pub(crate) fn shim_target(shim: &Path) -> Option<PathBuf> {
     text.split('"')
         .skip(1)
         .step_by(2)
-        .filter(|quoted| quoted.contains("node_modules"))
         .map(|quoted| {
             quoted
                 .replace("$basedir", &dir)
@@ -152,6 +152,7 @@ pub(crate) fn shim_target(shim: &Path) -> Option<PathBuf> {
                 .replace("%dp0%\\", &format!("{dir}/"))
                 .replace('\\', "/")
         })
+        .filter(|path| path.contains("node_modules"))
         .map(PathBuf::from)
         .find(|path| path.is_file())
 }
@@ -304,6 +305,30 @@ mod tests {
             "#!/bin/sh\nbasedir=$(dirname \"$0\")\nexec node  \"$basedir/global/5/node_modules/p/index.js\" \"$@\"\n",
         );
         assert_eq!(shim_target(&shim), Some(script));
+    }
+
+    /// npm's own `node_modules\.bin\x.cmd` (cmd-shim), as `npm install` writes it on Windows:
+    /// the script is relative to `%dp0%`, and the shim names `node.exe` first.
+    #[test]
+    fn npm_cmd_shims_lead_to_their_script() {
+        let tmp = tempfile::tempdir().unwrap();
+        let modules = tmp.path().join("prefix").join("node_modules");
+        let script = modules.join("@s").join("p").join("bin").join("x.js");
+        write(&script, "");
+        let shim = modules.join(".bin").join("x.cmd");
+        write(
+            &shim,
+            "@ECHO off\r\nGOTO start\r\n:find_dp0\r\nSET dp0=%~dp0\r\nEXIT /b\r\n:start\r\n\
+             SETLOCAL\r\nCALL :find_dp0\r\n\r\nIF EXIST \"%dp0%\\node.exe\" (\r\n  \
+             SET \"_prog=%dp0%\\node.exe\"\r\n) ELSE (\r\n  SET \"_prog=node\"\r\n  \
+             SET PATHEXT=%PATHEXT:;.JS;=;%\r\n)\r\n\r\nendLocal & goto #_undefined_# 2>NUL || \
+             title %COMSPEC% & \"%_prog%\"  \"%dp0%\\..\\@s\\p\\bin\\x.js\" %*\r\n",
+        );
+        let found = shim_target(&shim).expect("the shim's script");
+        assert_eq!(
+            std::fs::canonicalize(found).unwrap(),
+            std::fs::canonicalize(&script).unwrap()
+        );
     }
 
     #[test]

@@ -39,7 +39,12 @@ pub(crate) fn run(args: &HookInstallArgs, printer: Printer) -> anyhow::Result<Ex
         done.hooks_json.display(),
         homes.codex_config().display()
     ));
-    printer.status(format_args!("  runs: {}", ours.command));
+    let runs = if cfg!(windows) {
+        &ours.command_windows
+    } else {
+        &ours.command
+    };
+    printer.status(format_args!("  runs: {runs}"));
     printer.status(format_args!(
         "  budget: {} ms; log: `{}`",
         settings.hook.budget().as_millis(),
