@@ -17,6 +17,8 @@ pub mod install;
 pub mod manifest;
 pub mod probe;
 pub mod run;
+#[cfg(windows)]
+mod spawn_windows;
 pub mod spec;
 
 pub use error::Error;

@@ -41,7 +41,8 @@ fn main() -> ExitCode {
         Err(err) => return report(&err, Some(&err)).into(),
     };
     match codexport_launcher::run(&homes, &name) {
-        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        // Only Windows returns here (Unix execs): its exit codes are 32 bits wide.
+        Ok(code) => std::process::exit(code),
         // `codexport mcp hydrate` has reported it; its status is passed on.
         Err(
             err @ Error::HydrateFailed {

@@ -183,14 +183,14 @@ pub fn exec(mut server: ServerCommand) -> Result<i32, Error> {
     })
 }
 
-/// Runs the server with inherited stdio and returns its exit code (Windows has no exec).
-#[cfg(not(unix))]
+/// Runs the server with inherited stdio in a kill-on-close job and returns its exit code
+/// (Windows has no exec; see `spawn_windows`).
+#[cfg(windows)]
 pub fn exec(mut server: ServerCommand) -> Result<i32, Error> {
     let program = server.command.get_program().to_string_lossy().into_owned();
-    let status = server.command.status().map_err(|source| Error::Exec {
+    crate::spawn_windows::spawn_and_wait(&mut server.command).map_err(|source| Error::Exec {
         entry: server.entry,
         program,
         source,
-    })?;
-    Ok(status.code().unwrap_or(1))
+    })
 }
