@@ -54,4 +54,41 @@ for codex_version in 0.169.0 0.171.0; do
     npm install --no-audit --no-fund --save-exact --prefix "$codex_prefix" "@openai/codex@$codex_version" >/dev/null
   fi
 done
+# Distribution (scripts/dist.sh, scripts/npm-pack.sh, tests/npm_registry.rs). Always: the static
+# x86_64 Linux target and musl-gcc for its C dependencies (the npm test builds it), and verdaccio,
+# the test's loopback npm registry (6.8.0: the newest that runs on Node 20, with node-fetch
+# pinned to 2.7.0 by `overrides`; .tools/verdaccio/package-lock.json pins the rest).
+# With --dist, also what the other release targets need: aarch64 (zig as its C cross compiler,
+# via cargo-zigbuild, both from PyPI; qemu-user to run it) and Windows (see above).
+if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep -qx x86_64-unknown-linux-musl; then
+  log "adding the x86_64-unknown-linux-musl target"
+  rustup target add x86_64-unknown-linux-musl
+fi
+if ! command -v musl-gcc >/dev/null 2>&1; then
+  log "installing musl-tools (Debian)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq musl-tools >/dev/null
+fi
+verdaccio_prefix="$(dirname "$0")/../.tools/verdaccio"
+if ! grep -qs '"version": "6.8.0"' "$verdaccio_prefix/node_modules/verdaccio/package.json"; then
+  log "installing verdaccio 6.8.0 into .tools/verdaccio (npm)"
+  npm ci --no-audit --no-fund --prefix "$verdaccio_prefix" >/dev/null
+fi
+for arg in "$@"; do
+  [ "$arg" = --dist ] || continue
+  if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep -qx aarch64-unknown-linux-musl; then
+    log "adding the aarch64-unknown-linux-musl target"
+    rustup target add aarch64-unknown-linux-musl
+  fi
+  if ! command -v qemu-aarch64 >/dev/null 2>&1; then
+    log "installing qemu-user (Debian)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user >/dev/null
+  fi
+  if ! cargo zigbuild --version >/dev/null 2>&1 || ! python3 -m ziglang version >/dev/null 2>&1; then
+    log "installing cargo-zigbuild and ziglang (PyPI)"
+    python3 -m pip install --quiet --disable-pip-version-check cargo-zigbuild ziglang
+    if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
+  fi
+done
 log "ready: node $(node --version), uv $(uv --version | cut -d' ' -f2), $(cargo --version)"

@@ -26,10 +26,11 @@ use crate::{Error, GithubConfig, InferContext, Mode, Resolution, ResolveContext}
 pub use fetch::{FetchError, Fetcher, HttpFetcher, RegistryUrls, Release, ReleaseAsset};
 pub use runtime::API_VERSIONS;
 
-/// The generated host bindings of `resolver-sdk/wit` (the same files the SDK builds from).
+/// The generated host bindings of the WIT contract. `wit/` is a copy of `resolver-sdk/wit` (the
+/// published crate must hold the files it builds from); tests/packaging.rs keeps them equal.
 mod bindings {
     wasmtime::component::bindgen!({
-        path: "../resolver-sdk/wit/since_v0.1.0",
+        path: "wit/since_v0.1.0",
         world: "plugin",
     });
 }
