@@ -12,6 +12,7 @@
 //! small MCP stdio client that `mcp doctor`, tests and benchmarks reuse. Hydrating in-process
 //! and `mcp doctor` live in `codexport-hydrate`.
 
+mod cli;
 mod error;
 pub mod install;
 pub mod manifest;
@@ -21,5 +22,6 @@ pub mod run;
 mod spawn_windows;
 pub mod spec;
 
+pub use cli::main;
 pub use error::Error;
 pub use run::run;

@@ -1,54 +1,9 @@
-//! The `codexport-mcp-run` binary: `codexport-mcp-run mcp run NAME`.
+//! The `codexport-mcp-run` binary: `codexport-mcp-run mcp run NAME` ([`codexport_launcher::main`]).
 //!
-//! Arguments are parsed by hand: this is the hot path of every MCP start, and it takes one
-//! fixed form. Nothing but the server writes to stdout. Built by the root package (so `cargo
-//! install` installs it beside `codexport`) and, with `--features standalone`, by this one.
+//! Built by this package with `--features standalone`; the root package builds the same
+//! program from `src/bin/codexport-mcp-run.rs` (so `cargo install`, also of the published
+//! crate, installs it beside `codexport`).
 
-use std::process::ExitCode;
-
-use codexport_core::{ExitStatus, Homes, report};
-use codexport_launcher::Error;
-
-const USAGE: &str = "usage: codexport-mcp-run mcp run NAME";
-
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let name = match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        ["mcp", "run", name] => (*name).to_owned(),
-        ["--version" | "-V"] => {
-            eprintln!("codexport-mcp-run {}", env!("CARGO_PKG_VERSION"));
-            return ExitCode::SUCCESS;
-        }
-        ["--help" | "-h"] => {
-            eprintln!(
-                "Starts a synced MCP server on this follower (Codex runs it).\n\n{USAGE}\n\n{}",
-                ExitStatus::help_table()
-            );
-            return ExitCode::SUCCESS;
-        }
-        _ => {
-            let err = Error::Usage(format!("expected `mcp run NAME`, got `{}`", args.join(" ")));
-            return report(&err, Some(&err)).into();
-        }
-    };
-    let homes = match Homes::from_env() {
-        Ok(homes) => homes,
-        Err(err) => return report(&err, Some(&err)).into(),
-    };
-    match codexport_launcher::run(&homes, &name) {
-        // Only Windows returns here (Unix execs): its exit codes are 32 bits wide.
-        Ok(code) => std::process::exit(code),
-        // `codexport mcp hydrate` has reported it; its status is passed on.
-        Err(
-            err @ Error::HydrateFailed {
-                code: Some(code), ..
-            },
-        ) => u8::try_from(code).map_or_else(|_| report(&err, Some(&err)).into(), ExitCode::from),
-        Err(err) => report(&err, Some(&err)).into(),
-    }
+fn main() -> std::process::ExitCode {
+    codexport_launcher::main()
 }
