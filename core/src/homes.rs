@@ -239,8 +239,8 @@ mod tests {
     #[test]
     fn defaults_hang_off_the_user_home() {
         let h = homes(&[("HOME", "/home/a"), ("USERPROFILE", "/home/a")]).unwrap();
-        assert_eq!(h.codex, PathBuf::from("/home/a/.codex"));
-        assert_eq!(h.tool, PathBuf::from("/home/a/.codexport"));
+        assert_eq!(h.codex, Path::new("/home/a").join(".codex"));
+        assert_eq!(h.tool, Path::new("/home/a").join(".codexport"));
         assert!(h.tool_is_default());
     }
 
@@ -253,9 +253,43 @@ mod tests {
             ("CODEXPORT_HOME", "/t"),
         ])
         .unwrap();
-        assert_eq!(h.codex, PathBuf::from("/h/.codex"));
+        assert_eq!(h.codex, Path::new("/h").join(".codex"));
         assert_eq!(h.tool, PathBuf::from("/t"));
         assert!(!h.tool_is_default());
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn windows_homes_hang_off_userprofile_with_spaces_and_non_ascii() {
+        // Wine passes the Unix `HOME` through: `USERPROFILE` wins on Windows.
+        let h = homes(&[
+            ("HOME", "/root"),
+            ("USERPROFILE", r"C:\Users\Åsa Öberg 日本"),
+        ])
+        .unwrap();
+        assert_eq!(h.user, Path::new(r"C:\Users\Åsa Öberg 日本"));
+        assert_eq!(h.codex, Path::new(r"C:\Users\Åsa Öberg 日本\.codex"));
+        assert_eq!(h.tool, Path::new(r"C:\Users\Åsa Öberg 日本\.codexport"));
+        assert_eq!(
+            h.launcher(),
+            Path::new(r"C:\Users\Åsa Öberg 日本\.codexport\bin\codexport-mcp-run.exe")
+        );
+        assert!(h.tool_is_default());
+        let h = homes(&[
+            ("USERPROFILE", r"C:\Users\al"),
+            ("CODEX_HOME", r"D:\codex home"),
+            ("CODEXPORT_HOME", r"\\server\share\cx"),
+        ])
+        .unwrap();
+        assert_eq!(h.codex_config(), Path::new(r"D:\codex home\config.toml"));
+        assert_eq!(h.lock(), Path::new(r"\\server\share\cx\lock"));
+        assert!(!h.tool_is_default());
+        // What wine (and Windows) set for a real process.
+        let real = Homes::from_env().unwrap();
+        assert_eq!(
+            real.user,
+            Path::new(&std::env::var_os("USERPROFILE").unwrap())
+        );
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub mod revision;
 pub mod status;
 pub mod store;
 pub mod suggest;
+#[cfg(test)]
+mod test_child;
 
 // By role and concept.
 pub mod follower;

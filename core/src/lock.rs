@@ -1,4 +1,6 @@
-//! The advisory lock that serialises sync and apply (and anything else that mutates state).
+//! The lock that serialises sync and apply (and anything else that mutates state): `flock` on
+//! Unix, `LockFileEx` on Windows (std's `File::try_lock`/`lock`), both owned by the open file,
+//! so a killed holder never leaves a stale lock behind (no PID files, nothing to clean up).
 
 use std::fs::{self, File};
 use std::io;
@@ -121,5 +123,39 @@ mod tests {
         ));
         drop(first);
         LockGuard::acquire(&path, Wait::No).unwrap();
+    }
+
+    /// Where [`hold_until_killed`] takes the lock.
+    const HOLDER_LOCK: &str = "CODEXPORT_TEST_LOCK_HOLDER";
+
+    /// Not a test: the child process of `a_lock_held_by_a_killed_process_is_free`.
+    #[test]
+    #[ignore = "the child process of a_lock_held_by_a_killed_process_is_free, started by it"]
+    fn hold_until_killed() {
+        let path = std::env::var_os(HOLDER_LOCK).expect("started by its parent test");
+        let _guard = LockGuard::acquire(Path::new(&path), Wait::No).unwrap();
+        println!("locked");
+        std::thread::sleep(Duration::from_secs(120));
+    }
+
+    #[test]
+    fn a_lock_held_by_a_killed_process_is_free() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lock");
+        let mut holder = crate::test_child::spawn(
+            "lock::tests::hold_until_killed",
+            &[(HOLDER_LOCK, path.as_os_str())],
+        );
+        holder.wait_for("locked");
+        assert!(matches!(
+            LockGuard::acquire(&path, Wait::No),
+            Err(LockError::Busy(_))
+        ));
+        // SIGKILL / TerminateProcess: the holder runs no destructor.
+        holder.child.kill().unwrap();
+        holder.child.wait().unwrap();
+        // Windows drops a dead process's locks as its handles close, which may end a moment
+        // after the process is reported dead: a short wait, never a stale lock.
+        LockGuard::acquire(&path, Wait::For(Duration::from_secs(5))).unwrap();
     }
 }

@@ -88,9 +88,8 @@ impl ObjectStore {
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let parent = path.parent().expect("object paths have a parent");
         fs::create_dir_all(parent)?;
-        let tmp = tempfile::Builder::new()
-            .prefix(".incoming-")
-            .tempfile_in(parent)?;
+        // Objects may hold secrets: owner-only from the start (0600, or an ACL on Windows).
+        let tmp = fsx::temp_file_in(parent, ".incoming-", true)?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -115,9 +114,7 @@ impl ObjectStore {
     /// Copies a file into the store, streaming, and returns (hash, size).
     pub fn put_file(&self, source: &Path) -> io::Result<(String, u64)> {
         fs::create_dir_all(&self.root)?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".incoming-")
-            .tempfile_in(&self.root)?;
+        let mut tmp = fsx::temp_file_in(&self.root, ".incoming-", true)?;
         let mut hasher = Sha256::new();
         let mut file = fs::File::open(source)?;
         let mut buf = vec![0u8; 64 * 1024];
@@ -142,7 +139,7 @@ impl ObjectStore {
             }
             tmp.as_file().sync_all()?;
             fs::create_dir_all(path.parent().expect("object paths have a parent"))?;
-            tmp.persist(&path).map_err(|e| e.error)?;
+            fsx::persist(tmp, &path)?;
         }
         Ok((hash, size))
     }
@@ -190,7 +187,7 @@ impl Incoming {
             .into_inner()
             .map_err(|e| PutError::Io(e.into_error()))?;
         if !self.path.is_file() {
-            tmp.persist(&self.path).map_err(|e| PutError::Io(e.error))?;
+            fsx::persist(tmp, &self.path).map_err(PutError::Io)?;
         }
         Ok(())
     }
@@ -241,6 +238,24 @@ mod tests {
         let file = dir.path().join("f");
         fs::write(&file, b"hello").unwrap();
         assert_eq!(store.put_file(&file).unwrap(), (hash, 5));
+    }
+
+    #[test]
+    fn a_store_below_a_long_path_with_non_ascii_names_works() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            ObjectStore::new(crate::fsx::tests::long_path_below(dir.path()).join("objects"));
+        let hash = store.put(b"hello").unwrap();
+        assert_eq!(store.read(&hash).unwrap(), b"hello");
+        let bye = sha256_hex(b"bye");
+        let mut incoming = store.incoming(&bye).unwrap();
+        incoming.write(b"bye").unwrap();
+        incoming.finish().unwrap();
+        assert!(store.contains(&bye));
+        let file = store.root().join("日本語 source.txt");
+        fs::write(&file, b"source").unwrap();
+        let (put, size) = store.put_file(&file).unwrap();
+        assert_eq!((store.read(&put).unwrap(), size), (b"source".to_vec(), 6));
     }
 
     #[test]

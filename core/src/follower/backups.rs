@@ -58,7 +58,7 @@ pub struct RestoreReport {
 /// Copies each file `(at, existing)` into a new backup `<stamp>/<root>/<path>`, created
 /// only when there is a file to copy; returns its folder. A symlink is saved as a symlink
 /// (never followed), a folder with everything in it; a file keeps its mode (a backed-up
-/// secret stays 0600).
+/// secret stays 0600; on Windows every backed-up file is owner-only, [`fsx::copy_private`]).
 pub(crate) fn save<'a>(
     homes: &Homes,
     files: impl IntoIterator<Item = (&'a RootPath, &'a Path)>,
@@ -94,7 +94,7 @@ fn save_one(existing: &Path, dest: &Path) -> Result<()> {
         fs::write(dest, target.to_string_lossy().as_bytes())
             .map_err(|e| Error::io("write", dest, e))?;
     } else {
-        fs::copy(existing, dest).map_err(|e| Error::io("back up", existing, e))?;
+        fsx::copy_private(existing, dest).map_err(|e| Error::io("back up", existing, e))?;
     }
     Ok(())
 }

@@ -292,7 +292,7 @@ impl Journal {
                 }
                 match fs::symlink_metadata(path) {
                     Ok(meta) if meta.is_dir() => {}
-                    Ok(_) => fs::remove_file(path).map_err(|e| Error::io("delete", path, e))?,
+                    Ok(_) => fsx::remove_file(path).map_err(|e| Error::io("delete", path, e))?,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => return Err(Error::io("delete", path, e)),
                 }
@@ -308,7 +308,7 @@ impl Journal {
                     Ok(meta) if meta.is_dir() => {
                         fs::remove_dir_all(path).map_err(|e| Error::io("remove", path, e))
                     }
-                    Ok(_) => fs::remove_file(path).map_err(|e| Error::io("remove", path, e)),
+                    Ok(_) => fsx::remove_file(path).map_err(|e| Error::io("remove", path, e)),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
                     Err(e) => Err(Error::io("remove", path, e)),
                 }

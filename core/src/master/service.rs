@@ -537,6 +537,10 @@ WantedBy=default.target
     }
 
     #[test]
+    #[cfg_attr(
+        windows,
+        ignore = "systemd is Linux: `/cfg` is not an absolute XDG_CONFIG_HOME on Windows (no drive)"
+    )]
     fn unit_path_honours_xdg_config_home() {
         assert_eq!(
             unit_path(Path::new("/home/al"), None),
@@ -619,6 +623,10 @@ WantedBy=default.target
     }
 
     #[test]
+    #[cfg_attr(
+        windows,
+        ignore = "systemd is Linux: `/cfg` is not an absolute XDG_CONFIG_HOME on Windows (no drive)"
+    )]
     fn planned_files_take_their_variables_from_the_caller() {
         let homes = Homes::new("/home/al", "/home/al/.codex", "/home/al/.codexport");
         let vars = |name: &str| match name {
@@ -677,6 +685,86 @@ WantedBy=default.target
         let offline = systemd_unavailable(Some(dir.path()), Some("offline\n")).unwrap();
         assert!(offline.contains("`offline`"), "{offline}");
         assert!(systemd_unavailable(Some(dir.path()), None).is_some());
+    }
+
+    /// The text of a file that is UTF-16LE with a byte-order mark, or UTF-8.
+    #[cfg(windows)]
+    fn text_of(bytes: &[u8]) -> String {
+        match bytes.strip_prefix(&[0xFF, 0xFE]) {
+            Some(units) => String::from_utf16_lossy(
+                &units
+                    .chunks_exact(2)
+                    .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                    .collect::<Vec<_>>(),
+            ),
+            None => String::from_utf8_lossy(bytes).into_owned(),
+        }
+    }
+
+    /// The install plan's `schtasks /Create /XML` and the uninstall plan's `/Delete`, run for
+    /// real. Wine 8's `schtasks` implements only `/Create`, `/Change` and `/Delete` (it accepts
+    /// `/Run`, `/End` and `/Query`, does nothing and exits 0), and its Task Scheduler stores the
+    /// task's settings but drops its triggers, principal and the `Exec` action: what a real
+    /// Task Scheduler runs, and when, is not shown under wine.
+    #[cfg(windows)]
+    #[test]
+    #[ignore = "registers a real scheduled task: CI runs it under wine (.ci/run), never run it on a Windows whose Task Scheduler matters"]
+    fn schtasks_registers_the_task_xml_and_deletes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let homes = Homes::new(
+            dir.path(),
+            dir.path().join(".codex"),
+            dir.path().join("tool home 日本語"),
+        );
+        let spec = ServiceSpec::master(
+            Path::new(r"C:\Program Files\codexport\codexport.exe"),
+            &homes,
+            Some("127.0.0.1:17342"),
+        );
+        let file = planned_file(Manager::Schtasks, &spec, &homes, |name| {
+            std::env::var(name).ok()
+        });
+        let install = install_plan(Manager::Schtasks, file.clone());
+        assert_eq!(install.commands[0][..2], ["schtasks", "/Create"]);
+        let create = Plan {
+            write: install.write.clone(),
+            commands: vec![install.commands[0].clone()],
+            ..Plan::default()
+        };
+        execute(&create).unwrap().unwrap();
+        let registered = Path::new(&std::env::var_os("SystemRoot").unwrap())
+            .join("System32")
+            .join("Tasks")
+            .join(TASK_NAME);
+        // What wine keeps of the task: its description and settings (see above).
+        let xml = text_of(&std::fs::read(&registered).unwrap());
+        for kept in [
+            "<Description>codexport master: serves this Codex home to followers</Description>",
+            "<MultipleInstancesPolicy>IgnoreNew</MultipleInstancesPolicy>",
+            "<ExecutionTimeLimit>PT0S</ExecutionTimeLimit>",
+            "<Hidden>true</Hidden>",
+        ] {
+            assert!(xml.contains(kept), "{kept} in {xml}");
+        }
+        // The XML schtasks read: the action with the homes and the listen address.
+        let ours = text_of(&std::fs::read(&file.path).unwrap());
+        assert!(ours.contains("<Command>cmd.exe</Command>"), "{ours}");
+        assert!(ours.contains("tool home 日本語"), "{ours}");
+        assert!(
+            ours.contains("master serve --listen 127.0.0.1:17342"),
+            "{ours}"
+        );
+
+        let uninstall = uninstall_plan(Manager::Schtasks, file.path.clone());
+        assert_eq!(uninstall.commands[1][..2], ["schtasks", "/Delete"]);
+        let delete = Plan {
+            commands: vec![uninstall.commands[1].clone()],
+            remove: uninstall.remove.clone(),
+            ..Plan::default()
+        };
+        execute(&delete).unwrap().unwrap();
+        assert!(!registered.exists());
+        assert!(!file.path.exists());
     }
 
     #[cfg(unix)]

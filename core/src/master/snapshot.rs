@@ -60,9 +60,9 @@ impl HashCache {
         let write = |path: &std::path::Path, bytes: &[u8]| -> std::io::Result<()> {
             let parent = path.parent().expect("the cache lives in the tool home");
             fs::create_dir_all(parent)?;
-            let mut tmp = tempfile::NamedTempFile::new_in(parent)?;
+            let mut tmp = crate::fsx::temp_file_in(parent, crate::fsx::TEMP_PREFIX, false)?;
             std::io::Write::write_all(&mut tmp, bytes)?;
-            tmp.persist(path).map_err(|e| e.error)?;
+            crate::fsx::persist(tmp, path)?;
             Ok(())
         };
         if let Some(path) = &self.path
