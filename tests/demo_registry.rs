@@ -1,13 +1,20 @@
 //! `codexport demo`, the README's main command, runs to completion and leaves nothing behind;
 //! interrupted, it still cleans up. Needs npm (the demo installs an npm MCP server).
 
+#[cfg(unix)]
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
+#[cfg(unix)]
+use std::process::Stdio;
+#[cfg(unix)]
 use std::sync::mpsc;
+#[cfg(unix)]
 use std::time::Duration;
 
-use codexport_test_support::{Home, TestContext, bins, port_open, run};
+#[cfg(unix)]
+use codexport_test_support::port_open;
+use codexport_test_support::{Home, TestContext, bins, run};
 
 /// The demo as a user runs it, from a home of its own (the demo makes its own homes inside
 /// the temp dir; this only keeps it away from the real home).

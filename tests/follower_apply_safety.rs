@@ -22,6 +22,8 @@ fn republish(ctx: &mut TestContext, edit: impl FnOnce(&Path)) {
     ctx.start_master_with(&["--no-watch"]);
 }
 
+/// Symlinks: Unix only here (on Windows a link needs a privilege or developer mode).
+#[cfg(unix)]
 fn symlink(target: &str, at: &Path) {
     if let Some(dir) = at.parent() {
         fs::create_dir_all(dir).unwrap();
@@ -103,6 +105,7 @@ const TRANSITIONS: &[Transition] = &[
     },
 ];
 
+#[cfg(unix)]
 #[test]
 fn every_kind_change_on_the_master_applies_and_later_syncs_too() {
     for t in TRANSITIONS {
@@ -246,6 +249,7 @@ fn a_replayed_journal_checks_every_object_before_it_reaches_the_home() {
     assert_eq!(ctx.follower.read_codex("AGENTS.md"), "two\n");
 }
 
+#[cfg(unix)]
 #[test]
 fn restore_puts_a_backed_up_symlink_back_as_a_symlink() {
     let mut ctx = TestContext::new(bins!());

@@ -2,6 +2,9 @@
 //! root, modes and classes, a path listed as both file and folder. The master is a small fake
 //! server on 127.0.0.1 speaking protocol v1 that signs with a real master key (made by
 //! `codexport master init`), so only the follower's own checks stand between it and the disk.
+// Unix only: every class here is a symlink or a mode (Windows' own checks: core's unit tests
+// under wine).
+#![cfg(unix)]
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;

@@ -1,6 +1,8 @@
 //! A master publishes its selection and nothing else, on every path (full scan and watcher):
 //! links out of the Codex home, links to the master's own home, `follow_links`, an idle master
 //! that settles, and one `seq` per revision while `master rebuild` and `serve` both publish.
+// Unix only: symlinks out of the Codex home, and the idle checks read Linux's /proc.
+#![cfg(unix)]
 
 use std::fs;
 use std::path::Path;

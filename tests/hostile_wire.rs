@@ -157,7 +157,8 @@ fn honest_but_for_objects(
 }
 
 /// Runs `cmd` to completion and returns its output and peak resident memory (bytes), as the
-/// kernel counted it for that one child (`wait4`).
+/// kernel counted it for that one child (`wait4`: Unix only, so are the tests that use it).
+#[cfg(unix)]
 #[expect(
     clippy::zombie_processes,
     reason = "the child is reaped by wait4, which also reports its peak memory"
@@ -200,10 +201,12 @@ fn run_measured(cmd: &mut Command) -> (Ran, u64) {
     (ran, usage.ru_maxrss as u64 * 1024)
 }
 
+#[cfg(unix)]
 const MIB: u64 = 1024 * 1024;
 
 // ---- the follower client, whatever the master sends ----
 
+#[cfg(unix)]
 #[test]
 fn a_frame_longer_than_its_object_is_refused_before_its_bytes() {
     let ctx = TestContext::new(bins!());
@@ -251,6 +254,7 @@ fn a_frame_length_of_u64_max_is_invalid_input_not_a_panic() {
     assert!(!ran.stderr.contains("panicked"), "{}", ran.stderr);
 }
 
+#[cfg(unix)]
 #[test]
 fn a_huge_revision_body_is_cut_at_its_cap() {
     let ctx = TestContext::new(bins!());

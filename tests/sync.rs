@@ -44,6 +44,8 @@ fn follower_snapshot(ctx: &TestContext) -> BTreeMap<String, Vec<u8>> {
     all
 }
 
+/// Permission bits (Unix; on Windows secrets get an owner-only ACL instead: core's fsx tests).
+#[cfg(unix)]
 fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     fs::metadata(path).unwrap().permissions().mode() & 0o777
@@ -102,6 +104,7 @@ fn join_apply_watch_change_and_delete() {
 
     let f = &ctx.follower;
     assert_eq!(f.read_codex("AGENTS.md"), "be kind\n");
+    #[cfg(unix)]
     assert_eq!(mode(&f.codex.join("auth.json")), 0o600);
     assert!(f.read_codex("config.toml").contains("[mcp_servers.echo]"));
     assert_eq!(
@@ -119,6 +122,7 @@ fn join_apply_watch_change_and_delete() {
         b"\0asm plugin"
     );
     let manifest = f.tool.join("mcp-manifest.json");
+    #[cfg(unix)]
     assert_eq!(mode(&manifest), 0o600);
     let manifest: McpManifest = serde_json::from_slice(&fs::read(manifest).unwrap()).unwrap();
     assert_eq!(manifest.names(), ["echo"]);
@@ -194,6 +198,7 @@ fn master_commands() {
     let fp2 = output(ctx.master_cmd().args(["master", "init"]), 0).stdout;
     assert_eq!(fp1, fp2, "init is idempotent");
     assert!(fp1.starts_with("SHA256:"));
+    #[cfg(unix)]
     assert_eq!(mode(&ctx.master.tool.join("identity.json")), 0o600);
     assert!(ctx.master.tool.join("master.toml").is_file());
 
@@ -210,6 +215,7 @@ fn master_commands() {
         .unwrap();
     let stored = fs::read_to_string(ctx.master.tool.join("followers.json")).unwrap();
     assert!(!stored.contains(token), "tokens are stored hashed");
+    #[cfg(unix)]
     assert_eq!(mode(&ctx.master.tool.join("followers.json")), 0o600);
 
     output(ctx.master_cmd().args(["master", "revoke", "laptop"]), 0);

@@ -378,7 +378,8 @@ mod tests {
         let err = map.to_follower("${nope}/x").unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("`${nope}`"), "{msg}");
-        assert!(msg.contains("/home/bo/.codexport/local.toml"), "{msg}");
+        let local_toml = linux_follower().local_toml();
+        assert!(msg.contains(&local_toml.display().to_string()), "{msg}");
         assert!(msg.contains("[pathVariables]"), "{msg}");
     }
 

@@ -315,6 +315,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        windows,
+        ignore = "the test writes a Windows path into a TOML basic string, where `\\` escapes (resolvers on Windows are issue 12)"
+    )]
     fn hints_are_completed_and_checked() {
         let tmp = tempfile::tempdir().unwrap();
         let master = Master::new(tmp.path());

@@ -15,8 +15,10 @@ use codexport_core::lock::{LockGuard, Wait};
 use codexport_core::mcp::export::McpExport;
 use codexport_core::mcp::manifest::{Artifact, ArtifactSpec, McpManifest};
 use codexport_core::store::ObjectStore;
+#[cfg(unix)]
+use codexport_resolvers::spec::NpmSpec;
 use codexport_resolvers::spec::{
-    BuiltinSpec, CargoSpec, NpmSpec, PathSpec, SourceKind, SourceSpec, UrlSpec, UvSpec,
+    BuiltinSpec, CargoSpec, PathSpec, SourceKind, SourceSpec, UrlSpec, UvSpec,
 };
 use codexport_resolvers::{InferSettings, Registry, RegistryExport};
 
@@ -174,6 +176,8 @@ fn artifact<'a>(manifest: &'a McpManifest, name: &str) -> &'a ArtifactSpec {
     }
 }
 
+/// (Only the npm test, Unix only: its prefix layout is `lib/node_modules`, Windows has none.)
+#[cfg(unix)]
 fn json_field(path: &Path, field: &str) -> String {
     let doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();

@@ -212,6 +212,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        windows,
+        ignore = "Unix trust keys (`<realpath>/hooks.json`); the key Codex uses on Windows is issue 12 (hooks on Windows)"
+    )]
     fn commands_are_rewritten_and_order_kept() {
         let map = PathMap::new(&master_paths(), &follower_homes(), &BTreeMap::new());
         let follower = master_hooks_for_follower(&master_hooks(), &map).unwrap();
@@ -225,6 +229,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        windows,
+        ignore = "Unix trust keys (`<realpath>/hooks.json`); the key Codex uses on Windows is issue 12 (hooks on Windows)"
+    )]
     fn trusted_hooks_are_trusted_under_the_followers_key_with_the_rewritten_hash() {
         let master = master_hooks();
         let map = PathMap::new(&master_paths(), &follower_homes(), &BTreeMap::new());
@@ -267,6 +275,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        windows,
+        ignore = "Unix trust keys (`<realpath>/hooks.json`); the key Codex uses on Windows is issue 12 (hooks on Windows)"
+    )]
     fn a_stale_master_hash_stays_untrusted_but_enabled_is_kept() {
         let master = master_hooks();
         let mut canon = canonical(&master, &[], "");
@@ -295,6 +307,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        windows,
+        ignore = "Unix trust keys (`<realpath>/hooks.json`); the key Codex uses on Windows is issue 12 (hooks on Windows)"
+    )]
     fn other_keys_are_left_to_path_rewriting() {
         let master = master_hooks();
         let extra = "[hooks.state.\"/home/al/proj/.codex/hooks.json:stop:0:0\"]\ntrusted_hash = \"sha256:1\"\n\

@@ -232,6 +232,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        windows,
+        ignore = "Unix trust keys (`<realpath>/hooks.json`); the key Codex uses on Windows is issue 12 (hooks on Windows)"
+    )]
     fn install_into_a_home_with_master_hooks_then_uninstall() {
         let dir = tempfile::tempdir().unwrap();
         let homes = homes(dir.path());

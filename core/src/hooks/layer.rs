@@ -192,6 +192,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        windows,
+        ignore = "Unix trust keys (`<realpath>/hooks.json`); the key Codex uses on Windows is issue 12 (hooks on Windows)"
+    )]
     fn the_generated_config_trusts_the_rewritten_master_hook_and_ours() {
         let homes = Homes::new("/home/bo", "/home/bo/.codex", "/home/bo/.codexport");
         let map = PathMap::for_os(&master(), &homes, &BTreeMap::new(), "linux");

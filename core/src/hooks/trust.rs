@@ -245,6 +245,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        windows,
+        ignore = "Unix trust keys (`<realpath>/hooks.json`); the key Codex uses on Windows is issue 12 (hooks on Windows)"
+    )]
     fn keys_name_the_real_codex_home() {
         assert_eq!(
             trust_key(Path::new("/home/bo/.codex"), "SessionStart", 1, 0),

@@ -192,7 +192,11 @@ mod tests {
         assert_eq!(entry.args, ["./server.sh"]);
         assert_eq!(entry.env["K"], "v");
         let root = dir.path().join("plugins/cache/mkt/hello/0.1.0");
-        assert_eq!(entry.cwd.as_deref(), Some(root.join(".").to_str().unwrap()));
+        // As paths: Windows joins with `\`, and a `/` inside a joined part stays.
+        assert_eq!(
+            entry.cwd.as_deref().map(std::path::Path::new),
+            Some(root.join(".").as_path())
+        );
         assert_eq!(entry.extra["startup_timeout_sec"], 9);
     }
 

@@ -138,6 +138,10 @@ mod tests {
     use crate::ecosystem::test_support::stdio_entry;
 
     #[test]
+    #[cfg_attr(
+        windows,
+        ignore = "a Unix `path+file:///src/t` source is no absolute path on Windows (resolvers on Windows are issue 12)"
+    )]
     fn install_keys_parse_registry_git_and_path_sources() {
         let reg =
             parse_key("ripgrep 14.1.0 (registry+https://github.com/rust-lang/crates.io-index)")

@@ -236,6 +236,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        windows,
+        ignore = "canonicalize gives a verbatim `\\\\?\\` path on Windows (resolvers on Windows are issue 12)"
+    )]
     fn node_projects_pack_with_a_relative_entry() {
         let tmp = tempfile::tempdir().unwrap();
         let master = Master::new(tmp.path());
