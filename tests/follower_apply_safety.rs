@@ -1,6 +1,8 @@
 //! A follower's apply against what a master may do to it: paths that change kind, journals
 //! that cannot replay or whose objects rotted, backed-up links, the hook's budget, mass
 //! deletions, and the `local.toml` settings that keep the master's hooks and MCP servers off.
+// Unix only: paths change kind to and from symlinks throughout.
+#![cfg(unix)]
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -22,8 +24,6 @@ fn republish(ctx: &mut TestContext, edit: impl FnOnce(&Path)) {
     ctx.start_master_with(&["--no-watch"]);
 }
 
-/// Symlinks: Unix only here (on Windows a link needs a privilege or developer mode).
-#[cfg(unix)]
 fn symlink(target: &str, at: &Path) {
     if let Some(dir) = at.parent() {
         fs::create_dir_all(dir).unwrap();
@@ -105,7 +105,6 @@ const TRANSITIONS: &[Transition] = &[
     },
 ];
 
-#[cfg(unix)]
 #[test]
 fn every_kind_change_on_the_master_applies_and_later_syncs_too() {
     for t in TRANSITIONS {
@@ -249,7 +248,6 @@ fn a_replayed_journal_checks_every_object_before_it_reaches_the_home() {
     assert_eq!(ctx.follower.read_codex("AGENTS.md"), "two\n");
 }
 
-#[cfg(unix)]
 #[test]
 fn restore_puts_a_backed_up_symlink_back_as_a_symlink() {
     let mut ctx = TestContext::new(bins!());

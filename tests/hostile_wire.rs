@@ -5,6 +5,7 @@
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+#[cfg(unix)]
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,7 +17,9 @@ use codexport_core::master::selection::{FileClass, Root};
 use codexport_core::mcp::manifest::McpManifest;
 use codexport_core::revision::{FileEntry, MasterInfo, PROTOCOL, Revision, content_hash};
 use codexport_core::store::sha256_hex;
-use codexport_test_support::{Ran, TestContext, assert_transcript, bins, output, run};
+#[cfg(unix)]
+use codexport_test_support::Ran;
+use codexport_test_support::{TestContext, assert_transcript, bins, output, run};
 
 // ---- a hand-made master ----
 

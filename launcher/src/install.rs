@@ -111,7 +111,8 @@ fn detach(command: &mut Command) {
 #[cfg(not(any(unix, windows)))]
 fn detach(_command: &mut Command) {}
 
-#[cfg(test)]
+// Unix only: the stand-in `codexport` the test runs is a shell script.
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use codexport_core::fsx;

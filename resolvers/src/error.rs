@@ -1,6 +1,6 @@
 //! The resolvers crate's one error type, with exit statuses and repair hints.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use codexport_core::{Diagnose, ExitStatus};
 
@@ -112,8 +112,9 @@ pub enum Error {
         status: String,
         /// The last lines of its output.
         tail: String,
-        /// The full log.
-        log: PathBuf,
+        /// The full log (boxed: a `PathBuf` is 32 bytes on Windows, which would put this error
+        /// at clippy's 128-byte limit for `Err` there).
+        log: Box<Path>,
     },
     /// A wasm plugin misbehaved (trap, deadline, memory, bad plan).
     #[error("resolver plugin `{plugin}`: {reason}")]

@@ -246,7 +246,7 @@ impl<'a> StepRunner<'a> {
             step: description.to_owned(),
             status: status.to_string(),
             tail: tail(&self.log_path, start),
-            log: self.log_path.clone(),
+            log: self.log_path.clone().into_boxed_path(),
         })
     }
 }
