@@ -1,8 +1,9 @@
 //! Sync benchmarks, each reported against a baseline measured in the same run:
 //! - rebuild after one changed file in a generated tree, full and as the watcher does it
 //!   (only the reported path re-read; baseline: a cold rebuild);
-//! - bytes a follower receives after one changed file (baseline: the first full transfer),
-//!   counted by the server (`/v1/stats`);
+//! - bytes and time of a first join and of a sync after one changed file, protocol v1 and v2
+//!   on the same tree (ratios v2/v1), counted by the server (`/v1/stats`), and that a sync
+//!   with nothing new is one `304` in both;
 //! - the hook path, `codexport sync --apply` with nothing new (baseline: `codexport --version`,
 //!   the cost of starting the process at all).
 //!
@@ -13,6 +14,7 @@ use std::fs;
 use std::time::{Duration, Instant};
 
 use codexport_core::master::publish::Publisher;
+use codexport_core::master::server::Stats;
 use codexport_core::mcp::export::PlainExport;
 use codexport_test_support::{TestContext, bins, output, write};
 
@@ -49,18 +51,29 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn stats(ctx: &TestContext, token: &str) -> (u64, u64) {
-    let v: serde_json::Value = reqwest::blocking::Client::new()
+/// Makes the follower speak v1 (the bench compares both).
+const PROTOCOL_ENV: &str = codexport_core::env::PROTOCOL;
+
+/// What the server sent so far.
+fn stats(ctx: &TestContext, token: &str) -> Stats {
+    reqwest::blocking::Client::new()
         .get(format!("{}/v1/stats", ctx.master_url()))
         .bearer_auth(token)
         .send()
         .unwrap()
         .json()
-        .unwrap();
-    (
-        v["object_bytes"].as_u64().unwrap(),
-        v["revision_bytes"].as_u64().unwrap(),
-    )
+        .unwrap()
+}
+
+trait Total {
+    fn total(&self) -> u64;
+}
+
+impl Total for Stats {
+    /// Every body byte: documents and objects (nodes are among the objects).
+    fn total(&self) -> u64 {
+        self.object_bytes + self.revision_bytes + self.root_bytes
+    }
 }
 
 fn main() {
@@ -147,49 +160,96 @@ fn main() {
         ms(watched) / ms(cold)
     );
 
-    // Delta bytes, counted by the server.
-    ctx.start_master_with(&["--no-watch"]);
-    let link = ctx.link("bench");
-    let token = link
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .split('&')
-        .next()
-        .unwrap()
-        .to_owned();
-    output(
-        ctx.follower_cmd()
-            .args(["follower", "join", &link, "--apply"]),
-        0,
-    );
-    let (full_objects, full_revision) = stats(&ctx, &token);
-    ctx.stop_master();
-    let changed = content(99_999, size);
-    ctx.master.write_codex(&rel(files / 2), &changed);
-    output(ctx.master_cmd().args(["master", "rebuild"]), 0);
-    ctx.start_master_with(&["--no-watch"]);
-    output(ctx.follower_cmd().args(["sync", "--apply"]), 0);
-    assert_eq!(
-        ctx.follower.read_codex(&rel(files / 2)).as_bytes(),
-        &changed[..]
-    );
-    let (objects, revision) = stats(&ctx, &token);
-    let limit = changed.len() as f64 * 1.05 + revision as f64;
-    println!(
-        "first join (baseline):          {:8} bytes ({full_objects} objects + {full_revision} revision)",
-        full_objects + full_revision
-    );
-    println!(
-        "delta, 1 file of {size} bytes:  {:8} bytes ({objects} objects + {revision} revision; {:.4}x first join; limit {:.0}: {})",
-        objects + revision,
-        (objects + revision) as f64 / (full_objects + full_revision) as f64,
-        limit,
-        if (objects + revision) as f64 <= limit {
-            "ok"
+    // First join and one changed file, v1 then v2 on the same tree, counted by the server.
+    // Each step restarts the master, so its counters start at zero.
+    let mut results = Vec::new();
+    for (protocol, file) in [("1", files / 2), ("2", files / 2 + 1)] {
+        let _ = fs::remove_dir_all(&ctx.follower.tool);
+        let _ = fs::remove_dir_all(&ctx.follower.codex);
+        fs::create_dir_all(&ctx.follower.codex).unwrap();
+        ctx.start_master_with(&["--no-watch"]);
+        let link = ctx.link(&format!("bench-v{protocol}"));
+        let token = link
+            .split("token=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap()
+            .to_owned();
+        let t = Instant::now();
+        output(
+            ctx.follower_cmd()
+                .env(PROTOCOL_ENV, protocol)
+                .args(["follower", "join", &link, "--apply"]),
+            0,
+        );
+        let join_time = t.elapsed();
+        let join = stats(&ctx, &token);
+        ctx.stop_master();
+        let changed = content(99_000 + file as u64, size);
+        ctx.master.write_codex(&rel(file), &changed);
+        output(ctx.master_cmd().args(["master", "rebuild"]), 0);
+        ctx.start_master_with(&["--no-watch"]);
+        let t = Instant::now();
+        output(
+            ctx.follower_cmd()
+                .env(PROTOCOL_ENV, protocol)
+                .args(["sync", "--apply"]),
+            0,
+        );
+        let delta_time = t.elapsed();
+        assert_eq!(ctx.follower.read_codex(&rel(file)).as_bytes(), &changed[..]);
+        let delta = stats(&ctx, &token);
+        // A sync with nothing new: one 304, nothing else.
+        output(
+            ctx.follower_cmd()
+                .env(PROTOCOL_ENV, protocol)
+                .args(["sync", "--apply", "-q"]),
+            0,
+        );
+        let idle = stats(&ctx, &token);
+        assert_eq!(idle.not_modified, delta.not_modified + 1, "v{protocol}");
+        assert_eq!(
+            idle.total(),
+            delta.total(),
+            "v{protocol}: a no-change sync sent a body"
+        );
+        if protocol == "2" {
+            // Left running for the hook path below.
         } else {
-            "OVER"
+            ctx.stop_master();
         }
+        results.push((protocol, join, join_time, delta, delta_time));
+    }
+    for (protocol, join, join_time, delta, delta_time) in &results {
+        println!(
+            "v{protocol} first join:                {:8} bytes ({} objects, {} nodes, {} document) {:8.1} ms",
+            join.total(),
+            join.object_bytes - join.node_bytes,
+            join.node_bytes,
+            join.revision_bytes + join.root_bytes,
+            ms(*join_time)
+        );
+        let limit = size as u64 + 16 * 1024;
+        println!(
+            "v{protocol} delta, 1 file of {size} bytes: {:8} bytes ({} objects, {} nodes, {} document) {:8.1} ms; goal <= {limit} (file + 16 KB): {}",
+            delta.total(),
+            delta.object_bytes - delta.node_bytes,
+            delta.node_bytes,
+            delta.revision_bytes + delta.root_bytes,
+            ms(*delta_time),
+            if delta.total() <= limit { "ok" } else { "OVER" }
+        );
+    }
+    let (_, v1_join, v1_join_time, v1_delta, v1_delta_time) = &results[0];
+    let (_, v2_join, v2_join_time, v2_delta, v2_delta_time) = &results[1];
+    println!(
+        "v2 / v1: first join {:.3}x bytes, {:.3}x time; delta {:.4}x bytes, {:.3}x time",
+        v2_join.total() as f64 / v1_join.total() as f64,
+        ms(*v2_join_time) / ms(*v1_join_time),
+        v2_delta.total() as f64 / v1_delta.total() as f64,
+        ms(*v2_delta_time) / ms(*v1_delta_time),
     );
 
     // Hook path: a no-change `sync --apply`, as a process, against the baseline of

@@ -57,6 +57,11 @@ pub(crate) enum Command {
     /// List the backups applies made of the files they replaced or deleted, oldest first.
     #[command(after_help = "Examples:\n  codexport backups\n  codexport backups --json")]
     Backups(BackupsArgs),
+    /// Remove from the object store what no kept revision references: on a master, objects of
+    /// neither the current revision nor the last `--keep`; on a follower, of neither the staged
+    /// nor the applied revision nor the last `--keep` (a follower also runs it after an apply).
+    #[command(after_help = "Examples:\n  codexport gc --dry-run\n  codexport gc --keep 3")]
+    Gc(GcArgs),
     /// Show role, homes, master, applied and staged revisions, last sync, reachability.
     #[command(
         after_help = "Examples:\n  codexport status\n  codexport status --json | jq .applied.seq"
@@ -305,6 +310,20 @@ pub(crate) struct RestoreArgs {
     /// Print the files that would be put back; write nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
+}
+
+/// `codexport gc`.
+#[derive(Debug, Args)]
+pub(crate) struct GcArgs {
+    /// Report what would be removed; remove nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// How many of the newest revisions keep their objects.
+    #[arg(long, value_name = "N", default_value_t = codexport_core::gc::DEFAULT_KEEP)]
+    pub(crate) keep: usize,
+    /// The report as JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// `codexport backups`.

@@ -54,6 +54,7 @@ fn main() -> ExitCode {
         Command::Apply(args) => commands::apply::run(args, printer),
         Command::Restore(args) => commands::restore::run(args, printer),
         Command::Backups(args) => commands::backups::run(args, printer),
+        Command::Gc(args) => commands::gc::run(args, printer),
         Command::Status(args) => commands::status::run(args, cli.global.verbose),
         Command::Verify(args) => commands::verify::run(args, &cli.global),
         Command::Demo(args) => commands::demo::run(args),

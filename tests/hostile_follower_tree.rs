@@ -1,6 +1,7 @@
 //! A hostile master against the follower's tree: chained links, writes through links, the tool
 //! root, modes and classes, a path listed as both file and folder. The master is a small fake
-//! server on 127.0.0.1 speaking protocol v1 that signs with a real master key (made by
+//! server on 127.0.0.1 speaking protocol v1, and v2 (tree roots and nodes built from the same
+//! revision) in the second run of every class, that signs with a real master key (made by
 //! `codexport master init`), so only the follower's own checks stand between it and the disk.
 // Unix only: every class here is a symlink or a mode (Windows' own checks: core's unit tests
 // under wine).
@@ -17,13 +18,16 @@ use codexport_core::identity::{Identity, MasterKey};
 use codexport_core::master::selection::{FileClass, Root};
 use codexport_core::mcp::manifest::McpManifest;
 use codexport_core::revision::{FileEntry, MasterInfo, PROTOCOL, Revision, content_hash};
-use codexport_core::store::sha256_hex;
+use codexport_core::store::{ObjectStore, sha256_hex};
+use codexport_core::tree;
 use codexport_test_support::{Ran, TestContext, assert_transcript, bins, output, run};
 
 /// What the fake master serves right now: the signed envelope and the objects it references.
 #[derive(Default)]
 struct Served {
     envelope: Vec<u8>,
+    /// The v2 root, when this fake master speaks v2 (else `/v2/root` is a `404`).
+    root: Option<Vec<u8>>,
     objects: HashMap<String, Vec<u8>>,
 }
 
@@ -73,11 +77,16 @@ struct Hostile {
     key: MasterKey,
     served: Arc<Mutex<Served>>,
     seq: u64,
+    /// Whether it serves v2 tree roots (each class runs on both protocols).
+    v2: bool,
+    /// Where its tree nodes are built (outside the test's homes).
+    store: tempfile::TempDir,
 }
 
 impl Hostile {
-    /// Joins (and applies) a first, harmless revision: `AGENTS.md` and `prompts/p.md`.
-    fn new() -> Self {
+    /// Joins (and applies) a first, harmless revision: `AGENTS.md` and `prompts/p.md`; a `v2`
+    /// master serves tree roots, another only v1.
+    fn new(v2: bool) -> Self {
         let ctx = TestContext::new(bins!());
         output(ctx.master_cmd().args(["master", "init"]), 0);
         let key = Identity::load_master(&ctx.master.homes()).unwrap();
@@ -88,6 +97,8 @@ impl Hostile {
             key,
             served,
             seq: 0,
+            v2,
+            store: tempfile::tempdir().unwrap(),
         };
         hostile.publish(vec![]);
         let link = codexport_core::link::JoinLink {
@@ -139,8 +150,22 @@ impl Hostile {
             files,
             mcp,
         };
+        // A revision with a path below a file or link has no tree (a node would list one name
+        // twice): such a class is served as v1 here, and its v2 form is
+        // `a_v2_node_listing_a_name_twice_is_invalid`.
+        let store = ObjectStore::new(self.store.path());
+        let root = match tree::build(&revision, &store, &self.key) {
+            Ok(built) if self.v2 => {
+                for node in &built.nodes {
+                    objects.insert(node.clone(), store.read(node).unwrap());
+                }
+                Some(built.signed)
+            }
+            _ => None,
+        };
         *self.served.lock().unwrap() = Served {
             envelope: revision.sign(&self.key).to_bytes(),
+            root,
             objects,
         };
     }
@@ -225,7 +250,8 @@ fn mode(path: &Path) -> u32 {
     fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
 }
 
-/// The fake master on `port`: `/v1/meta`, `/v1/revision`, `POST /v1/objects` from `served`.
+/// The fake master on `port`: `/v1/meta`, `/v1/revision`, `/v2/root` (when it speaks v2),
+/// `POST /v1/objects` and `POST /v2/objects` from `served`.
 fn serve(port: u16, key: &MasterKey, served: Arc<Mutex<Served>>) {
     let meta = serde_json::json!({
         "protocol": 1,
@@ -259,7 +285,15 @@ fn serve(port: u16, key: &MasterKey, served: Arc<Mutex<Served>>) {
                 ("200 OK", "application/json", meta.clone().into_bytes())
             } else if request_line.starts_with("GET /v1/revision ") {
                 ("200 OK", "application/json", served.envelope.clone())
-            } else if request_line.starts_with("POST /v1/objects ") {
+            } else if let Some(root) = served
+                .root
+                .as_ref()
+                .filter(|_| request_line.starts_with("GET /v2/root "))
+            {
+                ("200 OK", "application/json", root.clone())
+            } else if request_line.starts_with("POST /v1/objects ")
+                || request_line.starts_with("POST /v2/objects ")
+            {
                 let asked: serde_json::Value = serde_json::from_slice(&body).unwrap();
                 let mut frames = Vec::new();
                 for hash in asked["objects"].as_array().unwrap() {
@@ -291,210 +325,325 @@ fn local_link(target: &str, at: PathBuf) {
 #[cfg(unix)]
 #[test]
 fn chained_links_are_resolved_one_link_at_a_time() {
-    let mut h = Hostile::new();
-    // Each target stays inside lexically; followed through the links before it, `d` leaves
-    // the Codex home (and `skills/d/pwned` would be written through it).
-    let chain = || {
-        vec![
-            link(Root::Codex, "skills/a", "../skills"),
-            link(Root::Codex, "skills/b", "a/.."),
-            link(Root::Codex, "skills/c", "b/.."),
-            link(Root::Codex, "skills/d", "c/../outside"),
-        ]
-    };
-    let mut with_file = chain();
-    with_file.push(codex("skills/d/pwned", b"pwned\n"));
-    h.refused(with_file, 7, "chained_links_with_a_file_through_them");
-    h.refused(chain(), 7, "chained_links");
-    // Deeper, so that no link lands on the root itself: `b` is `skills/p` lexically, and
-    // outside the root once `a` is followed.
-    h.refused(
-        vec![
-            link(Root::Codex, "skills/p/q/a", ".."),
-            link(Root::Codex, "skills/p/q/b", "a/../../.."),
-        ],
-        7,
-        "chained_links_deeper",
-    );
-    assert!(!h.ctx.dir.path().join("outside").exists());
-    assert!(!h.ctx.follower.user.join("outside").exists());
+    for v2 in [false, true] {
+        let mut h = Hostile::new(v2);
+        // Each target stays inside lexically; followed through the links before it, `d` leaves
+        // the Codex home (and `skills/d/pwned` would be written through it).
+        let chain = || {
+            vec![
+                link(Root::Codex, "skills/a", "../skills"),
+                link(Root::Codex, "skills/b", "a/.."),
+                link(Root::Codex, "skills/c", "b/.."),
+                link(Root::Codex, "skills/d", "c/../outside"),
+            ]
+        };
+        let mut with_file = chain();
+        with_file.push(codex("skills/d/pwned", b"pwned\n"));
+        h.refused(with_file, 7, "chained_links_with_a_file_through_them");
+        h.refused(chain(), 7, "chained_links");
+        // Deeper, so that no link lands on the root itself: `b` is `skills/p` lexically, and
+        // outside the root once `a` is followed.
+        h.refused(
+            vec![
+                link(Root::Codex, "skills/p/q/a", ".."),
+                link(Root::Codex, "skills/p/q/b", "a/../../.."),
+            ],
+            7,
+            "chained_links_deeper",
+        );
+        assert!(!h.ctx.dir.path().join("outside").exists());
+        assert!(!h.ctx.follower.user.join("outside").exists());
+    }
 }
 
 #[cfg(unix)]
 #[test]
 fn links_already_on_disk_are_followed_too() {
-    let mut h = Hostile::new();
-    // The user's own link to the Codex home itself: a revision link through it leaves.
-    local_link("..", h.codex().join("skills/up"));
-    h.refused(
-        vec![link(Root::Codex, "skills/esc", "up/../outside")],
-        7,
-        "a_link_escaping_through_a_link_on_disk",
-    );
-    assert!(fs::symlink_metadata(h.codex().join("skills/esc")).is_err());
+    for v2 in [false, true] {
+        let mut h = Hostile::new(v2);
+        // The user's own link to the Codex home itself: a revision link through it leaves.
+        local_link("..", h.codex().join("skills/up"));
+        h.refused(
+            vec![link(Root::Codex, "skills/esc", "up/../outside")],
+            7,
+            "a_link_escaping_through_a_link_on_disk",
+        );
+        assert!(fs::symlink_metadata(h.codex().join("skills/esc")).is_err());
+    }
 }
 
 #[cfg(unix)]
 #[test]
 fn nothing_is_written_through_a_link() {
-    let mut h = Hostile::new();
-    h.refused(
-        vec![
-            link(Root::Codex, "skills/l", "../prompts"),
-            codex("skills/l/p.md", b"pwned\n"),
-        ],
-        7,
-        "a_file_under_a_link_of_the_revision",
-    );
-    h.refused(
-        vec![
-            link(Root::Tool, "resolvers/x", "../bin"),
-            file(
-                Root::Tool,
-                "resolvers/x/planted.sh",
-                b"#!/bin/sh\n",
-                0o755,
-                FileClass::Regular,
-            ),
-        ],
-        7,
-        "a_tool_file_under_a_link_of_the_revision",
-    );
-    assert!(!h.ctx.follower.tool.join("bin/planted.sh").exists());
-    assert_eq!(h.ctx.follower.read_codex("prompts/p.md"), "canon\n");
+    for v2 in [false, true] {
+        let mut h = Hostile::new(v2);
+        h.refused(
+            vec![
+                link(Root::Codex, "skills/l", "../prompts"),
+                codex("skills/l/p.md", b"pwned\n"),
+            ],
+            7,
+            "a_file_under_a_link_of_the_revision",
+        );
+        h.refused(
+            vec![
+                link(Root::Tool, "resolvers/x", "../bin"),
+                file(
+                    Root::Tool,
+                    "resolvers/x/planted.sh",
+                    b"#!/bin/sh\n",
+                    0o755,
+                    FileClass::Regular,
+                ),
+            ],
+            7,
+            "a_tool_file_under_a_link_of_the_revision",
+        );
+        assert!(!h.ctx.follower.tool.join("bin/planted.sh").exists());
+        assert_eq!(h.ctx.follower.read_codex("prompts/p.md"), "canon\n");
 
-    // A link the user made on this machine is not written through either.
-    local_link("../prompts", h.codex().join("skills/l"));
-    h.refused(
-        vec![codex("skills/l/p.md", b"pwned\n")],
-        4,
-        "a_file_under_a_link_on_disk",
-    );
-    assert_eq!(h.ctx.follower.read_codex("prompts/p.md"), "canon\n");
+        // A link the user made on this machine is not written through either.
+        local_link("../prompts", h.codex().join("skills/l"));
+        h.refused(
+            vec![codex("skills/l/p.md", b"pwned\n")],
+            4,
+            "a_file_under_a_link_on_disk",
+        );
+        assert_eq!(h.ctx.follower.read_codex("prompts/p.md"), "canon\n");
+    }
 }
 
 #[cfg(unix)]
 #[test]
 fn the_tool_root_holds_flat_wasm_files_only() {
-    let mut h = Hostile::new();
-    for (path, snapshot) in [
-        ("resolvers/evil.sh", "tool_root_not_wasm"),
-        ("resolvers/sub/deep.wasm", "tool_root_not_flat"),
-    ] {
+    for v2 in [false, true] {
+        let mut h = Hostile::new(v2);
+        for (path, snapshot) in [
+            ("resolvers/evil.sh", "tool_root_not_wasm"),
+            ("resolvers/sub/deep.wasm", "tool_root_not_flat"),
+        ] {
+            h.refused(
+                vec![file(Root::Tool, path, b"\0asm", 0o755, FileClass::Regular)],
+                7,
+                snapshot,
+            );
+        }
+        // A link among the resolvers stays among them.
         h.refused(
-            vec![file(Root::Tool, path, b"\0asm", 0o755, FileClass::Regular)],
+            vec![link(
+                Root::Tool,
+                "resolvers/a.wasm",
+                "../bin/codexport-mcp-run",
+            )],
             7,
-            snapshot,
+            "tool_root_link_out_of_resolvers",
         );
+        assert!(!h.ctx.follower.tool.join("resolvers").exists());
     }
-    // A link among the resolvers stays among them.
-    h.refused(
-        vec![link(
-            Root::Tool,
-            "resolvers/a.wasm",
-            "../bin/codexport-mcp-run",
-        )],
-        7,
-        "tool_root_link_out_of_resolvers",
-    );
-    assert!(!h.ctx.follower.tool.join("resolvers").exists());
 }
 
 #[cfg(unix)]
 #[test]
 fn modes_and_classes_are_the_followers_decision() {
-    let mut h = Hostile::new();
-    h.publish(vec![
-        file(
-            Root::Codex,
-            "prompts/run.sh",
-            b"#!/bin/sh\n",
-            0o777,
-            FileClass::Regular,
-        ),
-        file(
-            Root::Codex,
-            "hooks/s.sh",
-            b"#!/bin/sh\n",
-            0o6777,
-            FileClass::Regular,
-        ),
-        file(
-            Root::Codex,
-            "prompts/ro.md",
-            b"ro\n",
-            0o1444,
-            FileClass::Regular,
-        ),
-        file(
-            Root::Codex,
-            "auth.json",
-            b"{\"k\":\"sk-x\"}",
-            0o644,
-            FileClass::Regular,
-        ),
-        file(
-            Root::Codex,
-            "multi-auth/a.json",
-            b"{}",
-            0o666,
-            FileClass::Regular,
-        ),
-        file(
-            Root::Agents,
-            "skills/s/SKILL.md",
-            b"s\n",
-            0o666,
-            FileClass::Regular,
-        ),
-    ]);
-    let ran = h.sync();
-    assert_eq!(ran.code, 0, "{}", ran.transcript());
-    let codex = h.codex();
-    assert_eq!(mode(&codex.join("prompts/run.sh")), 0o755);
-    assert_eq!(mode(&codex.join("hooks/s.sh")), 0o755);
-    assert_eq!(mode(&codex.join("prompts/ro.md")), 0o644);
-    assert_eq!(mode(&codex.join("auth.json")), 0o600);
-    assert_eq!(mode(&codex.join("multi-auth/a.json")), 0o600);
-    assert_eq!(
-        mode(&h.ctx.follower.user.join(".agents/skills/s/SKILL.md")),
-        0o644
-    );
-    for dir in ["prompts", "hooks", "multi-auth"] {
+    for v2 in [false, true] {
+        let mut h = Hostile::new(v2);
+        h.publish(vec![
+            file(
+                Root::Codex,
+                "prompts/run.sh",
+                b"#!/bin/sh\n",
+                0o777,
+                FileClass::Regular,
+            ),
+            file(
+                Root::Codex,
+                "hooks/s.sh",
+                b"#!/bin/sh\n",
+                0o6777,
+                FileClass::Regular,
+            ),
+            file(
+                Root::Codex,
+                "prompts/ro.md",
+                b"ro\n",
+                0o1444,
+                FileClass::Regular,
+            ),
+            file(
+                Root::Codex,
+                "auth.json",
+                b"{\"k\":\"sk-x\"}",
+                0o644,
+                FileClass::Regular,
+            ),
+            file(
+                Root::Codex,
+                "multi-auth/a.json",
+                b"{}",
+                0o666,
+                FileClass::Regular,
+            ),
+            file(
+                Root::Agents,
+                "skills/s/SKILL.md",
+                b"s\n",
+                0o666,
+                FileClass::Regular,
+            ),
+        ]);
+        let ran = h.sync();
+        assert_eq!(ran.code, 0, "{}", ran.transcript());
+        let codex = h.codex();
+        assert_eq!(mode(&codex.join("prompts/run.sh")), 0o755);
+        assert_eq!(mode(&codex.join("hooks/s.sh")), 0o755);
+        assert_eq!(mode(&codex.join("prompts/ro.md")), 0o644);
+        assert_eq!(mode(&codex.join("auth.json")), 0o600);
+        assert_eq!(mode(&codex.join("multi-auth/a.json")), 0o600);
         assert_eq!(
-            mode(&codex.join(dir)) & 0o022,
-            0,
-            "{dir} is group/other-writable"
+            mode(&h.ctx.follower.user.join(".agents/skills/s/SKILL.md")),
+            0o644
         );
+        for dir in ["prompts", "hooks", "multi-auth"] {
+            assert_eq!(
+                mode(&codex.join(dir)) & 0o022,
+                0,
+                "{dir} is group/other-writable"
+            );
+        }
     }
 }
 
 #[cfg(unix)]
 #[test]
 fn runtime_state_is_refused_in_the_codex_home() {
-    let mut h = Hostile::new();
-    for (path, snapshot) in [
-        ("history.jsonl", "runtime_state_history"),
-        (
-            "sessions/2026/01/01/rollout.jsonl",
-            "runtime_state_sessions",
-        ),
-        ("state_5.sqlite", "runtime_state_sqlite"),
-        ("log/codex-tui.log", "runtime_state_log"),
-        ("skills/.system/x/SKILL.md", "runtime_state_system_skills"),
-    ] {
-        h.refused(vec![codex(path, b"{}\n")], 7, snapshot);
+    for v2 in [false, true] {
+        let mut h = Hostile::new(v2);
+        for (path, snapshot) in [
+            ("history.jsonl", "runtime_state_history"),
+            (
+                "sessions/2026/01/01/rollout.jsonl",
+                "runtime_state_sessions",
+            ),
+            ("state_5.sqlite", "runtime_state_sqlite"),
+            ("log/codex-tui.log", "runtime_state_log"),
+            ("skills/.system/x/SKILL.md", "runtime_state_system_skills"),
+        ] {
+            h.refused(vec![codex(path, b"{}\n")], 7, snapshot);
+        }
     }
 }
 
 #[cfg(unix)]
 #[test]
 fn a_path_listed_as_both_file_and_folder_is_invalid() {
-    let mut h = Hostile::new();
+    let mut h = Hostile::new(false);
     h.refused(
         vec![codex("rules/x", b"x\n"), codex("rules/x/y", b"y\n")],
         7,
         "file_and_folder",
     );
+    assert!(!h.codex().join("rules").exists());
+}
+
+/// v2's form of the class above: a node that lists one name twice (as a file and as a
+/// folder) is invalid (exit 7), nothing written.
+#[test]
+fn a_v2_node_listing_a_name_twice_is_invalid() {
+    use codexport_core::revision::SignedRevision;
+    use codexport_core::tree::{Kind, Node, NodeEntry, PROTOCOL_V2, TreeRoot};
+    let mut h = Hostile::new(true);
+    let before = h.everything();
+    h.publish(vec![]);
+    let mut served = h.served.lock().unwrap();
+    let root: TreeRoot = serde_json::from_str(
+        &SignedRevision::parse(served.root.as_ref().unwrap())
+            .unwrap()
+            .document,
+    )
+    .unwrap();
+    served.objects.insert(sha256_hex(b"y\n"), b"y\n".to_vec());
+    let mut put = |node: &Node| {
+        let bytes = serde_json::to_vec(node).unwrap();
+        let hash = sha256_hex(&bytes);
+        served.objects.insert(hash.clone(), bytes);
+        hash
+    };
+    let y = NodeEntry {
+        name: "y".into(),
+        kind: Kind::File,
+        hash: sha256_hex(b"y\n"),
+        size: Some(2),
+        mode: Some(0o644),
+        class: Some(FileClass::Regular),
+        link: None,
+    };
+    let folder = put(&Node {
+        entries: vec![y.clone()],
+        parts: vec![],
+    });
+    let x_dir = NodeEntry {
+        name: "x".into(),
+        kind: Kind::Dir,
+        hash: folder,
+        size: None,
+        mode: None,
+        class: None,
+        link: None,
+    };
+    let x_file = NodeEntry {
+        name: "x".into(),
+        ..y.clone()
+    };
+    let rules = put(&Node {
+        entries: vec![x_dir, x_file],
+        parts: vec![],
+    });
+    let codex = put(&Node {
+        entries: vec![NodeEntry {
+            name: "rules".into(),
+            kind: Kind::Dir,
+            hash: rules,
+            size: None,
+            mode: None,
+            class: None,
+            link: None,
+        }],
+        parts: vec![],
+    });
+    let top = put(&Node {
+        entries: vec![NodeEntry {
+            name: "codex".into(),
+            kind: Kind::Dir,
+            hash: codex,
+            size: None,
+            mode: None,
+            class: None,
+            link: None,
+        }],
+        parts: vec![],
+    });
+    let root = TreeRoot {
+        seq: root.seq + 1,
+        tree: top,
+        ..root
+    };
+    let document = serde_json::to_string(&root).unwrap();
+    served.root = Some(
+        SignedRevision {
+            protocol: PROTOCOL_V2,
+            signature: h.key.sign(document.as_bytes()),
+            document,
+        }
+        .to_bytes(),
+    );
+    drop(served);
+    let ran = h.sync();
+    assert_eq!(ran.code, 7, "{}", ran.transcript());
+    assert!(
+        ran.stderr.contains("out of order or twice"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(h.everything(), before);
     assert!(!h.codex().join("rules").exists());
 }

@@ -85,6 +85,33 @@ fn fake_master(
     connections
 }
 
+/// `handler` as a master of the previous release: `404` for every `/v2/` path, so the
+/// follower reads v1.
+fn v1_only(
+    handler: impl Fn(&Request, &mut TcpStream) + Send + Sync + 'static,
+) -> impl Fn(&Request, &mut TcpStream) + Send + Sync + 'static {
+    move |request, stream| {
+        if request.line.starts_with("GET /v2/") {
+            answer(stream, "404 Not Found", "text/plain", b"");
+        } else {
+            handler(request, stream);
+        }
+    }
+}
+
+/// Serves `handler` as a v1-only master (`v2` false) or as it is, answering `/v2/root` too.
+fn fake_master_of(
+    port: u16,
+    v2: bool,
+    handler: impl Fn(&Request, &mut TcpStream) + Send + Sync + 'static,
+) -> Arc<AtomicUsize> {
+    if v2 {
+        fake_master(port, handler)
+    } else {
+        fake_master(port, v1_only(handler))
+    }
+}
+
 /// The 4-byte file every fake revision holds.
 const CONTENT: &[u8] = b"abcd";
 
@@ -260,10 +287,16 @@ fn a_frame_length_of_u64_max_is_invalid_input_not_a_panic() {
 #[cfg(unix)]
 #[test]
 fn a_huge_revision_body_is_cut_at_its_cap() {
+    for v2 in [false, true] {
+        huge_document(v2);
+    }
+}
+
+fn huge_document(v2: bool) {
     let ctx = TestContext::new(bins!());
     let key = MasterKey::generate();
     let meta = meta(&key, &key.fingerprint);
-    fake_master(ctx.port, move |request, stream| {
+    fake_master_of(ctx.port, v2, move |request, stream| {
         if request.line.starts_with("GET /v1/meta ") {
             answer(stream, "200 OK", "application/json", &meta);
             return;
@@ -286,29 +319,41 @@ fn a_huge_revision_body_is_cut_at_its_cap() {
                 .args(["follower", "join", &link_to(ctx.port, &key)]),
         );
     assert_eq!(ran.code, 7, "{}", ran.stderr);
-    assert!(
-        ran.stderr
-            .contains("the revision is larger than the 32 MiB cap"),
-        "{}",
-        ran.stderr
-    );
+    let (cap, snapshot) = if v2 {
+        (
+            "the tree root is larger than the 64 KiB cap",
+            "root_past_its_cap",
+        )
+    } else {
+        (
+            "the revision is larger than the 32 MiB cap",
+            "revision_past_its_cap",
+        )
+    };
+    assert!(ran.stderr.contains(cap), "{}", ran.stderr);
     assert!(peak < 128 * MIB, "peak RSS {} MiB", peak / MIB);
-    assert_transcript!("revision_past_its_cap", ran);
+    assert_transcript!(snapshot, ran);
 }
 
 #[test]
 fn a_dripping_master_is_cut_off_at_the_timeout() {
+    for v2 in [false, true] {
+        dripping(v2);
+    }
+}
+
+fn dripping(v2: bool) {
     let ctx = TestContext::new(bins!());
     let key = MasterKey::generate();
     let meta = meta(&key, &key.fingerprint);
-    fake_master(ctx.port, move |request, stream| {
+    fake_master_of(ctx.port, v2, move |request, stream| {
         if request.line.starts_with("GET /v1/meta ") {
             answer(stream, "200 OK", "application/json", &meta);
             return;
         }
         let _ = write!(
             stream,
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n"
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 60000\r\n\r\n"
         );
         for _ in 0..120 {
             if stream.write_all(b"{").is_err() {
@@ -365,6 +410,14 @@ const FORGED: &str = "SHA256:x\napplied seq 999 \u{1b}[31mred";
 
 #[test]
 fn unverified_text_reaches_neither_the_log_nor_the_terminal() {
+    for v2 in [false, true] {
+        unverified_text(v2);
+    }
+}
+
+/// The join reads v1; in the phases after it, a v2 master serves its forged document as a
+/// tree root (signed by another key, so nothing of its tree is ever fetched).
+fn unverified_text(v2: bool) {
     let ctx = TestContext::new(bins!());
     let key = MasterKey::generate();
     let other = MasterKey::generate();
@@ -374,12 +427,26 @@ fn unverified_text_reaches_neither_the_log_nor_the_terminal() {
     // Phase 1: signed by another key, claiming anything. Phase 2: also signed by another key,
     // and `/v1/meta` presents that key (under a forged fingerprint text).
     let forged = revision(2, FORGED).sign(&other).to_bytes();
+    let scratch = tempfile::tempdir().unwrap();
+    let forged_root = codexport_core::tree::build(
+        &revision(2, FORGED),
+        &codexport_core::store::ObjectStore::new(scratch.path()),
+        &other,
+    )
+    .unwrap()
+    .signed;
     let other_meta = meta(&other, FORGED);
     let hash = sha256_hex(CONTENT);
     let current = phase.clone();
     fake_master(ctx.port, move |request, stream| {
         let phase = current.load(Ordering::SeqCst);
-        if request.line.starts_with("GET /v1/meta ") {
+        if request.line.starts_with("GET /v2/root ") {
+            if v2 && phase > 0 {
+                answer(stream, "200 OK", "application/json", &forged_root);
+            } else {
+                answer(stream, "404 Not Found", "text/plain", b"");
+            }
+        } else if request.line.starts_with("GET /v1/meta ") {
             let body = if phase == 2 {
                 &other_meta
             } else {

@@ -28,6 +28,10 @@ pub const CODEXPORT_LOG: &str = "CODEXPORT_LOG";
 pub const RUST_LOG: &str = "RUST_LOG";
 /// Disables colour when set to anything (https://no-color.org).
 pub const NO_COLOR: &str = "NO_COLOR";
+/// The highest protocol a follower speaks: `1` keeps it on v1 (the benchmark comparing both,
+/// tests of the v1 path masters still serve); unset or anything else, v2 when the master has
+/// it.
+pub const PROTOCOL: &str = "CODEXPORT_PROTOCOL";
 /// Tests of crash safety only: abort an apply journal run after this many operations.
 pub const TEST_CRASH_AFTER: &str = "CODEXPORT_TEST_CRASH_AFTER";
 /// Where systemd and other XDG programs keep per-user configuration (`~/.config` when unset).

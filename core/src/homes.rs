@@ -109,6 +109,11 @@ impl Homes {
     pub fn objects(&self) -> PathBuf {
         self.in_tool("objects")
     }
+    /// `revisions/`: the last signed revisions (`<seq>.json`, 0600), which `gc` keeps the
+    /// objects of: v2 roots on the master, the staged envelopes on a follower.
+    pub fn revisions(&self) -> PathBuf {
+        self.in_tool("revisions")
+    }
     /// `state.json`: the follower's applied revision and managed files.
     pub fn state(&self) -> PathBuf {
         self.in_tool("state.json")

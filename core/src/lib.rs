@@ -19,6 +19,7 @@ pub mod env;
 mod error;
 mod exit;
 pub mod fsx;
+pub mod gc;
 pub mod homes;
 pub mod identity;
 pub mod link;
@@ -32,6 +33,7 @@ pub mod store;
 pub mod suggest;
 #[cfg(test)]
 mod test_child;
+pub mod tree;
 
 // By role and concept.
 pub mod follower;

@@ -5,6 +5,7 @@ pub(crate) mod backups;
 pub(crate) mod completions;
 pub(crate) mod demo;
 pub(crate) mod follower;
+pub(crate) mod gc;
 pub(crate) mod hook;
 pub(crate) mod master;
 pub(crate) mod mcp;

@@ -1,4 +1,4 @@
-//! Protocol v1 client (reqwest): meta, revision with ETag, and the batch object stream, each
+//! Protocol client (reqwest): meta, v1 revision or v2 tree root with ETag, and the batch object stream, each
 //! answer bounded (body caps, frame lengths checked against the signed sizes, objects
 //! streamed to the store) whatever the master sends.
 
@@ -16,6 +16,9 @@ pub const MAX_META_BYTES: usize = 64 * 1024;
 
 /// The largest signed revision envelope read (about 60,000 files).
 pub const MAX_REVISION_BYTES: usize = 32 * 1024 * 1024;
+
+/// The largest signed tree root read (a real one is about 600 bytes).
+pub const MAX_ROOT_BYTES: usize = 64 * 1024;
 
 /// The largest object the revision gives no size for (an MCP artifact), the archive cap.
 pub const MAX_UNSIZED_OBJECT_BYTES: u64 = 4 * 1024 * 1024 * 1024;
@@ -129,6 +132,10 @@ impl Client {
     /// an error answer is the master's text and is never shown.
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response> {
         let response = request.send().await.map_err(|e| self.transport_error(&e))?;
+        self.check_status(response)
+    }
+
+    fn check_status(&self, response: reqwest::Response) -> Result<reqwest::Response> {
         match response.status() {
             StatusCode::FORBIDDEN => Err(Error::PeerRefused {
                 url: self.base.clone(),
@@ -156,10 +163,12 @@ impl Client {
         what: &str,
     ) -> Result<Vec<u8>> {
         let too_large = || {
-            self.protocol(format!(
-                "{what} is larger than the {} MiB cap",
-                cap / (1024 * 1024)
-            ))
+            let cap = if cap >= 1024 * 1024 {
+                format!("{} MiB", cap / (1024 * 1024))
+            } else {
+                format!("{} KiB", cap / 1024)
+            };
+            self.protocol(format!("{what} is larger than the {cap} cap"))
         };
         if response.content_length().is_some_and(|n| n > cap as u64) {
             return Err(too_large());
@@ -202,24 +211,49 @@ impl Client {
         Ok(Fetched::Revision(body))
     }
 
-    /// Fetches `wanted` in `POST /v1/objects` streams of at most
+    /// `GET /v2/root`, conditional on `known` (a revision hash); `None` when the master
+    /// serves no v2 (a `404`: a master of the previous release, which the v1 path reads).
+    pub(crate) async fn tree_root(&self, known: Option<&str>) -> Result<Option<Fetched>> {
+        let mut request = self.get("/v2/root");
+        if let Some(rev) = known {
+            request = request.header(reqwest::header::IF_NONE_MATCH, format!("\"{rev}\""));
+        }
+        let response = request.send().await.map_err(|e| self.transport_error(&e))?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let response = self.check_status(response)?;
+        if response.status() == StatusCode::NOT_MODIFIED {
+            return Ok(Some(Fetched::NotModified));
+        }
+        let body = self.body(response, MAX_ROOT_BYTES, "the tree root").await?;
+        Ok(Some(Fetched::Revision(body)))
+    }
+
+    /// Fetches `wanted` in `POST /v{version}/objects` streams of at most
     /// [`MAX_OBJECTS_PER_REQUEST`] objects each; verifies each object and stores it, streaming
     /// it to a temp file in the store. Returns the bytes received.
     pub(crate) async fn fetch_objects(
         &self,
+        version: u32,
         wanted: &[Wanted],
         store: &ObjectStore,
     ) -> Result<u64> {
         let mut received = 0;
         for batch in wanted.chunks(MAX_OBJECTS_PER_REQUEST) {
-            received += self.fetch_batch(batch, store).await?;
+            received += self.fetch_batch(version, batch, store).await?;
         }
         Ok(received)
     }
 
-    async fn fetch_batch(&self, wanted: &[Wanted], store: &ObjectStore) -> Result<u64> {
+    async fn fetch_batch(
+        &self,
+        version: u32,
+        wanted: &[Wanted],
+        store: &ObjectStore,
+    ) -> Result<u64> {
         let request = self
-            .authed(self.http.post(format!("{}/v1/objects", self.base)))
+            .authed(self.http.post(format!("{}/v{version}/objects", self.base)))
             .json(&ObjectsRequest {
                 objects: wanted.iter().map(|w| w.hash.clone()).collect(),
             });

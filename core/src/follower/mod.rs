@@ -33,6 +33,7 @@ use {
     crate::identity::{Trust, fingerprint},
     crate::revision::{Revision, SignedRevision},
     crate::store::ObjectStore,
+    crate::tree,
     std::future::Future,
 };
 
@@ -75,12 +76,14 @@ pub struct SyncOutcome {
     pub staged: Option<(u64, String)>,
     /// Whether a new revision was staged.
     pub new_revision: bool,
-    /// Objects fetched and their bytes on the wire.
+    /// File and MCP artifact objects fetched (v2's tree nodes are not counted).
     pub fetched_objects: usize,
-    /// Bytes of the object stream.
+    /// Bytes of the object streams (v2's tree nodes included).
     pub fetched_bytes: u64,
     /// What apply did, when it ran and there was something to apply.
     pub applied: Option<ApplyReport>,
+    /// What the object store collection after that apply removed.
+    pub collected: Option<crate::gc::GcReport>,
 }
 
 /// Where and how to join.
@@ -253,6 +256,7 @@ fn abandoned() -> Result<SyncOutcome> {
         fetched_objects: 0,
         fetched_bytes: 0,
         applied: None,
+        collected: None,
     })
 }
 
@@ -358,8 +362,98 @@ struct Known<'a> {
     seq: u64,
 }
 
+/// Pulls the v2 tree root, or the v1 revision from a master that serves no v2.
 #[cfg(feature = "net")]
 async fn pull(homes: &Homes, client: &Client, trust: &Trust, known: Known<'_>) -> Result<Pulled> {
+    if std::env::var(crate::env::PROTOCOL).is_ok_and(|v| v == "1") {
+        return pull_v1(homes, client, trust, known).await;
+    }
+    match client.tree_root(known.etag).await? {
+        Some(Fetched::NotModified) => Ok(UNCHANGED),
+        Some(Fetched::Revision(envelope)) => pull_tree(homes, client, trust, known, envelope).await,
+        None => pull_v1(homes, client, trust, known).await,
+    }
+}
+
+/// Refuses a changed revision whose seq is not above the highest one seen.
+#[cfg(feature = "net")]
+fn check_seq(known: &Known<'_>, revision: &str, seq: u64) -> Result<bool> {
+    let unchanged = known.revision == Some(revision);
+    if !unchanged && known.seq > 0 && seq <= known.seq {
+        return Err(Error::Rollback {
+            known: known.seq,
+            offered: seq,
+        });
+    }
+    Ok(unchanged)
+}
+
+/// The v2 walk: verifies the root, then fetches level by level only the nodes the store
+/// lacks (each verified by its hash and bounded, [`crate::tree::Walk`]), rebuilds the v1
+/// revision from them and checks it as v1 does, then fetches the files the store lacks.
+#[cfg(feature = "net")]
+async fn pull_tree(
+    homes: &Homes,
+    client: &Client,
+    trust: &Trust,
+    known: Known<'_>,
+    envelope: Vec<u8>,
+) -> Result<Pulled> {
+    let signed = SignedRevision::parse(&envelope).map_err(|reason| Error::Protocol {
+        url: client.base().to_owned(),
+        reason: format!("the tree root envelope {reason}"),
+    })?;
+    let root = match tree::TreeRoot::verify(&signed, trust, client.base()) {
+        Ok(root) => root,
+        Err(e) => return Err(diagnose_bad_signature(client, &signed, e).await),
+    };
+    let unchanged = check_seq(&known, &root.revision, root.seq)?;
+    let store = ObjectStore::new(homes.objects());
+    let mut bytes = 0;
+    let mut first = Vec::new();
+    if !store.contains(&root.mcp) {
+        first.push(Wanted {
+            hash: root.mcp.clone(),
+            limit: tree::MAX_MANIFEST_BYTES,
+        });
+    }
+    let mut walk = tree::Walk::new(root);
+    while !walk.done() {
+        let mut missing = std::mem::take(&mut first);
+        missing.extend(
+            walk.wanted(&store)
+                .into_iter()
+                .filter(|h| !missing.iter().any(|w| w.hash == *h))
+                .map(|hash| Wanted {
+                    hash,
+                    limit: tree::MAX_NODE_BYTES,
+                })
+                .collect::<Vec<_>>(),
+        );
+        bytes += client.fetch_objects(2, &missing, &store).await?;
+        walk.step(&store)?;
+    }
+    let mcp = tree::read_manifest(&store, &walk.root().mcp)?;
+    let revision = walk.finish(mcp)?;
+    let missing: Vec<Wanted> = wanted(&revision)
+        .into_iter()
+        .filter(|w| !store.contains(&w.hash))
+        .collect();
+    bytes += client.fetch_objects(2, &missing, &store).await?;
+    Ok(Pulled {
+        new: (!unchanged).then_some((revision, envelope)),
+        objects: missing.len(),
+        bytes,
+    })
+}
+
+#[cfg(feature = "net")]
+async fn pull_v1(
+    homes: &Homes,
+    client: &Client,
+    trust: &Trust,
+    known: Known<'_>,
+) -> Result<Pulled> {
     let envelope = match client.revision(known.etag).await? {
         Fetched::NotModified => return Ok(UNCHANGED),
         Fetched::Revision(bytes) => bytes,
@@ -372,19 +466,13 @@ async fn pull(homes: &Homes, client: &Client, trust: &Trust, known: Known<'_>) -
         Ok(revision) => revision,
         Err(e) => return Err(diagnose_bad_signature(client, &signed, e).await),
     };
-    let unchanged = known.revision == Some(revision.revision.as_str());
-    if !unchanged && known.seq > 0 && revision.seq <= known.seq {
-        return Err(Error::Rollback {
-            known: known.seq,
-            offered: revision.seq,
-        });
-    }
+    let unchanged = check_seq(&known, &revision.revision, revision.seq)?;
     let store = ObjectStore::new(homes.objects());
     let missing: Vec<Wanted> = wanted(&revision)
         .into_iter()
         .filter(|w| !store.contains(&w.hash))
         .collect();
-    let bytes = client.fetch_objects(&missing, &store).await?;
+    let bytes = client.fetch_objects(1, &missing, &store).await?;
     Ok(Pulled {
         new: (!unchanged).then_some((revision, envelope)),
         objects: missing.len(),
@@ -448,6 +536,7 @@ fn finish(
             fetched_objects: pulled.objects,
             fetched_bytes: pulled.bytes,
             applied,
+            collected: None,
         });
     }
     let mut outcome = SyncOutcome {
@@ -456,10 +545,11 @@ fn finish(
         fetched_objects: pulled.objects,
         fetched_bytes: pulled.bytes,
         applied: None,
+        collected: None,
     };
     let revision = match pulled.new {
         Some((revision, envelope)) => {
-            stage::save(homes, &envelope)?;
+            stage::save(homes, revision.seq, &envelope)?;
             let mut state = State::load(homes)?;
             state.max_seq = state.max_seq.max(revision.seq);
             state.staged = Some(Staged {
@@ -484,9 +574,28 @@ fn finish(
                 ..ApplyOptions::default()
             };
             outcome.applied = Some(apply::apply_with(homes, settings, &revision, options)?);
+            outcome.collected = collect_after_apply(homes);
         }
     }
     Ok(outcome)
+}
+
+/// The collection after an apply (the lock held): bounded by
+/// [`crate::gc::AFTER_APPLY_BUDGET`]; a failure is logged, never the apply's.
+fn collect_after_apply(homes: &Homes) -> Option<crate::gc::GcReport> {
+    let options = crate::gc::GcOptions {
+        dry_run: false,
+        keep: crate::gc::DEFAULT_KEEP,
+        budget: Some(crate::gc::AFTER_APPLY_BUDGET),
+        lock_wait: Wait::No,
+    };
+    match crate::gc::collect_follower_locked(homes, options) {
+        Ok(report) => Some(report),
+        Err(e) => {
+            tracing::warn!("collecting the object store after the apply: {e}");
+            None
+        }
+    }
 }
 
 /// Applies the staged revision (`codexport apply`), layering this machine's files again
@@ -502,7 +611,11 @@ pub fn apply_staged(homes: &Homes, lock_wait: Wait, options: ApplyOptions) -> Re
         )
     })?;
     let settings = LocalSettings::load(homes)?;
-    apply::apply_with(homes, &settings, &revision, options)
+    let report = apply::apply_with(homes, &settings, &revision, options)?;
+    if !report.dry_run {
+        collect_after_apply(homes);
+    }
+    Ok(report)
 }
 
 /// Drops the pinned key, the staged revision and the rollback floor (`follower trust-reset`).

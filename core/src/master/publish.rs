@@ -16,7 +16,7 @@ use crate::mcp::manifest::McpManifest;
 use crate::revision::{FileEntry, MasterInfo, PROTOCOL, Revision, SignedRevision, content_hash};
 use crate::settings::MasterSettings;
 use crate::store::ObjectStore;
-use crate::{Homes, fsx};
+use crate::{Homes, fsx, tree};
 
 /// A revision as served: the document, its signed bytes, and the objects it may hand out.
 #[derive(Debug, Clone)]
@@ -25,8 +25,14 @@ pub struct Published {
     pub revision: Revision,
     /// The signed envelope's bytes (what `/v1/revision` sends).
     pub signed: Vec<u8>,
-    /// Objects the server may serve: exactly the ones this revision references.
+    /// The signed v2 root made from the same document (what `/v2/root` sends); empty when
+    /// read by [`load_published`] alone (the publisher adds it).
+    pub root: Vec<u8>,
+    /// Objects the server may serve: exactly the ones this revision references, its tree
+    /// nodes and manifest object included.
     pub objects: HashSet<String>,
+    /// The tree nodes (and manifest object) among `objects`.
+    pub nodes: HashSet<String>,
 }
 
 impl Published {
@@ -35,7 +41,26 @@ impl Published {
             objects: revision.objects().into_iter().collect(),
             revision,
             signed,
+            root: Vec::new(),
+            nodes: HashSet::new(),
         }
+    }
+
+    /// Adds the v2 tree of the document: its nodes written to `store`, its root signed with
+    /// `key` and kept in `revisions/` (what `gc` keeps the objects of).
+    fn rooted(mut self, homes: &Homes, store: &ObjectStore, key: &MasterKey) -> Result<Self> {
+        let built = tree::build(&self.revision, store, key)
+            .map_err(|e| Error::io("write", store.root(), e))?;
+        let path = homes
+            .revisions()
+            .join(format!("{}.json", self.revision.seq));
+        if read_optional(&path)?.as_deref() != Some(&built.signed[..]) {
+            fsx::write_secret(&path, &built.signed).map_err(|e| Error::io("write", path, e))?;
+        }
+        self.objects.extend(built.nodes.iter().cloned());
+        self.nodes = built.nodes.into_iter().collect();
+        self.root = built.signed;
+        Ok(self)
     }
 }
 
@@ -77,11 +102,18 @@ impl Publisher {
         export: Arc<dyn McpExport>,
     ) -> Result<Self> {
         let key = Identity::load_master(homes)?;
+        let store = ObjectStore::new(homes.objects());
+        let last = match load_published(homes)? {
+            Some(p) if p.revision.master.fingerprint == key.fingerprint => {
+                Some(Arc::new(p.rooted(homes, &store, &key)?))
+            }
+            other => other.map(Arc::new),
+        };
         Ok(Self {
             selection: Selection::new(settings),
-            store: ObjectStore::new(homes.objects()),
+            store,
             cache: HashCache::load(homes),
-            last: load_published(homes)?.map(Arc::new),
+            last,
             homes: homes.clone(),
             key,
             export,
@@ -96,6 +128,7 @@ impl Publisher {
 
     /// Snapshots the homes; signs and persists a new revision when the content changed.
     pub fn rebuild(&mut self) -> Result<Rebuilt> {
+        let lock = LockGuard::acquire(&self.homes.publish_lock(), INTERACTIVE_WAIT)?;
         let snap = snapshot(
             &self.homes,
             &self.selection,
@@ -106,6 +139,7 @@ impl Publisher {
         self.cache.save();
         self.followed = snap.followed;
         self.publish(
+            &lock,
             snap.files,
             snap.mcp,
             snap.warnings,
@@ -135,13 +169,15 @@ impl Publisher {
         let mut rehashed = 0;
         let mut warnings = Vec::new();
         let mut skipped_links = Vec::new();
+        if paths.iter().any(|abs| match locate(&self.homes, abs) {
+            None => true,
+            Some((root, rel)) => rel.is_empty() || (root == Root::Codex && rel == "config.toml"),
+        }) {
+            return self.rebuild();
+        }
+        let lock = LockGuard::acquire(&self.homes.publish_lock(), INTERACTIVE_WAIT)?;
         for abs in paths {
-            let Some((root, rel)) = locate(&self.homes, abs) else {
-                return self.rebuild();
-            };
-            if rel.is_empty() || (root == Root::Codex && rel == "config.toml") {
-                return self.rebuild();
-            }
+            let (root, rel) = locate(&self.homes, abs).expect("checked above");
             let (covered, scan) = self.selection.rescan(&self.homes, root, &rel);
             self.followed |= scan.followed;
             let prefix = format!("{covered}/");
@@ -159,6 +195,7 @@ impl Publisher {
         // The map's (root, path) order is the order `Selection::select` sorts by.
         let files = files.into_values().collect();
         self.publish(
+            &lock,
             files,
             last.revision.mcp.clone(),
             warnings,
@@ -169,22 +206,28 @@ impl Publisher {
 
     /// Signs and persists a new revision when `files` and `mcp` differ from the last one.
     ///
-    /// Under the publisher lock, and against `revision.json` as it is on disk: a `master
+    /// Under the publisher lock (held from the snapshot on, so `gc` never removes an object
+    /// a snapshot just stored), and against `revision.json` as it is on disk: a `master
     /// rebuild` run while `serve` publishes never reuses a `seq`, and `seq` grows only when
     /// `revision` changes.
     fn publish(
         &mut self,
+        _lock: &LockGuard,
         files: Vec<FileEntry>,
         mcp: McpManifest,
         warnings: Vec<String>,
         skipped_links: Vec<SkippedLink>,
         rehashed: usize,
     ) -> Result<Rebuilt> {
-        let _lock = LockGuard::acquire(&self.homes.publish_lock(), INTERACTIVE_WAIT)?;
         let before = self.last.as_ref().map(|l| l.revision.seq);
         if let Some(on_disk) = load_published(&self.homes)?
             && before.is_none_or(|seq| on_disk.revision.seq > seq)
         {
+            let on_disk = if on_disk.revision.master.fingerprint == self.key.fingerprint {
+                on_disk.rooted(&self.homes, &self.store, &self.key)?
+            } else {
+                on_disk
+            };
             self.last = Some(Arc::new(on_disk));
         }
         let revision = content_hash(&files, &mcp);
@@ -216,9 +259,11 @@ impl Publisher {
             mcp,
         };
         let signed = doc.sign(&self.key).to_bytes();
+        // The tree first: `revision.json` never names a revision without its v2 root.
+        let published = Published::new(doc, signed).rooted(&self.homes, &self.store, &self.key)?;
         let path = self.homes.published_revision();
-        fsx::write_secret(&path, &signed).map_err(|e| Error::io("write", path, e))?;
-        let published = Arc::new(Published::new(doc, signed));
+        fsx::write_secret(&path, &published.signed).map_err(|e| Error::io("write", path, e))?;
+        let published = Arc::new(published);
         self.last = Some(published.clone());
         Ok(Rebuilt {
             published,

@@ -1,10 +1,11 @@
-//! Protocol v1 server (axum on hyper): meta, signed revision with ETag, objects single and batched.
+//! Protocol server (axum on hyper): v1 meta, signed revision with ETag, objects single and batched; v2's tree root ([`v2`]).
 //!
 //! Every connection is checked against the allow list when it is accepted, and bounded
 //! ([`conn`]); every route but `/v1/meta` needs a follower's bearer token. Objects are served
 //! only when the current revision references them, never arbitrary store contents.
 
 mod conn;
+mod v2;
 mod watch;
 
 use std::collections::BTreeSet;
@@ -74,8 +75,14 @@ pub struct Stats {
     pub revision_bytes: u64,
     /// Body bytes of object answers (single and batched, frame headers included).
     pub object_bytes: u64,
-    /// Revision requests answered `304 Not Modified`.
+    /// Revision and root requests answered `304 Not Modified`.
     pub not_modified: u64,
+    /// Body bytes of `/v2/root` answers.
+    #[serde(default)]
+    pub root_bytes: u64,
+    /// The part of `object_bytes` that carried tree nodes and manifest objects.
+    #[serde(default)]
+    pub node_bytes: u64,
 }
 
 /// The current revision, swapped atomically when the watcher publishes a new one.
@@ -90,6 +97,8 @@ struct AppState {
     revision_bytes: AtomicU64,
     object_bytes: AtomicU64,
     not_modified: AtomicU64,
+    root_bytes: AtomicU64,
+    node_bytes: AtomicU64,
 }
 
 type Shared = Arc<AppState>;
@@ -141,6 +150,8 @@ pub fn serve(
         revision_bytes: AtomicU64::new(0),
         object_bytes: AtomicU64::new(0),
         not_modified: AtomicU64::new(0),
+        root_bytes: AtomicU64::new(0),
+        node_bytes: AtomicU64::new(0),
     });
     let _watcher = if options.watch {
         Some(watch::start(homes, publisher, current)?)
@@ -198,6 +209,7 @@ fn router(state: Shared) -> Router {
             post(objects).layer(DefaultBodyLimit::max(MAX_OBJECTS_REQUEST_BYTES)),
         )
         .route("/v1/stats", get(stats))
+        .merge(v2::routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route("/v1/meta", get(meta))
@@ -272,7 +284,8 @@ async fn revision(State(state): State<Shared>, headers: HeaderMap) -> Response {
 }
 
 async fn object(State(state): State<Shared>, Path(sha256): Path<String>) -> Response {
-    if !current(&state).objects.contains(&sha256) {
+    let published = current(&state);
+    if !published.objects.contains(&sha256) {
         return (
             StatusCode::NOT_FOUND,
             "no such object in the current revision\n",
@@ -287,6 +300,11 @@ async fn object(State(state): State<Shared>, Path(sha256): Path<String>) -> Resp
             state
                 .object_bytes
                 .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            if published.nodes.contains(&sha256) {
+                state
+                    .node_bytes
+                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            }
             bytes.into_response()
         }
         Err(e) => {
@@ -369,6 +387,7 @@ async fn objects(State(state): State<Shared>, body: Result<Bytes, BytesRejection
     }
     let stream = futures_util::stream::iter(request.objects).then(move |hash| {
         let state = state.clone();
+        let published = published.clone();
         async move {
             let path = state
                 .store
@@ -380,6 +399,11 @@ async fn objects(State(state): State<Shared>, body: Result<Bytes, BytesRejection
             state
                 .object_bytes
                 .fetch_add(frame.len() as u64, Ordering::Relaxed);
+            if published.nodes.contains(&hash) {
+                state
+                    .node_bytes
+                    .fetch_add(frame.len() as u64, Ordering::Relaxed);
+            }
             Ok::<_, std::io::Error>(bytes::Bytes::from(frame))
         }
     });
@@ -395,6 +419,8 @@ async fn stats(State(state): State<Shared>) -> Response {
         revision_bytes: state.revision_bytes.load(Ordering::Relaxed),
         object_bytes: state.object_bytes.load(Ordering::Relaxed),
         not_modified: state.not_modified.load(Ordering::Relaxed),
+        root_bytes: state.root_bytes.load(Ordering::Relaxed),
+        node_bytes: state.node_bytes.load(Ordering::Relaxed),
     })
     .into_response()
 }
