@@ -214,7 +214,9 @@ fn service_dry_run_prints_the_unit_and_install_refuses_without_systemd() {
     let unit_path = home
         .user
         .join(".config/systemd/user/codexport-master.service");
-    let exe = std::fs::canonicalize(bins!().codexport).unwrap();
+    // The service runs the installed copy, never the binary's own (npx cache, target dir)
+    // path; a dry run installs nothing.
+    let exe = home.tool.join("bin/codexport");
     assert!(
         dry.stdout
             .starts_with(&format!("# would write {}\n", unit_path.display())),
@@ -225,6 +227,7 @@ fn service_dry_run_prints_the_unit_and_install_refuses_without_systemd() {
         dry.stdout
             .contains(&format!("\nExecStart={} master serve\n", exe.display()))
     );
+    assert!(!exe.exists());
     assert!(dry.stdout.contains("\nRestart=on-failure\n"));
     assert!(dry.stdout.ends_with(
         "# would run: systemctl --user daemon-reload\n\
@@ -364,4 +367,100 @@ fn apply_carries_the_masters_trust_and_keeps_our_hook() {
         "untrusted"
     );
     assert_eq!(trust.len(), 4, "{trust:?}");
+}
+
+/// A `codexport` and its launcher in a directory of their own (a release archive, npm's cache).
+fn unpacked_binaries(dir: &std::path::Path, version_marker: Option<&str>) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::copy(bins!().codexport, dir.join("codexport")).unwrap();
+    std::fs::copy(bins!().launcher, dir.join("codexport-mcp-run")).unwrap();
+    if let Some(marker) = version_marker {
+        // Other bytes, as a new version would have (an ELF ignores what follows it).
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.join("codexport"))
+            .unwrap();
+        std::io::Write::write_all(&mut f, marker.as_bytes()).unwrap();
+    }
+}
+
+#[test]
+fn the_hook_runs_the_installed_copy_after_the_binary_it_came_from_is_gone() {
+    let mut ctx = TestContext::new(bins!());
+    ctx.master.write_codex("AGENTS.md", "v1\n");
+    ctx.join(&["--apply"]);
+    let home = &ctx.follower;
+    let npx_cache = ctx.dir.path().join("npx-cache/abc123");
+    unpacked_binaries(&npx_cache, None);
+    let mut install = Command::new(npx_cache.join("codexport"));
+    home.apply_env(&mut install);
+    output(install.args(["hook", "install"]), 0);
+
+    let installed = home.tool.join("bin/codexport");
+    let status = hook_status(home);
+    let ours = status["hooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["ours"] == true)
+        .unwrap()
+        .clone();
+    let command = ours["command"].as_str().unwrap();
+    assert!(
+        command.contains(&installed.display().to_string()),
+        "{command}"
+    );
+    assert!(!command.contains("npx-cache"), "{command}");
+    assert!(home.tool.join("bin/codexport-mcp-run").is_file());
+
+    // npm prunes its cache: the hook still syncs, through the copy.
+    std::fs::remove_dir_all(ctx.dir.path().join("npx-cache")).unwrap();
+    ctx.master.write_codex("AGENTS.md", "v2\n");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ctx.follower.read_codex("AGENTS.md") != "v2\n" {
+        let (ran, _) = run_hook_as_codex(&ctx.follower);
+        assert_eq!((ran.code, ran.stdout.as_str()), (0, ""), "{}", ran.stderr);
+        assert!(Instant::now() < deadline, "{}", hook_log(&ctx.follower));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_new_version_replaces_the_installed_copy_and_status_tells_them_apart() {
+    let ctx = TestContext::new(bins!());
+    let home = &ctx.follower;
+    let run_from = |dir: &std::path::Path, args: &[&str]| {
+        let mut cmd = Command::new(dir.join("codexport"));
+        home.apply_env(&mut cmd);
+        cmd.args(args);
+        run(&mut cmd)
+    };
+    let v1 = ctx.dir.path().join("v1");
+    unpacked_binaries(&v1, None);
+    let ran = run_from(&v1, &["status"]);
+    assert_transcript!("status_before_any_install", ran);
+    assert_eq!(run_from(&v1, &["hook", "install"]).code, 0);
+    let installed = home.tool.join("bin/codexport");
+    assert_eq!(
+        std::fs::read(&installed).unwrap(),
+        std::fs::read(v1.join("codexport")).unwrap()
+    );
+    let ran = run_from(&home.tool.join("bin"), &["status"]);
+    assert_transcript!("status_from_the_installed_copy", ran);
+
+    // Another build (a new version) runs: status warns, its next install replaces the copy.
+    let v2 = ctx.dir.path().join("v2");
+    unpacked_binaries(&v2, Some("v2"));
+    let ran = run_from(&v2, &["status"]);
+    assert_transcript!("status_from_a_binary_that_differs", ran);
+    assert_eq!(run_from(&v2, &["hook", "install"]).code, 0);
+    assert_eq!(
+        std::fs::read(&installed).unwrap(),
+        std::fs::read(v2.join("codexport")).unwrap()
+    );
+    let ran = run_from(&v2, &["status"]);
+    assert!(!ran.stderr.contains("warning"), "{}", ran.stderr);
+    let json: Value = serde_json::from_str(&run_from(&v2, &["status", "--json"]).stdout).unwrap();
+    assert_eq!(json["binary"]["differs"], false);
+    assert_eq!(json["binary"]["running_installed"], false);
 }

@@ -92,6 +92,48 @@ pub fn same_bytes(a: &Path, b: &Path) -> bool {
     ma.len() == mb.len() && matches!((fs::read(a), fs::read(b)), (Ok(x), Ok(y)) if x == y)
 }
 
+/// Which codexport runs and which one is installed (`codexport status`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BinaryStatus {
+    /// The running binary.
+    pub running: PathBuf,
+    /// Its version.
+    pub version: String,
+    /// The installed copy (`~/.codexport/bin/codexport`), when there is one.
+    pub installed: Option<PathBuf>,
+    /// The installed copy's version, as recorded when it was installed.
+    pub installed_version: Option<String>,
+    /// Whether the running binary is the installed copy.
+    pub running_installed: bool,
+    /// Whether the running binary and the installed copy hold different bytes (what hooks
+    /// and services run is not what runs now).
+    pub differs: bool,
+}
+
+/// The running binary against the installed copy.
+pub fn status(homes: &Homes) -> BinaryStatus {
+    let running = running_exe().unwrap_or_default();
+    let copy = homes.codexport();
+    let installed = copy
+        .is_file()
+        .then(|| fs::canonicalize(&copy).unwrap_or(copy));
+    let running_installed = installed.as_ref() == Some(&running);
+    let differs = installed
+        .as_ref()
+        .is_some_and(|copy| !running_installed && !same_bytes(&running, copy));
+    BinaryStatus {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        installed_version: installed
+            .as_ref()
+            .and_then(|_| read_record(homes))
+            .map(|r| r.version),
+        installed,
+        running,
+        running_installed,
+        differs,
+    }
+}
+
 fn record_path(homes: &Homes) -> PathBuf {
     homes.bin().join("installed.json")
 }

@@ -54,6 +54,8 @@ pub struct Status {
     pub reach_error: Option<String>,
     /// Master: links leaving their root that are not published (see `follow_links`).
     pub skipped_links: Vec<SkippedLink>,
+    /// The running codexport and the installed copy hooks and services run.
+    pub binary: crate::binaries::BinaryStatus,
 }
 
 /// Gathers the status; probes the master for at most `probe` (none when `None`).
@@ -73,6 +75,7 @@ pub fn status(homes: &Homes, probe: Option<Duration>) -> Result<Status> {
         master_revision: None,
         reach_error: None,
         skipped_links: Vec::new(),
+        binary: crate::binaries::status(homes),
     };
     match Identity::load(homes)? {
         None => {}

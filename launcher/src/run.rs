@@ -118,7 +118,7 @@ pub fn codexport_binary() -> (PathBuf, bool) {
     {
         return (PathBuf::from(path), true);
     }
-    let beside = std::env::current_exe()
+    let beside = codexport_core::binaries::running_exe()
         .ok()
         .and_then(|exe| exe.parent().map(|dir| dir.join(codexport_file_name())))
         .unwrap_or_else(|| PathBuf::from(codexport_file_name()));

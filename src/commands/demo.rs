@@ -170,7 +170,8 @@ fn steps(demo: &mut Demo) -> anyhow::Result<()> {
 
 /// `codexport-mcp-run` next to this binary, where an apply installs it from.
 fn ensure_launcher() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe().context("cannot find the codexport binary")?;
+    let exe =
+        codexport_core::binaries::running_exe().context("cannot find the codexport binary")?;
     let dir = exe
         .parent()
         .context("the codexport binary has no directory")?;

@@ -29,6 +29,33 @@ pub(crate) fn run(args: &StatusArgs, verbose: u8) -> anyhow::Result<ExitStatus> 
     writeln!(out, "role:         {}", s.role)?;
     writeln!(out, "codex home:   {}", s.codex_home)?;
     writeln!(out, "tool home:    {}", s.tool_home)?;
+    let b = &s.binary;
+    match &b.installed {
+        Some(copy) if b.running_installed => writeln!(
+            out,
+            "binary:       {} ({}, the installed copy)",
+            copy.display(),
+            b.version
+        )?,
+        Some(copy) => {
+            writeln!(out, "binary:       {} ({})", b.running.display(), b.version)?;
+            let version = b.installed_version.as_deref().unwrap_or("version unknown");
+            writeln!(out, "installed:    {} ({version})", copy.display())?;
+        }
+        None => {
+            writeln!(out, "binary:       {} ({})", b.running.display(), b.version)?;
+            writeln!(
+                out,
+                "installed:    none yet (`hook install`, `master service install` and every apply put one in `{}`)",
+                homes.bin().display()
+            )?;
+        }
+    }
+    if b.differs {
+        eprintln!(
+            "warning: this codexport is not the installed copy that hooks and services run, and they differ; on a follower `codexport apply` or `codexport hook install` replaces the copy, on a master `codexport master service install`"
+        );
+    }
     if let Some(fp) = &s.fingerprint {
         writeln!(out, "fingerprint:  {fp}")?;
     }

@@ -103,7 +103,8 @@ pub(crate) struct Demo {
 impl Demo {
     /// Creates the temporary root and both roles' homes; `steps` is how many steps will run.
     pub(crate) fn start(steps: usize, keep: bool) -> anyhow::Result<Self> {
-        let exe = std::env::current_exe().context("cannot find the codexport binary")?;
+        let exe =
+            codexport_core::binaries::running_exe().context("cannot find the codexport binary")?;
         let root = tempfile::Builder::new()
             .prefix("codexport-demo-")
             .tempdir()

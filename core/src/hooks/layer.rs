@@ -136,8 +136,11 @@ fn installed_hook(homes: &Homes, settings: &LocalSettings) -> Result<OurHook, Er
     {
         return Ok(hook);
     }
-    let exe = std::env::current_exe().map_err(|e| Error::io("find", "the codexport binary", e))?;
-    let exe = std::fs::canonicalize(&exe).unwrap_or(exe);
+    // The installed copy, not this binary's own path (npm's cache, a cargo target dir).
+    let exe = homes.codexport();
+    if !exe.is_file() {
+        crate::binaries::install(homes).map_err(|e| Error::io("install", &exe, e))?;
+    }
     Ok(OurHook::for_homes(&exe, settings.hook.budget(), homes))
 }
 

@@ -11,7 +11,7 @@ use crate::printer::Printer;
 /// `local.toml` so every apply puts it back.
 pub(crate) fn run(args: &HookInstallArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
     let homes = crate::commands::homes()?;
-    let exe = super::current_exe()?;
+    let exe = super::installed_exe(&homes)?;
     let _lock = super::lock(&homes)?;
     let mut settings = LocalSettings::load(&homes)?;
     if let Some(budget) = args.budget {

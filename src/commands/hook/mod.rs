@@ -9,13 +9,15 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use codexport_core::Homes;
 use codexport_core::lock::{LockGuard, Wait};
+use codexport_core::{Homes, binaries};
 
-/// The absolute path of this codexport binary (what the hook runs).
-pub(crate) fn current_exe() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe().context("cannot find the codexport binary")?;
-    Ok(std::fs::canonicalize(&exe).unwrap_or(exe))
+/// The installed codexport (`~/.codexport/bin/codexport`), refreshed from this binary first:
+/// what the hook and the master's service run, so they outlive npm's cache or a cargo target
+/// dir this binary may run from.
+pub(crate) fn installed_exe(homes: &Homes) -> anyhow::Result<PathBuf> {
+    binaries::stable_codexport(homes)
+        .with_context(|| format!("cannot install codexport into `{}`", homes.bin().display()))
 }
 
 /// The tool home's lock, waited for a little: an apply may be writing the same files.

@@ -34,9 +34,10 @@ fn var(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+/// The service runs the installed codexport (`~/.codexport/bin`), never this binary's own path
+/// (npm's cache or a cargo target dir); `install` puts the copy there before it writes.
 fn spec(homes: &Homes, listen: Option<&str>) -> anyhow::Result<ServiceSpec> {
-    let exe = crate::commands::hook::current_exe()?;
-    Ok(ServiceSpec::master(&exe, homes, listen))
+    Ok(ServiceSpec::master(&homes.codexport(), homes, listen))
 }
 
 fn install(
@@ -74,6 +75,7 @@ fn install(
         .hint("or run `codexport master serve` under your own supervisor (`codexport master service install --dry-run` prints the unit)")
         .into());
     }
+    crate::commands::hook::installed_exe(homes)?;
     run_plan(&plan)?;
     match manager {
         Manager::Systemd => printer.status(format_args!(

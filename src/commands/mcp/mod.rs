@@ -120,7 +120,7 @@ impl Note {
 /// manifest changed, starts the background hydration. Problems are warnings (the apply itself
 /// succeeded); returns one note per thing done, for the caller's summary or log.
 pub(crate) fn after_apply(homes: &Homes, manifest_before: Option<&[u8]>) -> Vec<Note> {
-    let exe = match std::env::current_exe() {
+    let exe = match codexport_core::binaries::running_exe() {
         Ok(exe) => exe,
         Err(e) => {
             return vec![Note::Warning(format!(
