@@ -33,8 +33,6 @@ pub mod store;
 pub mod suggest;
 #[cfg(test)]
 mod test_child;
-#[cfg(feature = "net")]
-pub mod tls;
 pub mod tree;
 
 // By role and concept.
