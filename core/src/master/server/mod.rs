@@ -257,6 +257,25 @@ async fn meta(State(state): State<Shared>) -> Response {
 
 async fn revision(State(state): State<Shared>, headers: HeaderMap) -> Response {
     let published = current(&state);
+    signed_document(
+        &state,
+        &headers,
+        &published,
+        &published.signed,
+        &state.revision_bytes,
+    )
+}
+
+/// A signed document of the current revision (`/v1/revision`, `/v2/root`): `304` when
+/// `If-None-Match` names the revision (one ETag for both: they name one content), else the
+/// bytes, counted in `sent`.
+fn signed_document(
+    state: &AppState,
+    headers: &HeaderMap,
+    published: &Published,
+    body: &[u8],
+    sent: &AtomicU64,
+) -> Response {
     let etag = format!("\"{}\"", published.revision.revision);
     let etag_value = HeaderValue::from_str(&etag).expect("hex is a valid header");
     if headers
@@ -267,9 +286,7 @@ async fn revision(State(state): State<Shared>, headers: HeaderMap) -> Response {
         state.not_modified.fetch_add(1, Ordering::Relaxed);
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag_value)]).into_response();
     }
-    state
-        .revision_bytes
-        .fetch_add(published.signed.len() as u64, Ordering::Relaxed);
+    sent.fetch_add(body.len() as u64, Ordering::Relaxed);
     (
         [
             (header::ETAG, etag_value),
@@ -278,7 +295,7 @@ async fn revision(State(state): State<Shared>, headers: HeaderMap) -> Response {
                 HeaderValue::from_static("application/json"),
             ),
         ],
-        published.signed.clone(),
+        body.to_vec(),
     )
         .into_response()
 }
