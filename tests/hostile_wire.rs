@@ -292,6 +292,7 @@ fn a_huge_revision_body_is_cut_at_its_cap() {
     }
 }
 
+#[cfg(unix)]
 fn huge_document(v2: bool) {
     let ctx = TestContext::new(bins!());
     let key = MasterKey::generate();
