@@ -181,6 +181,11 @@ pub(crate) struct MasterServeArgs {
     /// Do not watch the Codex home; publish only at start (run `master rebuild` + restart).
     #[arg(long)]
     pub(crate) no_watch: bool,
+    /// Serve plain HTTP only, no TLS: for a master behind something that encrypts (a tunnel,
+    /// a VPN); followers join it with a `master link --plain-http` link. Allow list and
+    /// tokens apply as always.
+    #[arg(long)]
+    pub(crate) plain_http: bool,
 }
 
 /// `codexport master link`.
@@ -195,6 +200,16 @@ pub(crate) struct MasterLinkArgs {
     /// The follower's name; a new link for the same name replaces its token.
     #[arg(long, default_value = "default")]
     pub(crate) name: String,
+    /// A version 1 link (plain HTTP), for a master run with `master serve --plain-http`.
+    #[arg(long)]
+    pub(crate) plain_http: bool,
+    /// An invite that is refused this long after it was made (`24h`, `30m`); the join
+    /// exchanges it for the follower's own token, which does not expire.
+    #[arg(long, value_name = "DURATION", value_parser = codexport_core::duration::parse_duration)]
+    pub(crate) expires: Option<std::time::Duration>,
+    /// An invite that is refused after the first join.
+    #[arg(long)]
+    pub(crate) single_use: bool,
 }
 
 /// `codexport master followers`.

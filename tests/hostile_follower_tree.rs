@@ -106,6 +106,8 @@ impl Hostile {
             port: hostile.ctx.port,
             fingerprint: hostile.key.fingerprint.clone(),
             token: "t".into(),
+            // A plain-HTTP fake master: a version 1 link.
+            version: codexport_core::link::PLAIN_LINK_VERSION,
         }
         .to_link();
         output(

@@ -160,6 +160,8 @@ fn link_to(port: u16, key: &MasterKey) -> String {
         port,
         fingerprint: key.fingerprint.clone(),
         token: "t".into(),
+        // A plain-HTTP fake master: a version 1 link.
+        version: codexport_core::link::PLAIN_LINK_VERSION,
     }
     .to_link()
 }

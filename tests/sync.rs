@@ -203,7 +203,7 @@ fn master_commands() {
     assert!(ctx.master.tool.join("master.toml").is_file());
 
     let link = ctx.link("laptop");
-    assert!(link.contains("version=1"), "{link}");
+    assert!(link.contains("version=2"), "{link}");
     let listed = output(ctx.master_cmd().args(["master", "followers"]), 0);
     assert!(listed.stdout.starts_with("laptop\t"), "{}", listed.stdout);
     let token = link
@@ -365,7 +365,7 @@ fn malformed_truncated_and_future_links() {
         &["follower", "join", truncated],
         "join_link_truncated",
     );
-    let future = link.replace("version=1", "version=2");
+    let future = link.replace("version=2", "version=3");
     refused(
         &ctx,
         &["follower", "join", &future],
@@ -631,6 +631,8 @@ fn join_fake(ctx: &TestContext, key: &MasterKey, signed: Vec<u8>) -> String {
         port: ctx.port,
         fingerprint: key.fingerprint.clone(),
         token: "t".into(),
+        // A plain-HTTP fake master: a version 1 link.
+        version: codexport_core::link::PLAIN_LINK_VERSION,
     }
     .to_link()
 }

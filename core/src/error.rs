@@ -130,7 +130,7 @@ pub enum Error {
     #[error("malformed join link: {0}")]
     BadLink(String),
     /// A join link of a version this build does not speak.
-    #[error("join link version `{0}` is not supported (this codexport speaks version 1)")]
+    #[error("join link version `{0}` is not supported (this codexport speaks versions 1 and 2)")]
     LinkVersion(String),
     /// `/v1/meta` announced another key than the link's fingerprint.
     #[error("the master at `{url}` has fingerprint `{actual}`, not `{expected}`")]
@@ -220,6 +220,26 @@ pub enum Error {
         /// The master URL.
         url: String,
     },
+    /// The master refused an invite link's token: expired, or single-use and used.
+    #[error("the master at `{url}` refused this join link: {reason}")]
+    InviteRefused {
+        /// The master URL.
+        url: String,
+        /// `it expired` or `it was already used to join`.
+        reason: String,
+    },
+    /// The TLS connection did not prove the pinned key (another key, not TLS at all, a
+    /// handshake that does not verify).
+    #[error("the master at `{url}` did not prove it holds the pinned key: {reason}")]
+    TlsRefused {
+        /// The master URL.
+        url: String,
+        /// What the handshake showed.
+        reason: String,
+    },
+    /// The master's TLS certificate or configuration could not be made.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// The master answered something the protocol does not allow.
     #[error("the master at `{url}` sent an invalid answer: {reason}")]
     Protocol {
@@ -323,7 +343,8 @@ impl Diagnose for Error {
             Error::Io { .. }
             | Error::JournalPending(_)
             | Error::JournalBroken { .. }
-            | Error::NotWritable { .. } => ExitStatus::Unexpected,
+            | Error::NotWritable { .. }
+            | Error::Tls(_) => ExitStatus::Unexpected,
             Self::BadLink(_)
             | Self::LinkVersion(_)
             | Self::UnsafePath { .. }
@@ -336,7 +357,9 @@ impl Diagnose for Error {
             | Self::HashMismatch { .. }
             | Self::Rollback { .. }
             | Self::PeerRefused { .. }
-            | Self::TokenRefused { .. } => ExitStatus::Trust,
+            | Self::TokenRefused { .. }
+            | Self::InviteRefused { .. }
+            | Self::TlsRefused { .. } => ExitStatus::Trust,
             Self::Unreachable { .. } | Self::Timeout { .. } => ExitStatus::Unreachable,
             Self::Busy(_) => ExitStatus::Busy,
             Self::WrongRole(..)
@@ -402,7 +425,9 @@ impl Diagnose for Error {
                 path.display()
             ),
             // The message names the file and what the OS or the value said; no one repair fits.
-            Error::Io { .. } | Error::InvalidLayer { .. } | Error::Usage(_) => return Vec::new(),
+            Error::Io { .. } | Error::InvalidLayer { .. } | Error::Usage(_) | Error::Tls(_) => {
+                return Vec::new();
+            }
             Self::BadLink(_) => {
                 "copy the whole link printed by `codexport master link` on the master (quote it in the shell)".to_owned()
             }
@@ -432,6 +457,15 @@ impl Diagnose for Error {
             }
             Self::TokenRefused { .. } => {
                 "make a new link with `codexport master link --name NAME` on the master, then `codexport follower join LINK`".to_owned()
+            }
+            Self::InviteRefused { .. } => {
+                "ask for a new link: `codexport master link --name NAME` on the master".to_owned()
+            }
+            Self::TlsRefused { .. } => {
+                return vec![
+                    "nothing was written; if the master was set up again on purpose (a new key), run `codexport follower trust-reset --yes`, then join with a new link".to_owned(),
+                    "otherwise something else answers at that address (a proxy, another service, or a master run with `--plain-http`: join it with a link from `codexport master link --plain-http`)".to_owned(),
+                ];
             }
             Self::Protocol { .. } => {
                 "make sure master and follower run the same codexport version".to_owned()

@@ -163,6 +163,14 @@ impl Homes {
     pub fn followers(&self) -> PathBuf {
         self.in_tool("followers.json")
     }
+    /// `followers-seen.json`: when each follower was last seen by `master serve`, and its version.
+    pub fn followers_seen(&self) -> PathBuf {
+        self.in_tool("followers-seen.json")
+    }
+    /// `tls.json`: the master's TLS certificate for its identity key.
+    pub fn tls_certificate(&self) -> PathBuf {
+        self.in_tool("tls.json")
+    }
     /// `revision.json`: the master's last signed revision (0600: MCP env values).
     pub fn published_revision(&self) -> PathBuf {
         self.in_tool("revision.json")

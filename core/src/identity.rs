@@ -117,6 +117,24 @@ impl MasterKey {
         Some(SigningKey::from_bytes(&bytes.try_into().ok()?))
     }
 
+    /// The public key's 32 bytes.
+    pub fn public_key_bytes(&self) -> Vec<u8> {
+        URL_SAFE_NO_PAD.decode(&self.public_key).unwrap_or_default()
+    }
+
+    /// The secret key as PKCS#8 v1 DER (RFC 8410), what TLS and certificate code take.
+    #[cfg(feature = "net")]
+    pub(crate) fn pkcs8_der(&self) -> Vec<u8> {
+        const PREFIX: [u8; 16] = [
+            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+            0x04, 0x20,
+        ];
+        let key = self.signing_key().expect("checked when loaded");
+        let mut der = PREFIX.to_vec();
+        der.extend_from_slice(&key.to_bytes());
+        der
+    }
+
     /// Signs `message`, returning the base64url signature.
     pub fn sign(&self, message: &[u8]) -> String {
         let key = self.signing_key().expect("checked when loaded");

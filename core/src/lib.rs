@@ -33,6 +33,8 @@ pub mod store;
 pub mod suggest;
 #[cfg(test)]
 mod test_child;
+#[cfg(feature = "net")]
+pub mod tls;
 pub mod tree;
 
 // By role and concept.

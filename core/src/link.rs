@@ -1,5 +1,8 @@
-//! The join link `codexport://join?host=H&port=P&fingerprint=F&token=T&version=1`, and the
+//! The join link `codexport://join?host=H&port=P&fingerprint=F&token=T&version=2`, and the
 //! `--master` URL of an explicit join: both parsed strictly, by hand, before any connection.
+//!
+//! The version is the transport: `2` joins over TLS bound to the fingerprint's key
+//! (`https://`), `1` over plain HTTP (`http://`, a v1 master or one run with `--plain-http`).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -7,8 +10,11 @@ use crate::error::{Error, Result};
 use crate::follower::JoinRequest;
 use crate::identity::is_fingerprint;
 
-/// The only link version this build speaks.
-pub const LINK_VERSION: &str = "1";
+/// The link version `master link` prints: TLS bound to the master's key.
+pub const LINK_VERSION: u8 = 2;
+
+/// The link version of a plain-HTTP master (`master link --plain-http`, older masters).
+pub const PLAIN_LINK_VERSION: u8 = 1;
 
 /// What every link starts with.
 const LINK_PREFIX: &str = "codexport://join?";
@@ -33,6 +39,8 @@ pub struct JoinLink {
     pub fingerprint: String,
     /// The follower's bearer token.
     pub token: String,
+    /// [`LINK_VERSION`] (TLS) or [`PLAIN_LINK_VERSION`] (plain HTTP).
+    pub version: u8,
 }
 
 impl std::fmt::Debug for JoinLink {
@@ -41,6 +49,7 @@ impl std::fmt::Debug for JoinLink {
             .field("host", &self.host)
             .field("port", &self.port)
             .field("fingerprint", &self.fingerprint)
+            .field("version", &self.version)
             .finish_non_exhaustive()
     }
 }
@@ -213,9 +222,11 @@ impl JoinLink {
         };
         let version =
             get("version").ok_or_else(|| bad("`version` is missing (truncated?)".into()))?;
-        if version != LINK_VERSION {
-            return Err(Error::LinkVersion(shown_key(version)));
-        }
+        let version = match version {
+            "2" => LINK_VERSION,
+            "1" => PLAIN_LINK_VERSION,
+            other => return Err(Error::LinkVersion(shown_key(other))),
+        };
         let missing = |key: &str| bad(format!("`{key}` is missing (truncated?)"));
         let host = get("host").ok_or_else(|| missing("host"))?;
         // What was decoded is checked again: `%0d%0a` or `%20` decode to what the raw check
@@ -239,6 +250,7 @@ impl JoinLink {
             port,
             fingerprint: fingerprint.to_owned(),
             token: token.to_owned(),
+            version,
         })
     }
 
@@ -250,13 +262,13 @@ impl JoinLink {
             .append_pair("port", &self.port.to_string())
             .append_pair("fingerprint", &self.fingerprint)
             .append_pair("token", &self.token)
-            .append_pair("version", LINK_VERSION);
+            .append_pair("version", &self.version.to_string());
         out
     }
 
-    /// The master's base URL (`http://host:port`).
+    /// The master's base URL: `https://host:port` for a v2 link, `http://host:port` for v1.
     pub fn master_url(&self) -> String {
-        master_url(&self.host, self.port)
+        master_url(&self.host, self.port, self.version != PLAIN_LINK_VERSION)
     }
 }
 
@@ -279,8 +291,8 @@ impl From<JoinLink> for JoinRequest {
     }
 }
 
-/// Parses a master URL: `http://HOST[:PORT][/]` (or `https://`), HOST as [`parse_host`]
-/// takes it (IPv6 in brackets). User info, a path, a query or a fragment are refused.
+/// Parses a master URL: `https://HOST[:PORT][/]` (TLS bound to the pinned key, protocol v2)
+/// or `http://` (plain, v1), HOST as [`parse_host`] takes it (IPv6 in brackets). User info, a path, a query or a fragment are refused.
 /// Returns the URL without a trailing `/`.
 pub fn parse_master_url(text: &str) -> Result<String, String> {
     let not_http = || format!("{} is not an `http://HOST:PORT` URL", shown(text));
@@ -328,13 +340,19 @@ pub fn explicit_request(master: &str, fingerprint: &str, token: &str) -> Result<
     })
 }
 
-/// `http://host:port`, with brackets around an IPv6 address.
-pub fn master_url(host: &str, port: u16) -> String {
+/// `https://host:port` (`tls`) or `http://host:port`, with brackets around an IPv6 address.
+pub fn master_url(host: &str, port: u16, tls: bool) -> String {
+    let scheme = if tls { "https" } else { "http" };
     if host.contains(':') && !host.starts_with('[') {
-        format!("http://[{host}]:{port}")
+        format!("{scheme}://[{host}]:{port}")
     } else {
-        format!("http://{host}:{port}")
+        format!("{scheme}://{host}:{port}")
     }
+}
+
+/// Whether a master URL (as [`parse_master_url`] returns it) speaks TLS.
+pub fn is_tls_url(url: &str) -> bool {
+    url.starts_with("https://")
 }
 
 #[cfg(test)]
@@ -349,6 +367,7 @@ mod tests {
             port: 17342,
             fingerprint: FP.into(),
             token: "tok-en_1".into(),
+            version: LINK_VERSION,
         }
     }
 
@@ -358,13 +377,20 @@ mod tests {
         assert!(text.starts_with("codexport://join?host=100.64.1.2&port=17342&fingerprint=SHA256"));
         assert_eq!(JoinLink::parse(&text).unwrap(), link());
         assert_eq!(JoinLink::parse(&format!(" {text}\n")).unwrap(), link());
-        assert_eq!(link().master_url(), "http://100.64.1.2:17342");
+        assert!(text.ends_with("&version=2"));
+        assert_eq!(link().master_url(), "https://100.64.1.2:17342");
+        let plain = JoinLink {
+            version: PLAIN_LINK_VERSION,
+            ..link()
+        };
+        assert_eq!(JoinLink::parse(&plain.to_link()).unwrap(), plain);
+        assert_eq!(plain.master_url(), "http://100.64.1.2:17342");
         let v6 = JoinLink {
             host: "fd7a:115c:a1e0::1".into(),
             ..link()
         };
         assert_eq!(JoinLink::parse(&v6.to_link()).unwrap(), v6);
-        assert_eq!(v6.master_url(), "http://[fd7a:115c:a1e0::1]:17342");
+        assert_eq!(v6.master_url(), "https://[fd7a:115c:a1e0::1]:17342");
         let bracketed = v6
             .to_link()
             .replace("fd7a%3A115c%3Aa1e0%3A%3A1", "%5Bfd7a%3A%3A1%5D");
@@ -395,10 +421,12 @@ mod tests {
             let err = JoinLink::parse(input).unwrap_err().to_string();
             assert!(err.contains(want), "{input}: {err}");
         }
-        assert!(matches!(
-            JoinLink::parse(&full.replace("version=1", "version=2")),
-            Err(Error::LinkVersion(v)) if v == "2"
-        ));
+        for other in ["3", "0", "02", "v2"] {
+            assert!(matches!(
+                JoinLink::parse(&full.replace("version=2", &format!("version={other}"))),
+                Err(Error::LinkVersion(v)) if v == other
+            ));
+        }
     }
 
     /// Every host, port and token that is not exactly one is refused as a malformed link.
@@ -468,7 +496,7 @@ mod tests {
             "https://mini.ts.net"
         );
         let from_link = JoinRequest::from(link());
-        assert_eq!(from_link.url, "http://100.64.1.2:17342");
+        assert_eq!(from_link.url, "https://100.64.1.2:17342");
         assert_eq!(from_link.token, "tok-en_1");
         for (master, fingerprint, token, want) in [
             ("10.0.0.2:17342", FP, "t", "not an `http://HOST:PORT` URL"),

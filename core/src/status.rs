@@ -109,7 +109,7 @@ pub fn status(homes: &Homes, probe: Option<Duration>) -> Result<Status> {
             status.last_sync = LastSync::load(homes);
             let url = LocalSettings::load(homes).ok().and_then(|s| s.master);
             if let (Some(url), Some(probe)) = (&url, probe) {
-                let answer = probe_meta(url, probe);
+                let answer = probe_meta(url, &trust.fingerprint, probe);
                 status.reachable = Some(answer.is_ok());
                 match answer {
                     Ok(r) => status.master_revision = Some(r),
@@ -122,8 +122,8 @@ pub fn status(homes: &Homes, probe: Option<Duration>) -> Result<Status> {
     Ok(status)
 }
 
-fn probe_meta(url: &str, timeout: Duration) -> Result<RevisionRef> {
-    let client = Client::new(url, None, timeout)?;
+fn probe_meta(url: &str, fingerprint: &str, timeout: Duration) -> Result<RevisionRef> {
+    let client = Client::new(url, None, fingerprint, timeout)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -1,7 +1,9 @@
 //! Protocol client (reqwest): meta, v1 revision or v2 tree root with ETag, and the batch object stream, each
 //! answer bounded (body caps, frame lengths checked against the signed sizes, objects
-//! streamed to the store) whatever the master sends.
+//! streamed to the store) whatever the master sends. An `https://` master is reached over TLS
+//! that must prove the pinned key ([`crate::tls`]); an `http://` one over plain HTTP (v1).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -10,6 +12,13 @@ use crate::error::{Error, Result};
 use crate::master::server::{MAX_OBJECTS_PER_REQUEST, Meta, OBJECTS_STREAM_TYPE, ObjectsRequest};
 use crate::report::json_problem;
 use crate::store::{Incoming, ObjectStore, PutError, is_object_name};
+use crate::tls::{PinnedKey, Refusal, find_tls_error};
+
+/// The header a follower names its codexport version in (`master followers` shows it).
+pub const VERSION_HEADER: &str = "codexport-version";
+
+/// The header a master's `401` names an invite refusal in: `expired` or `used`.
+pub const REFUSED_HEADER: &str = "codexport-refused";
 
 /// The largest `/v1/meta` answer read (a real one is about 250 bytes).
 pub const MAX_META_BYTES: usize = 64 * 1024;
@@ -33,6 +42,10 @@ pub(crate) struct Client {
     base: String,
     token: Option<String>,
     timeout: Duration,
+    /// The TLS verifier of an `https://` master (what it refused, if it did).
+    pinned: Option<Arc<PinnedKey>>,
+    /// The pinned fingerprint (named in a TLS refusal).
+    fingerprint: String,
 }
 
 /// `GET /v1/revision`'s answer.
@@ -55,24 +68,45 @@ pub struct Wanted {
 }
 
 impl Client {
-    /// A client for `base` (`http://host:port`). `timeout` bounds each connect and each
+    /// A client for `base` (`https://host:port`: TLS that must prove the key with fingerprint
+    /// `fingerprint`; `http://host:port`: plain). `timeout` bounds each connect and each
     /// wait for bytes; the caller bounds the whole exchange with the same budget
     /// ([`crate::follower::SyncOptions::timeout`]).
-    pub(crate) fn new(base: &str, token: Option<&str>, timeout: Duration) -> Result<Self> {
-        let http = reqwest::Client::builder()
+    pub(crate) fn new(
+        base: &str,
+        token: Option<&str>,
+        fingerprint: &str,
+        timeout: Duration,
+    ) -> Result<Self> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            VERSION_HEADER,
+            reqwest::header::HeaderValue::from_static(env!("CARGO_PKG_VERSION")),
+        );
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(timeout)
             .read_timeout(timeout)
-            .no_proxy()
-            .build()
-            .map_err(|e| Error::Unreachable {
-                url: base.to_owned(),
-                reason: e.to_string(),
-            })?;
+            .default_headers(headers)
+            .http1_only()
+            .no_proxy();
+        let pinned = if crate::link::is_tls_url(base) {
+            let verifier = PinnedKey::new(fingerprint);
+            builder = builder.use_preconfigured_tls(crate::tls::client_config(verifier.clone())?);
+            Some(verifier)
+        } else {
+            None
+        };
+        let http = builder.build().map_err(|e| Error::Unreachable {
+            url: base.to_owned(),
+            reason: e.to_string(),
+        })?;
         Ok(Self {
             http,
             base: base.trim_end_matches('/').to_owned(),
             token: token.map(str::to_owned),
             timeout,
+            pinned,
+            fingerprint: fingerprint.to_owned(),
         })
     }
 
@@ -106,6 +140,9 @@ impl Client {
     }
 
     fn transport_error(&self, e: &reqwest::Error) -> Error {
+        if let Some(refused) = self.tls_refusal(e) {
+            return refused;
+        }
         if e.is_timeout() {
             return self.timed_out();
         }
@@ -118,6 +155,43 @@ impl Client {
         Error::Unreachable {
             url: self.base.clone(),
             reason,
+        }
+    }
+
+    /// A TLS connection that failed to prove the pinned key, as the trust error it is (and a
+    /// refused address as that). Nothing the peer chose is shown but a fingerprint computed
+    /// here.
+    fn tls_refusal(&self, e: &reqwest::Error) -> Option<Error> {
+        let pinned = self.pinned.as_ref()?;
+        let refused = |reason: String| {
+            Some(Error::TlsRefused {
+                url: self.base.clone(),
+                reason,
+            })
+        };
+        match pinned.refusal() {
+            Some(Refusal::OtherKey(actual)) => {
+                return refused(format!(
+                    "it presented the key `{actual}`, not the pinned `{}`",
+                    self.fingerprint
+                ));
+            }
+            Some(Refusal::NotEd25519) => {
+                return refused("its certificate holds no Ed25519 key".to_owned());
+            }
+            None => {}
+        }
+        match find_tls_error(e)? {
+            rustls::Error::AlertReceived(rustls::AlertDescription::AccessDenied) => {
+                Some(Error::PeerRefused {
+                    url: self.base.clone(),
+                })
+            }
+            rustls::Error::InvalidMessage(_) => refused(
+                "it did not answer in TLS (a plain-HTTP server or another service answers there)"
+                    .to_owned(),
+            ),
+            other => refused(format!("the TLS handshake failed: {other}")),
         }
     }
 
@@ -140,9 +214,23 @@ impl Client {
             StatusCode::FORBIDDEN => Err(Error::PeerRefused {
                 url: self.base.clone(),
             }),
-            StatusCode::UNAUTHORIZED => Err(Error::TokenRefused {
-                url: self.base.clone(),
-            }),
+            StatusCode::UNAUTHORIZED => {
+                let why = response
+                    .headers()
+                    .get(REFUSED_HEADER)
+                    .map(|v| v.as_bytes());
+                let invite = |reason: &str| Error::InviteRefused {
+                    url: self.base.clone(),
+                    reason: reason.to_owned(),
+                };
+                Err(match why {
+                    Some(b"expired") => invite("it expired"),
+                    Some(b"used") => invite("it was already used to join (it was single-use)"),
+                    _ => Error::TokenRefused {
+                        url: self.base.clone(),
+                    },
+                })
+            }
             StatusCode::PAYLOAD_TOO_LARGE => Err(self.protocol(format!(
                 "it refused the object request as too large (HTTP 413; this follower asks for at most {MAX_OBJECTS_PER_REQUEST} objects at once)"
             ))),
@@ -193,6 +281,29 @@ impl Client {
         let body = self.body(response, MAX_META_BYTES, "`/v1/meta`").await?;
         serde_json::from_slice(&body)
             .map_err(|e| self.protocol(format!("`/v1/meta` {}", json_problem(&e))))
+    }
+
+    /// `POST /v1/join`: exchanges an invite for this follower's own token (`Some`), or keeps
+    /// the token it has (`None`: a plain link's, or a master without the exchange).
+    pub(crate) async fn redeem(&self) -> Result<Option<String>> {
+        let request = self.authed(self.http.post(format!("{}/v1/join", self.base)));
+        let response = request.send().await.map_err(|e| self.transport_error(&e))?;
+        if matches!(
+            response.status(),
+            StatusCode::NO_CONTENT | StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
+        ) {
+            return Ok(None);
+        }
+        let response = self.check_status(response)?;
+        let body = self.body(response, MAX_META_BYTES, "`/v1/join`").await?;
+        // Anything but a well-formed new token (an older or odd master that answers every
+        // path) leaves this follower with the token it joined with.
+        Ok(
+            serde_json::from_slice::<crate::master::server::Joined>(&body)
+                .ok()
+                .filter(|joined| crate::link::check_token(&joined.token).is_ok())
+                .map(|joined| joined.token),
+        )
     }
 
     /// `GET /v1/revision`, conditional on `known` (a revision hash).

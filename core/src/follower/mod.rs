@@ -139,7 +139,12 @@ pub fn join(homes: &Homes, request: &JoinRequest, options: SyncOptions) -> Resul
         _ => {}
     }
     let head = State::load_head(homes)?;
-    let client = Client::new(&request.url, Some(&request.token), options.timeout)?;
+    let client = Client::new(
+        &request.url,
+        Some(&request.token),
+        &request.fingerprint,
+        options.timeout,
+    )?;
     let (trust, pulled) = block_on(&client, async {
         let meta = client.meta().await?;
         // Only the key counts, and only its locally computed fingerprint is ever shown: the
@@ -165,6 +170,15 @@ pub fn join(homes: &Homes, request: &JoinRequest, options: SyncOptions) -> Resul
             seq: head.known_seq(),
         };
         let pulled = pull(homes, &client, &trust, known).await?;
+        // An invite link's token is exchanged for this follower's own (then the link refuses
+        // when it was single-use); a plain link's token is kept.
+        let trust = match client.redeem().await? {
+            Some(own) => Trust {
+                token: own,
+                ..trust
+            },
+            None => trust,
+        };
         Ok((trust, pulled))
     })?;
     Identity::Follower(trust.clone()).save(homes)?;
@@ -276,7 +290,7 @@ fn sync_inner(homes: &Homes, options: SyncOptions, gate: &LocalGate) -> Result<S
     let trust = Identity::load_follower(homes)?;
     let url = settings.master_url(homes)?;
     let head = State::load_head(homes)?;
-    let client = Client::new(url, Some(&trust.token), options.timeout)?;
+    let client = Client::new(url, Some(&trust.token), &trust.fingerprint, options.timeout)?;
     // An apply still pending may lack objects (one found corrupt is removed): ask for the
     // full document then, so missing objects are fetched even when nothing is new.
     let etag = if options.apply && !head.staged_is_applied() {

@@ -4,8 +4,8 @@ use std::io::Write;
 
 use codexport_core::ExitStatus;
 use codexport_core::identity::Identity;
-use codexport_core::link::JoinLink;
-use codexport_core::master::tokens::Followers;
+use codexport_core::link::{JoinLink, LINK_VERSION, PLAIN_LINK_VERSION};
+use codexport_core::master::tokens::{Followers, Terms};
 use codexport_core::settings::{DEFAULT_PORT, MasterSettings};
 
 use crate::cli::MasterLinkArgs;
@@ -37,17 +37,44 @@ pub(crate) fn run(args: &MasterLinkArgs) -> anyhow::Result<ExitStatus> {
         ))
     })?;
     let mut followers = Followers::load(&homes)?;
-    let token = followers.issue(&args.name)?;
+    let token = followers.issue_with(
+        &args.name,
+        Terms {
+            expires: args.expires,
+            single_use: args.single_use,
+        },
+    )?;
     followers.save(&homes)?;
     let link = JoinLink {
         host,
         port,
         fingerprint: key.fingerprint.clone(),
         token,
+        version: if args.plain_http {
+            PLAIN_LINK_VERSION
+        } else {
+            LINK_VERSION
+        },
     };
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", link.to_link())?;
     writeln!(out)?;
+    if let Some(invite) = followers.followers[&args.name].invite.as_ref() {
+        let until = invite
+            .expires_at
+            .as_deref()
+            .map_or(String::new(), |at| format!(" until {at}"));
+        let uses = if invite.single_use {
+            "for one join"
+        } else {
+            "for joins"
+        };
+        writeln!(
+            out,
+            "An invite, valid {uses}{until}; the join exchanges it for the follower's own token."
+        )?;
+        writeln!(out)?;
+    }
     writeln!(out, "On the follower:")?;
     writeln!(
         out,

@@ -1,7 +1,9 @@
-//! `codexport master serve`: the protocol v1 server, with the watcher.
+//! `codexport master serve`: the server (TLS for v2, plain HTTP for v1), with the watcher.
 
 use codexport_core::ExitStatus;
-use codexport_core::master::server::{ServeOptions, listen_addr, serve};
+use std::sync::Arc;
+
+use codexport_core::master::server::{ExportFactory, ServeOptions, listen_addr, serve};
 use codexport_core::settings::MasterSettings;
 
 use crate::cli::MasterServeArgs;
@@ -13,12 +15,13 @@ pub(crate) fn run(args: &MasterServeArgs) -> anyhow::Result<ExitStatus> {
     let options = ServeOptions {
         listen: listen_addr(args.listen.as_deref(), &settings)?,
         watch: !args.no_watch,
+        plain_http: args.plain_http,
     };
-    serve(
-        &homes,
-        &settings,
-        super::mcp_export(&homes, &settings)?,
-        &options,
-    )?;
+    let export = super::mcp_export(&homes, &settings)?;
+    let export_homes = homes.clone();
+    let reexport: ExportFactory = Arc::new(move |settings: &MasterSettings| {
+        super::mcp_export(&export_homes, settings).map_err(|e| format!("{e:#}"))
+    });
+    serve(&homes, &settings, export, reexport, &options)?;
     Ok(ExitStatus::Success)
 }

@@ -1,12 +1,18 @@
-//! Accepting peers: the allow list at accept time, connection limits, header-read and idle timeouts.
+//! Accepting peers: the allow list at accept time, connection limits, timeouts, TLS or plain HTTP.
 //!
 //! Every limit is enforced before a byte of the peer is parsed: a peer outside the allow list
-//! gets a fixed `403` as soon as it sends anything (at most a second after it connected) and
+//! gets a fixed `403` as soon as it sends anything (a TLS `access_denied` alert when it opened
+//! with a ClientHello; at most a second after it connected) and
 //! the connection is closed once the peer has had the answer; a peer at its connection limit
 //! (or a server at its global one) first makes room by closing its oldest connection that has
 //! not sent a request yet (a half-open one), else is closed at once. A request head must
 //! arrive within [`HEADER_READ_TIMEOUT`], and a connection with no byte either way for
 //! [`IDLE_TIMEOUT`] is closed.
+//!
+//! One port serves both transports: the first byte tells a TLS ClientHello
+//! ([`TLS_HANDSHAKE_BYTE`], protocol v2) from a plain HTTP request (protocol v1 followers).
+//! Waiting for that byte and the whole handshake share the header-read time, and the idle
+//! timeout runs under TLS too. Under `--plain-http` every connection is plain HTTP.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -25,7 +31,13 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio::time::{Instant, Sleep};
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
+
+use crate::tls::{ACCESS_DENIED_ALERT, TLS_HANDSHAKE_BYTE};
+
+/// The allow list, replaced whole when `master.toml` changes.
+pub(super) type AllowList = Arc<std::sync::RwLock<Arc<Vec<ipnet::IpNet>>>>;
 
 /// Connections open at once, all peers together.
 pub const MAX_CONNECTIONS: usize = 256;
@@ -71,10 +83,12 @@ pub(super) fn normalise(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Accepts and serves connections until `shutdown` completes.
+/// Accepts and serves connections until `shutdown` completes; `tls` is `None` under
+/// `--plain-http`.
 pub(super) async fn serve(
     listener: TcpListener,
-    allow: Arc<Vec<ipnet::IpNet>>,
+    allow: AllowList,
+    tls: Option<TlsAcceptor>,
     router: Router,
     limits: Limits,
     shutdown: impl Future<Output = ()>,
@@ -97,7 +111,12 @@ pub(super) async fn serve(
             },
         };
         let ip = normalise(peer.ip());
-        if !allow.iter().any(|net| net.contains(&ip)) {
+        let allowed = allow
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|net| net.contains(&ip));
+        if !allowed {
             tracing::warn!("refused {ip}: not in the allow list");
             refuse(stream, &refusals);
             continue;
@@ -110,7 +129,14 @@ pub(super) async fn serve(
             );
             continue;
         };
-        tokio::spawn(serve_connection(stream, peer, router.clone(), slot, limits));
+        tokio::spawn(serve_connection(
+            stream,
+            peer,
+            router.clone(),
+            tls.clone(),
+            slot,
+            limits,
+        ));
     }
 }
 
@@ -125,7 +151,8 @@ const REFUSAL_WAIT: Duration = Duration::from_secs(1);
 /// How much of a refused peer's request is read (and dropped unparsed) while it lingers.
 const REFUSAL_DRAIN: usize = 16 * 1024;
 
-/// Answers a refused peer with the fixed `403` and closes. The answer waits (at most
+/// Answers a refused peer with the fixed `403` (or, when its first byte opens a TLS
+/// handshake, the `access_denied` alert) and closes. The answer waits (at most
 /// [`REFUSAL_WAIT`]) until the peer has sent a byte, since an HTTP client treats an answer
 /// that comes before its request as a broken connection, not as a refusal it could explain.
 /// Then the close lingers: closing a socket with unread bytes makes the kernel send a reset,
@@ -140,19 +167,26 @@ fn refuse(stream: TcpStream, pending: &Arc<AtomicUsize>) {
     let pending = pending.clone();
     tokio::spawn(async move {
         let mut stream = stream;
+        let mut first = [0u8; 1];
         // `peek` waits for a byte that is there; `readable` may wake without one.
-        let spoke = tokio::time::timeout(REFUSAL_WAIT, stream.peek(&mut [0u8; 1])).await;
+        let spoke = tokio::time::timeout(REFUSAL_WAIT, stream.peek(&mut first)).await;
         if let Ok(Ok(1..)) = spoke {
-            let _ = tokio::time::timeout(REFUSAL_WAIT, linger_after_refusal(&mut stream)).await;
+            let answer: &[u8] = if first[0] == TLS_HANDSHAKE_BYTE {
+                &ACCESS_DENIED_ALERT
+            } else {
+                FORBIDDEN
+            };
+            let _ =
+                tokio::time::timeout(REFUSAL_WAIT, linger_after_refusal(&mut stream, answer)).await;
         }
         pending.fetch_sub(1, Ordering::SeqCst);
     });
 }
 
-/// Writes the `403`, closes the sending side and drops what the peer still sends.
-async fn linger_after_refusal(stream: &mut TcpStream) {
+/// Writes the refusal, closes the sending side and drops what the peer still sends.
+async fn linger_after_refusal(stream: &mut TcpStream, answer: &[u8]) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    if stream.write_all(FORBIDDEN).await.is_err() || stream.shutdown().await.is_err() {
+    if stream.write_all(answer).await.is_err() || stream.shutdown().await.is_err() {
         return;
     }
     let mut buf = [0u8; 4096];
@@ -169,23 +203,41 @@ async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     router: Router,
+    tls: Option<TlsAcceptor>,
     slot: Slot,
     limits: Limits,
 ) {
     let _ = stream.set_nodelay(true);
-    let io = TokioIo::new(IdleTimeout::new(stream, limits.idle));
     let served = slot.served.clone();
-    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-        served.store(true, Ordering::Relaxed);
-        router.clone().oneshot(request)
-    });
-    let mut builder = hyper::server::conn::http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read);
-    let connection = builder.serve_connection(io, service);
+    let work = async move {
+        let Some(acceptor) = tls else {
+            return http(
+                IdleTimeout::new(stream, limits.idle),
+                router,
+                served,
+                limits,
+            )
+            .await;
+        };
+        // The first byte and the whole handshake within the header-read time.
+        let deadline = Instant::now() + limits.header_read;
+        let mut first = [0u8; 1];
+        match tokio::time::timeout_at(deadline, stream.peek(&mut first)).await {
+            Ok(Ok(1..)) => {}
+            _ => return Ok(()),
+        }
+        let io = IdleTimeout::new(stream, limits.idle);
+        if first[0] != TLS_HANDSHAKE_BYTE {
+            return http(io, router, served, limits).await;
+        }
+        match tokio::time::timeout_at(deadline, acceptor.accept(io)).await {
+            Ok(Ok(tls)) => http(tls, router, served, limits).await,
+            Ok(Err(e)) => Err(Box::new(e) as BoxError),
+            Err(_) => Err("the TLS handshake took longer than the header-read time".into()),
+        }
+    };
     tokio::select! {
-        done = connection => {
+        done = work => {
             if let Err(e) = done {
                 tracing::debug!("connection from {peer} ended: {e}");
             }
@@ -194,6 +246,32 @@ async fn serve_connection(
             tracing::debug!("closed a connection from {peer} that sent no request, to make room");
         }
     }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Serves HTTP/1.1 on `io` (a TCP stream, or TLS over one).
+async fn http<I>(
+    io: I,
+    router: Router,
+    served: Arc<AtomicBool>,
+    limits: Limits,
+) -> Result<(), BoxError>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        served.store(true, Ordering::Relaxed);
+        router.clone().oneshot(request)
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read);
+    builder
+        .serve_connection(TokioIo::new(io), service)
+        .await
+        .map_err(|e| Box::new(e) as BoxError)
 }
 
 /// The open connections, oldest first.

@@ -1,14 +1,17 @@
-//! Protocol server (axum on hyper): v1 meta, signed revision with ETag, objects single and batched; v2's tree root ([`v2`]).
+//! The master's server (axum on hyper): v1 meta, signed revision with ETag, objects single and
+//! batched; v2's tree root ([`v2`]); the join's invite exchange.
 //!
 //! Every connection is checked against the allow list when it is accepted, and bounded
-//! ([`conn`]); every route but `/v1/meta` needs a follower's bearer token. Objects are served
-//! only when the current revision references them, never arbitrary store contents.
+//! ([`conn`]); one port speaks TLS bound to the identity key ([`crate::tls`], protocol v2) and
+//! plain HTTP (protocol v1 followers), told apart by the first byte. Every route but
+//! `/v1/meta` needs a follower's bearer token. Objects are served only when the current
+//! revision references them, never arbitrary store contents.
 
 mod conn;
 mod v2;
 mod watch;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -26,10 +29,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::Homes;
 use crate::error::{Error, Result};
+use crate::follower::client::{REFUSED_HEADER, VERSION_HEADER};
 use crate::identity::Identity;
 use crate::master::publish::{Published, Publisher};
 use crate::master::selection::skipped_links_summary;
-use crate::master::tokens::Followers;
+use crate::master::tokens::{Checked, Followers, Seen, SeenEntry, sent_version};
 use crate::mcp::export::McpExport;
 use crate::revision::PROTOCOL;
 use crate::settings::MasterSettings;
@@ -88,9 +92,17 @@ pub struct Stats {
 /// The current revision, swapped atomically when the watcher publishes a new one.
 pub type Current = Arc<RwLock<Arc<Published>>>;
 
+/// Makes the MCP export for a `master.toml` (at the start, and again when it changes); the
+/// error is one line for the log.
+pub type ExportFactory =
+    Arc<dyn Fn(&MasterSettings) -> std::result::Result<Arc<dyn McpExport>, String> + Send + Sync>;
+
 struct AppState {
     homes: Homes,
     current: Current,
+    followers: FollowersCache,
+    /// Who was answered since the last write of `followers-seen.json`.
+    seen: std::sync::Mutex<SeenLog>,
     store: ObjectStore,
     public_key: String,
     fingerprint: String,
@@ -103,6 +115,94 @@ struct AppState {
 
 type Shared = Arc<AppState>;
 
+/// `followers.json` as last read, read again whenever the file changed (a `stat` per
+/// request, so `master revoke` and a new link take effect at once).
+#[derive(Default)]
+struct FollowersCache {
+    last: std::sync::Mutex<Option<(FileStamp, Arc<Followers>)>>,
+}
+
+/// What tells a rewritten file: `followers.json` is replaced by a rename, so a new inode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp {
+    modified: Option<std::time::SystemTime>,
+    len: u64,
+    #[cfg(unix)]
+    inode: u64,
+}
+
+impl FileStamp {
+    fn of(path: &std::path::Path) -> Option<Self> {
+        let meta = std::fs::metadata(path).ok()?;
+        Some(Self {
+            modified: meta.modified().ok(),
+            len: meta.len(),
+            #[cfg(unix)]
+            inode: std::os::unix::fs::MetadataExt::ino(&meta),
+        })
+    }
+}
+
+impl FollowersCache {
+    fn get(&self, homes: &Homes) -> Result<Arc<Followers>> {
+        let path = homes.followers();
+        let Some(stamp) = FileStamp::of(&path) else {
+            return Followers::load(homes).map(Arc::new);
+        };
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((known, followers)) = last.as_ref()
+            && *known == stamp
+        {
+            return Ok(followers.clone());
+        }
+        let followers = Arc::new(Followers::load(homes)?);
+        *last = Some((stamp, followers.clone()));
+        Ok(followers)
+    }
+}
+
+/// Followers answered since `followers-seen.json` was last written.
+#[derive(Default)]
+struct SeenLog {
+    fresh: BTreeMap<String, SeenEntry>,
+}
+
+/// How often `master serve` writes down who it answered.
+const SEEN_FLUSH: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl AppState {
+    fn saw(&self, name: &str, version: Option<String>) {
+        let mut log = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        log.fresh.insert(
+            name.to_owned(),
+            SeenEntry {
+                at: crate::clock::now_rfc3339(),
+                version,
+            },
+        );
+    }
+
+    /// Merges who was answered into `followers-seen.json`.
+    fn flush_seen(&self) {
+        let fresh = std::mem::take(&mut self.seen.lock().unwrap_or_else(|e| e.into_inner()).fresh);
+        if fresh.is_empty() {
+            return;
+        }
+        let mut seen = Seen::load(&self.homes);
+        for (name, entry) in fresh {
+            let version = entry.version.or_else(|| {
+                seen.followers
+                    .get(&name)
+                    .and_then(|old| old.version.clone())
+            });
+            seen.followers.insert(name, SeenEntry { version, ..entry });
+        }
+        if let Err(e) = seen.save(&self.homes) {
+            tracing::warn!("{e}");
+        }
+    }
+}
+
 /// How `master serve` runs.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
@@ -110,6 +210,9 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     /// Whether to watch the selected paths and publish new revisions.
     pub watch: bool,
+    /// Serve plain HTTP only, no TLS (`--plain-http`: a master behind something that
+    /// encrypts, such as a tunnel; followers join it with protocol v1 links).
+    pub plain_http: bool,
 }
 
 /// The listen address: the flag, else `master.toml`, else `0.0.0.0:17342`.
@@ -123,15 +226,25 @@ pub fn listen_addr(flag: Option<&str>, config: &MasterSettings) -> Result<Socket
 }
 
 /// Rebuilds, then serves until SIGTERM or Ctrl-C. Blocks. `settings` is the master's
-/// `master.toml`, read once when the command started.
+/// `master.toml` as the command read it and `export` its MCP export; while watching, a
+/// changed `master.toml` is read again and `reexport` makes the export for it.
 pub fn serve(
     homes: &Homes,
     settings: &MasterSettings,
     export: Arc<dyn McpExport>,
+    reexport: ExportFactory,
     options: &ServeOptions,
 ) -> Result<()> {
     let key = Identity::load_master(homes)?;
-    let allow = Arc::new(settings.allow_nets());
+    let tls = if options.plain_http {
+        None
+    } else {
+        let cert = crate::tls::master_certificate(homes, &key)?;
+        Some(tokio_rustls::TlsAcceptor::from(crate::tls::server_config(
+            &key, cert,
+        )?))
+    };
+    let allow: conn::AllowList = Arc::new(RwLock::new(Arc::new(settings.allow_nets())));
     let mut publisher = Publisher::new(homes, settings, export)?;
     let rebuilt = publisher.rebuild()?;
     for w in &rebuilt.warnings {
@@ -144,6 +257,8 @@ pub fn serve(
     let state = Arc::new(AppState {
         homes: homes.clone(),
         current: current.clone(),
+        followers: FollowersCache::default(),
+        seen: std::sync::Mutex::default(),
         store: ObjectStore::new(homes.objects()),
         public_key: key.public_key.clone(),
         fingerprint: key.fingerprint.clone(),
@@ -154,7 +269,14 @@ pub fn serve(
         node_bytes: AtomicU64::new(0),
     });
     let _watcher = if options.watch {
-        Some(watch::start(homes, publisher, current)?)
+        Some(watch::start(
+            homes,
+            settings.clone(),
+            publisher,
+            reexport,
+            current,
+            allow.clone(),
+        )?)
     } else {
         None
     };
@@ -168,19 +290,38 @@ pub fn serve(
             .await
             .map_err(|e| Error::Usage(format!("cannot listen on `{}`: {e}", options.listen)))?;
         let seq = state.current.read().expect("not poisoned").revision.seq;
+        let transports = if tls.is_some() {
+            "TLS (v2) and plain HTTP (v1)"
+        } else {
+            "plain HTTP only"
+        };
         tracing::info!(
-            "serving seq {seq} on http://{} (fingerprint {})",
+            "serving seq {seq} on {} over {transports} (fingerprint {})",
             options.listen,
             state.fingerprint
         );
+        let flusher = {
+            let state = state.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(SEEN_FLUSH);
+                loop {
+                    every.tick().await;
+                    let state = state.clone();
+                    let _ = tokio::task::spawn_blocking(move || state.flush_seen()).await;
+                }
+            })
+        };
         conn::serve(
             listener,
             allow,
-            router(state),
+            tls,
+            router(state.clone()),
             conn::Limits::default(),
             shutdown_signal(),
         )
         .await;
+        flusher.abort();
+        state.flush_seen();
         Ok(())
     })
 }
@@ -210,6 +351,7 @@ fn router(state: Shared) -> Router {
         )
         .route("/v1/stats", get(stats))
         .merge(v2::routes())
+        .route("/v1/join", post(join))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route("/v1/meta", get(meta))
@@ -223,19 +365,89 @@ async fn require_token(State(state): State<Shared>, request: Request, next: Next
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    // Read per request so `master revoke` takes effect at once, without a restart.
-    let known = match (token, Followers::load(&state.homes)) {
-        (Some(token), Ok(followers)) => followers.check(token).is_some(),
-        (_, Err(e)) => {
+    let followers = match state.followers.get(&state.homes) {
+        Ok(followers) => followers,
+        Err(e) => {
             tracing::error!("{e}");
-            false
+            return refused(None);
         }
-        (None, _) => false,
     };
-    if known {
-        next.run(request).await
-    } else {
-        (StatusCode::UNAUTHORIZED, "missing or revoked token\n").into_response()
+    let checked = token.map_or(Checked::Unknown, |t| {
+        followers.check_at(t, time::OffsetDateTime::now_utc())
+    });
+    match checked {
+        Checked::Follower(name) | Checked::Invite(name) => {
+            let version = request
+                .headers()
+                .get(VERSION_HEADER)
+                .and_then(|v| sent_version(v.as_bytes()));
+            state.saw(name, version);
+            next.run(request).await
+        }
+        Checked::Expired => refused(Some("expired")),
+        Checked::Used => refused(Some("used")),
+        Checked::Unknown => refused(None),
+    }
+}
+
+/// `401`, naming an invite's refusal when it is one.
+fn refused(why: Option<&'static str>) -> Response {
+    let mut response = (StatusCode::UNAUTHORIZED, "missing or revoked token\n").into_response();
+    if let Some(why) = why {
+        response
+            .headers_mut()
+            .insert(REFUSED_HEADER, HeaderValue::from_static(why));
+    }
+    response
+}
+
+/// `POST /v1/join`'s answer when the presented token was an invite.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Joined {
+    /// The follower's own token, replacing the invite.
+    pub token: String,
+}
+
+/// `POST /v1/join`: a follower that joined exchanges an invite for a token of its own
+/// (`200` with [`Joined`]); a follower's own token is kept (`204`).
+async fn join(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned)
+    else {
+        return refused(None);
+    };
+    let homes = state.homes.clone();
+    let redeemed = tokio::task::spawn_blocking(move || {
+        // One redemption at a time: `followers.json` is read, changed and written whole.
+        static REDEEM: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one = REDEEM.lock().unwrap_or_else(|e| e.into_inner());
+        let mut followers = Followers::load(&homes)?;
+        match followers.redeem(&token) {
+            Ok(Some(own)) => {
+                followers.save(&homes)?;
+                Ok(Ok(Some(own)))
+            }
+            other => Ok(other),
+        }
+    })
+    .await;
+    match redeemed {
+        Ok(Ok(Ok(Some(own)))) => axum::Json(Joined { token: own }).into_response(),
+        Ok(Ok(Ok(None))) => StatusCode::NO_CONTENT.into_response(),
+        Ok(Ok(Err(Checked::Expired))) => refused(Some("expired")),
+        Ok(Ok(Err(Checked::Used))) => refused(Some("used")),
+        Ok(Ok(Err(_))) => refused(None),
+        Ok(Err::<_, Error>(e)) => {
+            tracing::error!("{e}");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+        Err(e) => {
+            tracing::error!("the join exchange failed: {e}");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
     }
 }
 
