@@ -203,7 +203,7 @@ pub(crate) struct MasterLinkArgs {
     /// A version 1 link (plain HTTP), for a master run with `master serve --plain-http`.
     #[arg(long)]
     pub(crate) plain_http: bool,
-    /// An invite that is refused this long after it was made (`24h`, `30m`); the join
+    /// An invite that is refused this long after it was made (`7d`, `24h`, `30m`); the join
     /// exchanges it for the follower's own token, which does not expire.
     #[arg(long, value_name = "DURATION", value_parser = codexport_core::duration::parse_duration)]
     pub(crate) expires: Option<std::time::Duration>,
@@ -232,7 +232,7 @@ pub(crate) struct MasterRevokeArgs {
 pub(crate) enum FollowerCommand {
     /// Join a master from a link (or --master/--fingerprint/--token), pin its key, stage a revision.
     #[command(
-        after_help = "Examples:\n  codexport follower join 'codexport://join?host=...&version=1' --apply\n  codexport follower join --master http://100.101.102.103:17342 --fingerprint SHA256:... --token ..."
+        after_help = "Examples:\n  codexport follower join 'codexport://join?host=...&version=2' --apply\n  codexport follower join --master https://100.101.102.103:17342 --fingerprint SHA256:... --token ..."
     )]
     Join(FollowerJoinArgs),
     /// Forget the pinned master key (after the master was reinstalled on purpose).
@@ -246,7 +246,8 @@ pub(crate) struct FollowerJoinArgs {
     /// The link printed by `codexport master link`.
     #[arg(required_unless_present = "master", conflicts_with_all = ["master", "fingerprint", "token"])]
     pub(crate) link: Option<String>,
-    /// The master's URL, instead of a link.
+    /// The master's URL, instead of a link: `https://HOST:PORT` (TLS that must prove the
+    /// --fingerprint key), or `http://HOST:PORT` for a master run with `--plain-http`.
     #[arg(long, value_name = "URL", requires_all = ["fingerprint", "token"])]
     pub(crate) master: Option<String>,
     /// The master's fingerprint (`SHA256:...`), with --master.

@@ -453,7 +453,7 @@ impl Diagnose for Error {
                 "check that `codexport master serve` runs on the master and that this machine can reach it; `codexport status` shows the URL".to_owned()
             }
             Self::PeerRefused { .. } => {
-                "add this machine's address to `allow` in the master's `~/.codexport/master.toml`, then restart `codexport master serve`".to_owned()
+                "add this machine's address to `allow` in the master's `~/.codexport/master.toml` (a running `codexport master serve` reads it again at once; one started with `--no-watch`, at its next start)".to_owned()
             }
             Self::TokenRefused { .. } => {
                 "make a new link with `codexport master link --name NAME` on the master, then `codexport follower join LINK`".to_owned()

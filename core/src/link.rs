@@ -295,7 +295,12 @@ impl From<JoinLink> for JoinRequest {
 /// or `http://` (plain, v1), HOST as [`parse_host`] takes it (IPv6 in brackets). User info, a path, a query or a fragment are refused.
 /// Returns the URL without a trailing `/`.
 pub fn parse_master_url(text: &str) -> Result<String, String> {
-    let not_http = || format!("{} is not an `http://HOST:PORT` URL", shown(text));
+    let not_http = || {
+        format!(
+            "{} is not an `https://HOST:PORT` (or plain `http://HOST:PORT`) URL",
+            shown(text)
+        )
+    };
     check_printable("the URL", text)?;
     let (scheme, rest) = text.split_once("://").ok_or_else(not_http)?;
     if scheme != "http" && scheme != "https" {
@@ -499,8 +504,18 @@ mod tests {
         assert_eq!(from_link.url, "https://100.64.1.2:17342");
         assert_eq!(from_link.token, "tok-en_1");
         for (master, fingerprint, token, want) in [
-            ("10.0.0.2:17342", FP, "t", "not an `http://HOST:PORT` URL"),
-            ("ftp://10.0.0.2", FP, "t", "not an `http://HOST:PORT` URL"),
+            (
+                "10.0.0.2:17342",
+                FP,
+                "t",
+                "not an `https://HOST:PORT` (or plain `http://HOST:PORT`) URL",
+            ),
+            (
+                "ftp://10.0.0.2",
+                FP,
+                "t",
+                "not an `https://HOST:PORT` (or plain `http://HOST:PORT`) URL",
+            ),
             ("http://10.0.0.2/x", FP, "t", "no user, path"),
             ("http://10.0.0.2?", FP, "t", "no user, path"),
             ("http://10.0.0.2#", FP, "t", "no user, path"),

@@ -22,7 +22,8 @@ pub const DEFAULT_BUDGET: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct LocalSettings {
-    /// The master's base URL (`http://host:port`), written by `follower join`.
+    /// The master's base URL, written by `follower join`: `https://host:port` (TLS bound to the
+    /// pinned key) or `http://host:port` (a v1 link, plain HTTP).
     pub master: Option<String>,
     /// `${NAME}` values for this follower (`workspaceRoot = "/srv/work"`).
     pub path_variables: BTreeMap<String, String>,
@@ -187,7 +188,7 @@ impl LocalSettings {
         self.master.as_deref().ok_or_else(|| {
             Error::WrongRole(
                 format!("`{}` names no master", homes.local_toml().display()),
-                "run `codexport follower join LINK`, or set `master = \"http://HOST:17342\"` there"
+                "run `codexport follower join LINK`, or set `master = \"https://HOST:17342\"` there (`http://` for a `--plain-http` master)"
                     .into(),
             )
         })

@@ -54,7 +54,9 @@ pub struct SourceSettings {
 }
 
 /// The default `master.toml` that `master init` writes: every setting, commented.
-pub const DEFAULT_MASTER_TOML: &str = r#"# codexport master settings. Restart `codexport master serve` after a change.
+pub const DEFAULT_MASTER_TOML: &str = r#"# codexport master settings. A running `codexport master serve` reads this file again when it
+# changes (a bad edit keeps the previous settings and logs why); `listen` takes effect at the
+# next start, and a server started with `--no-watch` reads the file only at its start.
 
 # Address to listen on (default: every interface, port 17342).
 # listen = "0.0.0.0:17342"
