@@ -4,7 +4,8 @@
 //! - bytes and time of a first join and of a sync after one changed file, protocol v1 and v2
 //!   on the same tree (ratios v2/v1), counted by the server (`/v1/stats`), and that a sync
 //!   with nothing new is one `304` in both;
-//! - the hook path, `codexport sync --apply` with nothing new (baseline: `codexport --version`,
+//! - the hook path, `codexport sync --apply` with nothing new, over plain HTTP (a v1 link) and
+//!   over TLS (a v2 link) to the same master (ratio TLS/plain; baseline: `codexport --version`,
 //!   the cost of starting the process at all).
 //!
 //! Run: `cargo bench --bench sync` (a 100 MB / 10k-file tree; `BENCH_FILES` and `BENCH_MB`
@@ -53,6 +54,12 @@ fn ms(d: Duration) -> f64 {
 
 /// Makes the follower speak v1 (the bench compares both).
 const PROTOCOL_ENV: &str = codexport_core::env::PROTOCOL;
+
+/// The master's URL as a link of either version stores it in `local.toml`: `https://` for a v2
+/// (TLS) link, `http://` for a v1 (plain) one.
+fn link_url(ctx: &TestContext, tls: bool) -> String {
+    codexport_core::link::master_url("127.0.0.1", ctx.port, tls)
+}
 
 /// What the server sent so far.
 fn stats(ctx: &TestContext, token: &str) -> Stats {
@@ -253,7 +260,8 @@ fn main() {
     );
 
     // Hook path: a no-change `sync --apply`, as a process, against the baseline of
-    // starting the process at all.
+    // starting the process at all; over TLS (the v2 link this follower joined with) and over
+    // plain HTTP (what a v1 link stores), runs alternating, the same master and state.
     let runs = 31;
     let spawn = median(
         (0..runs)
@@ -264,23 +272,43 @@ fn main() {
             })
             .collect(),
     );
-    let hook = median(
-        (0..runs)
-            .map(|_| {
-                let t = Instant::now();
-                output(ctx.follower_cmd().args(["sync", "--apply", "-q"]), 0);
-                t.elapsed()
-            })
-            .collect(),
+    let local_toml = ctx.follower.tool.join("local.toml");
+    let joined = fs::read_to_string(&local_toml).unwrap();
+    let tls_url = link_url(&ctx, true);
+    let plain_url = link_url(&ctx, false);
+    assert!(
+        joined.contains(&tls_url),
+        "a v2 link stores {tls_url}:\n{joined}"
     );
+    let plain_toml = joined.replace(&tls_url, &plain_url);
+    let (mut tls, mut plain) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        for (toml, samples) in [(&plain_toml, &mut plain), (&joined, &mut tls)] {
+            fs::write(&local_toml, toml).unwrap();
+            let t = Instant::now();
+            output(ctx.follower_cmd().args(["sync", "--apply", "-q"]), 0);
+            samples.push(t.elapsed());
+        }
+    }
+    fs::write(&local_toml, &joined).unwrap();
+    let (tls, plain) = (median(tls), median(plain));
     println!(
         "process start (baseline):       {:8.2} ms  (`codexport --version`, median of {runs})",
         ms(spawn)
     );
     println!(
-        "hook path, nothing new:         {:8.2} ms  ({:.2}x process start; target <= 10 ms)",
-        ms(hook),
-        ms(hook) / ms(spawn)
+        "hook path, nothing new, plain:  {:8.2} ms  ({:.2}x process start; v1 link, {plain_url})",
+        ms(plain),
+        ms(plain) / ms(spawn)
+    );
+    println!(
+        "hook path, nothing new, TLS:    {:8.2} ms  ({:.2}x process start; v2 link; target <= 10 ms)",
+        ms(tls),
+        ms(tls) / ms(spawn)
+    );
+    println!(
+        "hook path TLS / plain:          {:8.3}x",
+        ms(tls) / ms(plain)
     );
     ctx.stop_master();
     let _ = fs::remove_dir_all(ctx.dir.path());
