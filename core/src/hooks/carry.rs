@@ -162,7 +162,7 @@ fn is_windows_path(path: &str) -> bool {
 mod tests {
     use super::*;
     use crate::Homes;
-    use crate::hooks::{EVENT_SESSION_START, OurHook, trust_key};
+    use crate::hooks::{EVENT_SESSION_START, OurHook};
     use crate::mcp::manifest::MasterPaths;
 
     const MASTER_HOOKS: &str = r#"{"hooks": {
@@ -183,8 +183,28 @@ mod tests {
         }
     }
 
+    /// The follower is this machine: a Windows one when the tests run there (under wine), so
+    /// these cover a Linux master's hooks on a Windows follower too.
+    const BO: &str = if cfg!(windows) {
+        r"C:\Users\bo"
+    } else {
+        "/home/bo"
+    };
+    /// The follower's Codex home, by its real path.
+    const REAL: &str = if cfg!(windows) {
+        r"C:\data\bo-codex"
+    } else {
+        "/data/bo-codex"
+    };
+
     fn follower_homes() -> Homes {
-        Homes::new("/home/bo", "/home/bo/.codex", "/home/bo/.codexport")
+        let bo = Path::new(BO);
+        Homes::new(bo, bo.join(".codex"), bo.join(".codexport"))
+    }
+
+    /// A trust key of the follower's `hooks.json`: its home joined as this OS joins paths.
+    fn follower_key(rest: &str) -> String {
+        format!("{REAL}{}hooks.json:{rest}", std::path::MAIN_SEPARATOR)
     }
 
     fn master_hooks() -> HooksFile {
@@ -193,15 +213,21 @@ mod tests {
             .file
     }
 
-    /// The master's config.toml, trusting what `trust` names with the master's real hashes.
+    /// The master's config.toml, trusting what `trust` names with the master's real hashes
+    /// (keys and hashes as its Codex, on Linux, computes them).
     fn canonical(master: &HooksFile, trusted: &[(&str, usize, usize)], extra: &str) -> DocumentMut {
         let mut doc: DocumentMut = format!("model = \"o3\"\n{extra}").parse().unwrap();
         for &(event, g, h) in trusted {
             let group = &master.groups(event)[g];
-            let hash = handler_hash(event, group.matcher.as_deref(), &group.hooks[h]);
+            let hash = handler_hash_on(
+                HookOs::Unix,
+                event,
+                group.matcher.as_deref(),
+                &group.hooks[h],
+            );
             set_state(
                 &mut doc,
-                &trust_key(Path::new("/home/al/.codex"), event, g, h),
+                &format!("/home/al/.codex/hooks.json:{}:{g}:{h}", event_label(event)),
                 &HookState {
                     trusted_hash: hash,
                     enabled: None,
@@ -212,33 +238,27 @@ mod tests {
     }
 
     #[test]
-    #[cfg_attr(
-        windows,
-        ignore = "Unix trust keys (`<realpath>/hooks.json`); the key Codex uses on Windows is issue 12 (hooks on Windows)"
-    )]
     fn commands_are_rewritten_and_order_kept() {
         let map = PathMap::new(&master_paths(), &follower_homes(), &BTreeMap::new());
         let follower = master_hooks_for_follower(&master_hooks(), &map).unwrap();
         let start = follower.groups(EVENT_SESSION_START);
-        assert_eq!(
-            start[0].hooks[0].command.as_deref(),
-            Some("/home/bo/.codex/hooks/greet.sh")
-        );
+        let greet = if cfg!(windows) {
+            r"C:\Users\bo\.codex\hooks\greet.sh"
+        } else {
+            "/home/bo/.codex/hooks/greet.sh"
+        };
+        assert_eq!(start[0].hooks[0].command.as_deref(), Some(greet));
         assert_eq!(start[0].hooks[1].command.as_deref(), Some("echo untrusted"));
         assert_eq!(follower.groups("Stop"), master_hooks().groups("Stop"));
     }
 
     #[test]
-    #[cfg_attr(
-        windows,
-        ignore = "Unix trust keys (`<realpath>/hooks.json`); the key Codex uses on Windows is issue 12 (hooks on Windows)"
-    )]
     fn trusted_hooks_are_trusted_under_the_followers_key_with_the_rewritten_hash() {
         let master = master_hooks();
         let map = PathMap::new(&master_paths(), &follower_homes(), &BTreeMap::new());
         let mut follower = master_hooks_for_follower(&master, &map).unwrap();
         let canon = canonical(&master, &[("SessionStart", 0, 0), ("Stop", 0, 0)], "");
-        let real = Path::new("/data/bo-codex");
+        let real = Path::new(REAL);
         let trust = carry_master_trust(&canon, &master, "/home/al/.codex", &follower, real);
 
         assert_eq!(
@@ -258,12 +278,12 @@ mod tests {
             "the rewritten command hashes differently"
         );
         assert_eq!(
-            trust.entries["/data/bo-codex/hooks.json:session_start:0:0"].trusted_hash,
+            trust.entries[&follower_key("session_start:0:0")].trusted_hash,
             expect_greet
         );
         // `echo bye` was not rewritten: same hash, new key.
         assert_eq!(
-            trust.entries["/data/bo-codex/hooks.json:stop:0:0"].trusted_hash,
+            trust.entries[&follower_key("stop:0:0")].trusted_hash,
             read_states(&canon)["/home/al/.codex/hooks.json:stop:0:0"].trusted_hash
         );
         assert_eq!(trust.entries.len(), 2, "the untrusted handler gets nothing");
@@ -275,10 +295,6 @@ mod tests {
     }
 
     #[test]
-    #[cfg_attr(
-        windows,
-        ignore = "Unix trust keys (`<realpath>/hooks.json`); the key Codex uses on Windows is issue 12 (hooks on Windows)"
-    )]
     fn a_stale_master_hash_stays_untrusted_but_enabled_is_kept() {
         let master = master_hooks();
         let mut canon = canonical(&master, &[], "");
@@ -295,10 +311,10 @@ mod tests {
             &master,
             "/home/al/.codex/",
             &master,
-            Path::new("/f"),
+            Path::new(REAL),
         );
         assert_eq!(
-            trust.entries["/f/hooks.json:session_start:0:1"],
+            trust.entries[&follower_key("session_start:0:1")],
             HookState {
                 trusted_hash: None,
                 enabled: Some(false)
@@ -307,17 +323,13 @@ mod tests {
     }
 
     #[test]
-    #[cfg_attr(
-        windows,
-        ignore = "Unix trust keys (`<realpath>/hooks.json`); the key Codex uses on Windows is issue 12 (hooks on Windows)"
-    )]
     fn other_keys_are_left_to_path_rewriting() {
         let master = master_hooks();
         let extra = "[hooks.state.\"/home/al/proj/.codex/hooks.json:stop:0:0\"]\ntrusted_hash = \"sha256:1\"\n\
                      [hooks.state.\"not a key\"]\nenabled = true\n";
         let mut canon = canonical(&master, &[("Stop", 0, 0)], extra);
         let trust =
-            carry_master_trust(&canon, &master, "/home/al/.codex", &master, Path::new("/f"));
+            carry_master_trust(&canon, &master, "/home/al/.codex", &master, Path::new(REAL));
         assert_eq!(trust.master_keys, ["/home/al/.codex/hooks.json:stop:0:0"]);
         trust.strip_master_keys(&mut canon);
         let left: Vec<String> = read_states(&canon).into_keys().collect();
@@ -327,7 +339,7 @@ mod tests {
         );
         let mut generated = DocumentMut::new();
         trust.write(&mut generated);
-        assert!(read_states(&generated).contains_key("/f/hooks.json:stop:0:0"));
+        assert!(read_states(&generated).contains_key(&follower_key("stop:0:0")));
     }
 
     #[test]

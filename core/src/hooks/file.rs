@@ -234,7 +234,7 @@ impl OurHook {
         });
         Self {
             command: format!("{env}{} {HOOK_ARGS}", sh_quote(&exe)),
-            command_windows: format!("{env_windows}{} {HOOK_ARGS}", cmd_quote(&exe)),
+            command_windows: format!("{env_windows}{} {HOOK_ARGS}", cmd_program(&exe)),
             // The budget bounds the sync; the rest covers process start and a slow disk.
             timeout: budget_secs.max(1) + 3,
         }
@@ -314,26 +314,48 @@ fn sh_quote(s: &str) -> String {
     }
 }
 
-/// Quotes `s` for cmd.exe only when it must. Codex on Windows runs `%COMSPEC% /C <line>`
-/// through Rust's argument quoting, which turns every `"` in the line into `\"`, and cmd.exe
-/// does not read `\"` as a quote: a line without quotes reaches cmd intact, so paths that
-/// need none (no space, no cmd metacharacter) are written bare.
-fn cmd_quote(s: &str) -> String {
-    if cmd_needs_quotes(s) {
-        format!("\"{s}\"")
-    } else {
-        s.to_owned()
+/// `exe` as the program of a cmd.exe line that Codex on Windows runs. Codex runs
+/// `%COMSPEC% /C <line>` through Rust's argument quoting, which turns every `"` in the line into
+/// `\"`, and cmd.exe does not read `\"` as a quote: the line must hold no `"` at all. A path
+/// that needs none (no space, no cmd metacharacter) is written bare; one that does is reached
+/// with `cd /d <its folder>&& .\<its name>`, since `cd` reads the rest of its command as one
+/// path, spaces included (the hook's sync does not depend on its working directory).
+fn cmd_program(exe: &str) -> String {
+    if !cmd_needs_quotes(exe) {
+        return exe.to_owned();
+    }
+    match exe.rsplit_once('\\') {
+        Some((dir, name)) if !dir.is_empty() => {
+            // `C:\` stays `C:\`: `cd /d C:` would mean the drive's current folder.
+            let dir = if dir.ends_with(':') {
+                format!("{dir}\\")
+            } else {
+                dir.to_owned()
+            };
+            format!("cd /d {}&& .\\{}", cmd_escape(&dir), cmd_escape(name))
+        }
+        _ => cmd_escape(exe),
     }
 }
 
-/// `set NAME=value&& ` (no space before `&&`: it would end up in the value), quoted as
-/// `set "NAME=value"&& ` when the value needs it.
+/// `set NAME=value&& ` (no space before `&&`: it would end up in the value). `set` takes the
+/// rest of its command as the value, spaces included, so it needs no quotes (see
+/// [`cmd_program`] for why there must be none).
 fn cmd_set(name: &str, value: &str) -> String {
-    if cmd_needs_quotes(value) {
-        format!("set \"{name}={value}\"&& ")
-    } else {
-        format!("set {name}={value}&& ")
+    format!("set {name}={}&& ", cmd_escape(value))
+}
+
+/// `s` with cmd.exe's metacharacters `^`-escaped (`%` cannot be escaped on a `/C` line; a
+/// `%NAME%` in a path expands only when `NAME` is set).
+fn cmd_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "^&|<>()".contains(c) {
+            out.push('^');
+        }
+        out.push(c);
     }
+    out
 }
 
 fn cmd_needs_quotes(s: &str) -> bool {
@@ -469,11 +491,22 @@ mod tests {
             OurHook::new(canonical, 2, None).command_windows,
             r"C:\users\bo\.codexport\bin\codexport.exe sync --apply --hook"
         );
+        // No `"` even with spaces: Codex's quoting would turn it into a `\"` cmd.exe cannot read
+        // (windows_e2e runs such a hook under wine's cmd.exe as Codex spawns it).
         let spaced = Path::new(r"C:\Users\Bo Li\codexport.exe");
         let hook = OurHook::new(spaced, 2, Some(Path::new(r"C:\Users\Bo Li\cx")));
         assert_eq!(
             hook.command_windows,
-            r#"set "CODEXPORT_HOME=C:\Users\Bo Li\cx"&& "C:\Users\Bo Li\codexport.exe" sync --apply --hook"#
+            r"set CODEXPORT_HOME=C:\Users\Bo Li\cx&& cd /d C:\Users\Bo Li&& .\codexport.exe sync --apply --hook"
+        );
+        let odd = Path::new(r"C:\A&B (x)\codexport.exe");
+        assert_eq!(
+            OurHook::new(odd, 2, Some(Path::new(r"C:\t^1"))).command_windows,
+            r"set CODEXPORT_HOME=C:\t^^1&& cd /d C:\A^&B ^(x^)&& .\codexport.exe sync --apply --hook"
+        );
+        assert_eq!(
+            OurHook::new(Path::new(r"C:\codexport(1).exe"), 2, None).command_windows,
+            r"cd /d C:\&& .\codexport^(1^).exe sync --apply --hook"
         );
     }
 

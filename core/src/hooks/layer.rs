@@ -195,13 +195,19 @@ mod tests {
     }
 
     #[test]
-    #[cfg_attr(
-        windows,
-        ignore = "Unix trust keys (`<realpath>/hooks.json`); the key Codex uses on Windows is issue 12 (hooks on Windows)"
-    )]
     fn the_generated_config_trusts_the_rewritten_master_hook_and_ours() {
-        let homes = Homes::new("/home/bo", "/home/bo/.codex", "/home/bo/.codexport");
-        let map = PathMap::for_os(&master(), &homes, &BTreeMap::new(), "linux");
+        // The follower is this machine: a Windows one when the tests run there (under wine).
+        let (bo, real) = if cfg!(windows) {
+            (r"C:\Users\bo", r"C:\real\bo\.codex")
+        } else {
+            ("/home/bo", "/real/bo/.codex")
+        };
+        let homes = Homes::new(
+            bo,
+            Path::new(bo).join(".codex"),
+            Path::new(bo).join(".codexport"),
+        );
+        let map = PathMap::new(&master(), &homes, &BTreeMap::new());
         let config = master_config();
         let ours = OurHook::new(Path::new("/usr/bin/codexport"), 2, None);
         let layer = layer_hooks(
@@ -211,7 +217,7 @@ mod tests {
                 master: &master(),
             },
             &map,
-            Path::new("/real/bo/.codex"),
+            Path::new(real),
             Some(&ours),
         )
         .unwrap();
@@ -222,12 +228,20 @@ mod tests {
         layer.write_trust(&mut doc);
         let states = read_states(&doc);
         let keys: Vec<&str> = states.keys().map(String::as_str).collect();
+        let (start_key, stop_key) = if cfg!(windows) {
+            (
+                r"C:\real\bo\.codex\hooks.json:session_start:0:0",
+                r"C:\real\bo\.codex\hooks.json:stop:0:0",
+            )
+        } else {
+            (
+                "/real/bo/.codex/hooks.json:session_start:0:0",
+                "/real/bo/.codex/hooks.json:stop:0:0",
+            )
+        };
         assert_eq!(
             keys,
-            [
-                "/real/bo/.codex/hooks.json:session_start:0:0",
-                "/real/bo/.codex/hooks.json:stop:0:0"
-            ],
+            [start_key, stop_key],
             "the rewritten master key is gone: {doc}"
         );
 
@@ -238,12 +252,14 @@ mod tests {
         .unwrap()
         .file;
         let stop = &written.groups("Stop")[0].hooks[0];
+        let stop_sh = if cfg!(windows) {
+            r"C:\Users\bo\.codex\hooks\stop.sh"
+        } else {
+            "/home/bo/.codex/hooks/stop.sh"
+        };
+        assert_eq!(stop.command.as_deref(), Some(stop_sh));
         assert_eq!(
-            stop.command.as_deref(),
-            Some("/home/bo/.codex/hooks/stop.sh")
-        );
-        assert_eq!(
-            states["/real/bo/.codex/hooks.json:stop:0:0"].trusted_hash,
+            states[stop_key].trusted_hash,
             handler_hash("Stop", None, stop)
         );
         assert_eq!(written.find_ours(), Some((0, 0)));

@@ -245,15 +245,20 @@ mod tests {
     }
 
     #[test]
-    #[cfg_attr(
-        windows,
-        ignore = "Unix trust keys (`<realpath>/hooks.json`); the key Codex uses on Windows is issue 12 (hooks on Windows)"
-    )]
     fn keys_name_the_real_codex_home() {
-        assert_eq!(
-            trust_key(Path::new("/home/bo/.codex"), "SessionStart", 1, 0),
-            "/home/bo/.codex/hooks.json:session_start:1:0"
-        );
+        // The home joined with `hooks.json` as this OS joins paths (Codex does the same).
+        let (home, key) = if cfg!(windows) {
+            (
+                r"C:\Users\bo\.codex",
+                r"C:\Users\bo\.codex\hooks.json:session_start:1:0",
+            )
+        } else {
+            (
+                "/home/bo/.codex",
+                "/home/bo/.codex/hooks.json:session_start:1:0",
+            )
+        };
+        assert_eq!(trust_key(Path::new(home), "SessionStart", 1, 0), key);
     }
 
     // Golden values computed outside Rust, with Python:
@@ -270,10 +275,6 @@ mod tests {
     }
 
     #[test]
-    #[cfg_attr(
-        windows,
-        ignore = "the Unix recipe: on Windows the host's recipe hashes commandWindows (windows_hashes_command_windows_when_set)"
-    )]
     fn hash_includes_matcher_timeout_async_and_status_but_not_windows_command() {
         let mut h = command("/opt/bin/codexport sync --apply --hook");
         h.timeout = Some(5);
@@ -283,16 +284,16 @@ mod tests {
         // {"event_name":"session_start","hooks":[{"async":true,"command":"/opt/bin/codexport
         //  sync --apply --hook","statusMessage":"Syncing… ✓","timeout":5,"type":"command"}],
         //  "matcher":"startup|resume"}
-        let hash = handler_hash("SessionStart", Some("startup|resume"), &h).unwrap();
+        // The Unix recipe, on every OS (Windows hashes commandWindows: see the next test).
+        let unix =
+            |h: &Handler| handler_hash_on(HookOs::Unix, "SessionStart", Some("startup|resume"), h);
+        let hash = unix(&h).unwrap();
         assert_eq!(
             hash,
             "sha256:d064851a2a7a73cc0eb64748e4d377ae244811265c9f76907d1c765c296996d4"
         );
         h.command_windows = None;
-        assert_eq!(
-            handler_hash("SessionStart", Some("startup|resume"), &h).unwrap(),
-            hash
-        );
+        assert_eq!(unix(&h).unwrap(), hash);
     }
 
     #[test]
