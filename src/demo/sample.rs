@@ -119,11 +119,11 @@ pub(crate) fn write_master_home(master: &Homes, layout: &SampleLayout) -> anyhow
     write(&hook_script, STOP_HOOK)?;
     make_executable(&hook_script)?;
 
-    let hooks_json = format!(
-        r#"{{"hooks": {{"Stop": [{{"hooks": [{{"type": "command", "command": "{}", "timeout": 5}}]}}]}}}}"#,
-        hook_script.display()
-    );
-    let hooks = HooksFile::parse(hooks_json.as_bytes(), &master.hooks_json())?.file;
+    // Paths go in through the JSON and TOML writers: a Windows `\\` must be escaped there.
+    let hooks_json = serde_json::json!({"hooks": {"Stop": [{"hooks": [
+        {"type": "command", "command": hook_script.display().to_string(), "timeout": 5}
+    ]}]}});
+    let hooks = HooksFile::parse(hooks_json.to_string().as_bytes(), &master.hooks_json())?.file;
     write(&master.hooks_json(), &hooks.to_json())?;
 
     let mut config = format!(
@@ -131,38 +131,43 @@ pub(crate) fn write_master_home(master: &Homes, layout: &SampleLayout) -> anyhow
 model = "gpt-5"
 approval_policy = "on-request"
 
-[projects."{projects}"]
+[projects.{projects}]
 trust_level = "trusted"
 
 # An npm package, installed with `npm install --prefix`: followers get the same version.
 [mcp_servers.everything]
 command = "node"
-args = ["{npm_entry}", "stdio"]
+args = [{npm_entry}, "stdio"]
 startup_timeout_sec = 30
 
 # A local node project: followers get a copy of its source.
 [mcp_servers.hello]
 command = "node"
-args = ["{hello}"]
+args = [{hello}]
 "#,
-        projects = master.user.join("projects").display(),
-        npm_entry = layout.npm_entry().display(),
-        hello = layout.hello_dir.join("index.js").display(),
+        projects = toml_string(&master.user.join("projects")),
+        npm_entry = toml_string(&layout.npm_entry()),
+        hello = toml_string(&layout.hello_dir.join("index.js")),
     )
     .parse::<toml_edit::DocumentMut>()
     .context("the sample config.toml")?;
-    // The master trusts its Stop hook, as Codex would after the user approved it.
+    // The master trusts its Stop hook, as Codex would after the user approved it (under the
+    // key Codex computes on this OS).
     let group = &hooks.groups("Stop")[0];
-    let real = std::fs::canonicalize(codex).with_context(|| codex.display().to_string())?;
     hooks::set_state(
         &mut config,
-        &hooks::trust_key(&real, "Stop", 0, 0),
+        &hooks::trust_key(&hooks::trust_home(master), "Stop", 0, 0),
         &HookState {
             trusted_hash: hooks::handler_hash("Stop", group.matcher.as_deref(), &group.hooks[0]),
             enabled: None,
         },
     );
     write(&master.codex_config(), &config.to_string())
+}
+
+/// `path` as a TOML string (a value or a quoted key), escaped as TOML needs.
+fn toml_string(path: &Path) -> String {
+    toml_edit::Value::from(path.display().to_string()).to_string()
 }
 
 fn write(path: &Path, text: &str) -> anyhow::Result<()> {
@@ -187,10 +192,6 @@ mod tests {
     use super::*;
 
     #[test]
-    #[cfg_attr(
-        windows,
-        ignore = "the demo puts paths into JSON and TOML strings unescaped (a Windows `\\` breaks them): the demo runs on Unix"
-    )]
     fn the_sample_home_is_what_codex_reads_and_its_hook_is_trusted() {
         let dir = tempfile::tempdir().unwrap();
         let user = dir.path().join("home");
@@ -213,10 +214,20 @@ mod tests {
 
         let hooks = HooksFile::read(&master.hooks_json()).unwrap().file;
         let group = &hooks.groups("Stop")[0];
-        let real = std::fs::canonicalize(&master.codex).unwrap();
+        // Paths arrive whole, `\\` included (Windows).
+        let hello = layout.hello_dir.join("index.js").display().to_string();
+        assert_eq!(entries[1].args, [hello]);
+        let script = master.codex.join("hooks/log-stop.sh").display().to_string();
+        assert_eq!(group.hooks[0].command.as_deref(), Some(script.as_str()));
+        // Codex keys the default home as is on Windows, by its real path elsewhere.
+        let key_home = if cfg!(windows) {
+            master.codex.clone()
+        } else {
+            std::fs::canonicalize(&master.codex).unwrap()
+        };
         let states = hooks::read_states(&config);
         assert_eq!(
-            states[&hooks::trust_key(&real, "Stop", 0, 0)].trusted_hash,
+            states[&hooks::trust_key(&key_home, "Stop", 0, 0)].trusted_hash,
             hooks::handler_hash("Stop", None, &group.hooks[0])
         );
         assert!(layout.hello_dir.join("package.json").is_file());
