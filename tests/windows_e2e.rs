@@ -1,8 +1,7 @@
 //! Windows end to end, under wine: a Linux master with a Windows follower (join, apply with
-//! paths in Windows form, the hook installed and run as Codex on Windows runs it), and a
-//! Windows master serving a Linux follower. Not here yet: the MCP server started through
-//! `codexport-mcp-run.exe` from this harness (its first request got no answer; by hand the
-//! launcher answers and passes the exit code, see the commit message).
+//! paths in Windows form, an MCP server started through `codexport-mcp-run.exe` as Codex starts
+//! it, the hook installed and run as Codex on Windows runs it, also from a path with spaces), and
+//! a Windows master serving a Linux follower.
 //!
 //! The Windows programs are built for `x86_64-pc-windows-gnu` before this test runs
 //! (`.ci/run` does it) and found in `$CODEXPORT_WINDOWS_BIN_DIR`: `codexport.exe`,
@@ -18,9 +17,10 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use codexport_core::env;
@@ -250,6 +250,52 @@ fn a_windows_follower_joins_a_linux_master_applies_and_runs_its_hook() {
         "---\nname: 日本語 skill\ndescription: にほんご\n---\n本文\n"
     );
 
+    // The MCP server, started as Codex on Windows starts it: the launcher from config.toml,
+    // talked to over pipes.
+    let data_win = format!(r"{home}\work\data");
+    let mut mcp = Mcp::start(&wine, &launcher_win, &tools_win);
+    let init = mcp.request(
+        "initialize",
+        r#"{"protocolVersion":"2025-06-18","capabilities":{}}"#,
+    );
+    assert_eq!(init["serverInfo"]["name"], "win", "{init}");
+    mcp.send(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n");
+    let listed = mcp.request("tools/list", "{}");
+    let names: Vec<&str> = listed["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["alpha", "beta"], "{listed}");
+    // Bytes pass untouched both ways: a `\r\n` line arrives as sent, answers end in `\n` alone.
+    let line = b"{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"fixture/echo\",\"params\":{\"text\":\"\xe6\x97\xa5\",\"var\":\"DATA_DIR\"}}\r\n";
+    mcp.send(line);
+    let echo = mcp.answer(9);
+    let hex: String = line.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(echo["result"]["hex"], hex.as_str(), "{echo}");
+    assert_eq!(echo["result"]["text"], "日", "{echo}");
+    assert_eq!(
+        echo["result"]["env"],
+        data_win.as_str(),
+        "the entry's env, its path in Windows form: {echo}"
+    );
+    let (code, raw, stderr) = mcp.finish();
+    assert_eq!(
+        code, 7,
+        "the server's exit code is the launcher's\n{stderr}"
+    );
+    assert!(!raw.contains(&b'\r'), "no CRLF translation: {raw:?}");
+
+    // The server dies with the launcher (its kill-on-close job): once the launcher is killed,
+    // nothing holds the write end of the server's stdout any more.
+    let mut mcp = Mcp::start(&wine, &launcher_win, &tools_win);
+    let init = mcp.request("initialize", "{}");
+    assert_eq!(init["serverInfo"]["name"], "win", "{init}");
+    mcp.child.kill().unwrap();
+    mcp.child.wait().unwrap();
+    mcp.expect_eof(Duration::from_secs(20));
+
     // The hook: commandWindows set, trusted under the key Codex on Windows computes.
     output(wine.codexport().args(["hook", "install"]), 0);
     let hooks_json = wine.in_profile(".codex/hooks.json");
@@ -298,6 +344,158 @@ fn a_windows_follower_joins_a_linux_master_applies_and_runs_its_hook() {
     assert_eq!(hooked.stdout, "", "a SessionStart hook prints nothing");
     let log = fs::read_to_string(wine.in_profile(".codexport/logs/hook.log")).unwrap();
     assert!(!log.is_empty(), "the hook ran and logged");
+
+    // A tool home with a space, so the hook's codexport and its CODEXPORT_HOME have one: the
+    // line must still start that codexport with that home through cmd.exe.
+    let spaced = format!(r"{home}\e2e\x y");
+    let installed = output(
+        wine.codexport()
+            .env(env::CODEXPORT_HOME, &spaced)
+            .args(["hook", "install"]),
+        0,
+    );
+    let file = HooksFile::read(&hooks_json).unwrap().file;
+    let handler = &file.groups(hooks::EVENT_SESSION_START)[0].hooks[0];
+    let windows_command = handler.command_windows.clone().expect("commandWindows");
+    assert!(
+        windows_command.contains(r"\x y") && !windows_command.contains('"'),
+        "{windows_command}\n{}",
+        installed.stderr
+    );
+    let hooked = run(wine
+        .cmd(wine.bins.join("codexport-fixture-mcp.exe"))
+        .args(["--codex-hook", &windows_command]));
+    assert_eq!(hooked.code, 0, "{windows_command}\n{}", hooked.transcript());
+    assert_eq!(hooked.stdout, "", "a SessionStart hook prints nothing");
+    let log =
+        fs::read_to_string(wine.unix(&format!(r"{spaced}\logs\hook.log"))).unwrap_or_else(|e| {
+            panic!("the spaced codexport ran with its home: {e}\n{windows_command}")
+        });
+    assert!(!log.is_empty(), "the hook ran and logged");
+}
+
+/// A launcher started as Codex on Windows starts an MCP server, with a reader thread that
+/// keeps every byte of its stdout.
+struct Mcp {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::Receiver<Vec<u8>>,
+    raw: Vec<u8>,
+    /// Everything on stderr so far (a thread appends it: the server may outlive a failure).
+    stderr: Arc<Mutex<Vec<u8>>>,
+    next_id: u64,
+}
+
+impl Mcp {
+    /// How long one answer may take (wine starts the launcher, then the server).
+    const ANSWER: Duration = Duration::from_secs(60);
+
+    fn start(wine: &Wine, launcher: &str, path: &str) -> Self {
+        let mut child = wine
+            .cmd(launcher)
+            .args(["mcp", "run", "win"])
+            .env("WINEPATH", path)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            loop {
+                let mut line = Vec::new();
+                match reader.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {
+                        if tx.send(line).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        let mut err = child.stderr.take().unwrap();
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            let mut chunk = [0; 4096];
+            while let Ok(n @ 1..) = err.read(&mut chunk) {
+                sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        });
+        Self {
+            stdin: child.stdin.take(),
+            child,
+            lines,
+            raw: Vec::new(),
+            stderr,
+            next_id: 1,
+        }
+    }
+
+    fn send(&mut self, line: &[u8]) {
+        let stdin = self.stdin.as_mut().unwrap();
+        stdin.write_all(line).and_then(|()| stdin.flush()).unwrap();
+    }
+
+    /// Sends request `method` and returns its answer's `result`.
+    fn request(&mut self, method: &str, params: &str) -> serde_json::Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(
+            format!(
+                "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":\"{method}\",\"params\":{params}}}\n"
+            )
+            .as_bytes(),
+        );
+        self.answer(id)["result"].clone()
+    }
+
+    /// The next line, which must answer `id`.
+    fn answer(&mut self, id: u64) -> serde_json::Value {
+        let line = match self.lines.recv_timeout(Self::ANSWER) {
+            Ok(line) => line,
+            Err(e) => {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "no answer to request {id} ({e}); stderr:\n{}",
+                    self.stderr()
+                );
+            }
+        };
+        self.raw.extend_from_slice(&line);
+        let answer: serde_json::Value = serde_json::from_slice(&line)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&line)));
+        assert_eq!(answer["id"], id, "{answer}");
+        answer
+    }
+
+    /// Closes stdin and waits: the exit code, every byte of stdout, stderr.
+    fn finish(mut self) -> (i32, Vec<u8>, String) {
+        drop(self.stdin.take());
+        let status = self.child.wait().unwrap();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.raw.extend_from_slice(&line);
+        }
+        let stderr = self.stderr();
+        (status.code().unwrap_or(-1), self.raw, stderr)
+    }
+
+    /// Waits for the end of stdout (every process holding it is gone).
+    fn expect_eof(self, within: Duration) {
+        match self.lines.recv_timeout(within) {
+            Err(mpsc::RecvTimeoutError::Disconnected) => {}
+            other => panic!("the server outlived its launcher: {other:?}"),
+        }
+    }
+
+    /// What the launcher and the server said on stderr so far.
+    fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
+    }
 }
 
 /// Direction 2: a Windows master under wine, a native Linux follower.
