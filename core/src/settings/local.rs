@@ -320,7 +320,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "`/t/local.toml:2:10` is not valid TOML: `hook.budget`: `soon` is not a duration like `500ms`, `5s` or `2m`"
+            "`/t/local.toml:2:10` is not valid TOML: `hook.budget`: `soon` is not a duration like `500ms`, `5s`, `2m`, `24h` or `7d`"
         );
         let err =
             LocalSettings::parse("[hook]\nbudget = 2\n", Path::new("/t/local.toml")).unwrap_err();
