@@ -405,6 +405,38 @@ fn followers_shows_last_seen_and_version() {
     assert_eq!(list[1]["invite"]["single_use"], true);
 }
 
+/// `followers.json` is read, changed and written whole: links made at the same time must not
+/// lose each other's token (a join the server redeems takes the same lock).
+#[test]
+fn links_made_at_the_same_time_all_keep_their_token() {
+    let ctx = TestContext::new(bins!());
+    output(ctx.master_cmd().args(["master", "init"]), 0);
+    let names: Vec<String> = (0..12).map(|i| format!("f{i}")).collect();
+    let children: Vec<_> = names
+        .iter()
+        .map(|name| {
+            ctx.master_cmd()
+                .args(["master", "link", "--host", "127.0.0.1", "--name", name])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let json = output(ctx.master_cmd().args(["master", "followers", "--json"]), 0);
+    let list: Vec<serde_json::Value> = serde_json::from_str(&json.stdout).unwrap();
+    let mut listed: Vec<String> = list
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_owned())
+        .collect();
+    listed.sort();
+    let mut expected = names;
+    expected.sort();
+    assert_eq!(listed, expected);
+}
+
 fn master_toml(ctx: &TestContext) -> std::path::PathBuf {
     ctx.master.tool.join("master.toml")
 }

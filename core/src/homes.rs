@@ -188,6 +188,12 @@ impl Homes {
         self.in_tool("lock")
     }
 
+    /// `followers.lock`: held while `followers.json` is read, changed and written
+    /// ([`Followers::update`](crate::master::tokens::Followers::update)).
+    pub fn followers_lock(&self) -> PathBuf {
+        self.in_tool("followers.lock")
+    }
+
     /// `publish.lock`: held by the master while it signs and writes a revision.
     pub fn publish_lock(&self) -> PathBuf {
         self.in_tool("publish.lock")

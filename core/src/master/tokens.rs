@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::now_rfc3339;
 use crate::error::{Error, Result};
 use crate::fsx::read_optional;
+use crate::lock::{INTERACTIVE_WAIT, LockGuard};
 use crate::store::sha256_hex;
 use crate::{Homes, fsx};
 
@@ -113,8 +114,24 @@ impl Followers {
         }
     }
 
-    /// Writes `followers.json` (0600).
-    pub fn save(&self, homes: &Homes) -> Result<()> {
+    /// Reads, changes and writes `followers.json` under `followers.lock`, so that `master link`
+    /// or `master revoke` run by hand and a join the running server redeems never lose each
+    /// other's write. `change` says whether it changed anything: only then is the file written.
+    pub fn update<T>(
+        homes: &Homes,
+        change: impl FnOnce(&mut Self) -> Result<(T, bool)>,
+    ) -> Result<T> {
+        let _lock = LockGuard::acquire(&homes.followers_lock(), INTERACTIVE_WAIT)?;
+        let mut followers = Self::load(homes)?;
+        let (out, changed) = change(&mut followers)?;
+        if changed {
+            followers.save(homes)?;
+        }
+        Ok(out)
+    }
+
+    /// Writes `followers.json` (0600); callers that read it first go through [`Self::update`].
+    fn save(&self, homes: &Homes) -> Result<()> {
         let path = homes.followers();
         let bytes = serde_json::to_vec_pretty(self).expect("serialises");
         fsx::write_secret(&path, &bytes).map_err(|e| Error::io("write", path, e))

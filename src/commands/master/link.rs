@@ -36,15 +36,15 @@ pub(crate) fn run(args: &MasterLinkArgs) -> anyhow::Result<ExitStatus> {
             "cannot make a link: {why}; pass `--host` with this machine's name or address"
         ))
     })?;
-    let mut followers = Followers::load(&homes)?;
-    let token = followers.issue_with(
-        &args.name,
-        Terms {
+    let (token, invite) = Followers::update(&homes, |followers| {
+        let terms = Terms {
             expires: args.expires,
             single_use: args.single_use,
-        },
-    )?;
-    followers.save(&homes)?;
+        };
+        let token = followers.issue_with(&args.name, terms)?;
+        let invite = followers.followers[&args.name].invite.clone();
+        Ok(((token, invite), true))
+    })?;
     let link = JoinLink {
         host,
         port,
@@ -59,7 +59,7 @@ pub(crate) fn run(args: &MasterLinkArgs) -> anyhow::Result<ExitStatus> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", link.to_link())?;
     writeln!(out)?;
-    if let Some(invite) = followers.followers[&args.name].invite.as_ref() {
+    if let Some(invite) = invite {
         let until = invite
             .expires_at
             .as_deref()

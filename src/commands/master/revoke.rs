@@ -11,9 +11,9 @@ use crate::printer::Printer;
 pub(crate) fn run(args: &MasterRevokeArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
     let homes = super::super::homes()?;
     Identity::load_master(&homes)?;
-    let mut followers = Followers::load(&homes)?;
-    followers.revoke(&args.name)?;
-    followers.save(&homes)?;
+    Followers::update(&homes, |followers| {
+        Ok((followers.revoke(&args.name)?, true))
+    })?;
     printer.status(format_args!("revoked `{}`", args.name));
     Ok(ExitStatus::Success)
 }

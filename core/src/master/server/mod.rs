@@ -421,17 +421,11 @@ async fn join(State(state): State<Shared>, headers: HeaderMap) -> Response {
     };
     let homes = state.homes.clone();
     let redeemed = tokio::task::spawn_blocking(move || {
-        // One redemption at a time: `followers.json` is read, changed and written whole.
-        static REDEEM: std::sync::Mutex<()> = std::sync::Mutex::new(());
-        let _one = REDEEM.lock().unwrap_or_else(|e| e.into_inner());
-        let mut followers = Followers::load(&homes)?;
-        match followers.redeem(&token) {
-            Ok(Some(own)) => {
-                followers.save(&homes)?;
-                Ok(Ok(Some(own)))
-            }
-            other => Ok(other),
-        }
+        Followers::update(&homes, |followers| {
+            let redeemed = followers.redeem(&token);
+            let changed = matches!(redeemed, Ok(Some(_)));
+            Ok((redeemed, changed))
+        })
     })
     .await;
     match redeemed {
