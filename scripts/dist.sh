@@ -66,7 +66,7 @@ build_target() {
       command -v musl-gcc >/dev/null || die "musl-gcc missing (apt-get install musl-tools, or: bash scripts/setup.sh --dist)"
       cargo build --locked --profile "$profile" --target "$t" -p codexport --bins ;;
     aarch64-unknown-linux-musl)
-      cargo zigbuild --version >/dev/null 2>&1 || die "cargo-zigbuild missing (pip install cargo-zigbuild ziglang, or: bash scripts/setup.sh --dist)"
+      cargo-zigbuild --version >/dev/null 2>&1 || die "cargo-zigbuild missing (pip install cargo-zigbuild ziglang, or: bash scripts/setup.sh --dist)"
       cargo zigbuild --locked --profile "$profile" --target "$t" -p codexport --bins ;;
     x86_64-pc-windows-gnu)
       command -v x86_64-w64-mingw32-gcc >/dev/null || die "x86_64-w64-mingw32-gcc missing (apt-get install gcc-mingw-w64-x86-64, or: bash scripts/setup.sh --dist)"

@@ -85,7 +85,7 @@ for arg in "$@"; do
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user >/dev/null
   fi
-  if ! cargo zigbuild --version >/dev/null 2>&1 || ! python3 -m ziglang version >/dev/null 2>&1; then
+  if ! cargo-zigbuild --version >/dev/null 2>&1 || ! python3 -m ziglang version >/dev/null 2>&1; then
     log "installing cargo-zigbuild and ziglang (PyPI)"
     python3 -m pip install --quiet --disable-pip-version-check cargo-zigbuild ziglang
     if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
