@@ -2,8 +2,6 @@
 //! nothing a kept revision needs goes, and what `codexport gc` reports.
 
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -15,6 +13,7 @@ use codexport_core::master::publish::Publisher;
 use codexport_core::mcp::export::PlainExport;
 use codexport_core::settings::MasterSettings;
 use codexport_core::store::ObjectStore;
+use codexport_test_support::raw_http::{self, answer};
 use codexport_test_support::{TestContext, bins, output};
 
 /// (objects, bytes) in a store.
@@ -127,61 +126,41 @@ fn serve_from_files(port: u16, homes: codexport_core::Homes) {
         "revision": "0".repeat(64),
     })
     .to_string();
-    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request_line = String::new();
-            let _ = reader.read_line(&mut request_line);
-            let mut length = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            let store = ObjectStore::new(homes.objects());
-            let (status, kind, payload) = if request_line.starts_with("GET /v1/meta ") {
-                ("200 OK", "application/json", meta.clone().into_bytes())
-            } else if request_line.starts_with("GET /v2/root ") {
-                let newest = fs::read_dir(homes.revisions())
-                    .unwrap()
-                    .map(|e| e.unwrap().path())
-                    .max_by_key(|p| {
-                        p.file_stem()
-                            .unwrap()
-                            .to_str()
-                            .unwrap()
-                            .parse::<u64>()
-                            .unwrap()
-                    })
-                    .unwrap();
-                ("200 OK", "application/json", fs::read(newest).unwrap())
-            } else if request_line.starts_with("POST /v2/objects ") {
-                let asked: serde_json::Value = serde_json::from_slice(&body).unwrap();
-                let mut frames = Vec::new();
-                for hash in asked["objects"].as_array().unwrap() {
-                    let hash = hash.as_str().unwrap();
-                    let bytes = store.read(hash).unwrap();
-                    frames.extend(format!("{hash} {}\n", bytes.len()).into_bytes());
-                    frames.extend(bytes);
-                }
-                ("200 OK", "application/x-codexport-objects", frames)
-            } else {
-                ("404 Not Found", "text/plain", Vec::new())
-            };
-            let _ = write!(
+    raw_http::serve(port, move |request, stream| {
+        let store = ObjectStore::new(homes.objects());
+        if request.is("GET", "/v1/meta") {
+            answer(stream, "200 OK", "application/json", meta.as_bytes());
+        } else if request.is("GET", "/v2/root") {
+            let newest = fs::read_dir(homes.revisions())
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .max_by_key(|p| {
+                    p.file_stem()
+                        .unwrap()
+                        .to_str()
+                        .unwrap()
+                        .parse::<u64>()
+                        .unwrap()
+                })
+                .unwrap();
+            answer(
                 stream,
-                "HTTP/1.1 {status}\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                payload.len()
+                "200 OK",
+                "application/json",
+                &fs::read(newest).unwrap(),
             );
-            let _ = stream.write_all(&payload);
+        } else if request.is("POST", "/v2/objects") {
+            let asked: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+            let mut frames = Vec::new();
+            for hash in asked["objects"].as_array().unwrap() {
+                let hash = hash.as_str().unwrap();
+                let bytes = store.read(hash).unwrap();
+                frames.extend(format!("{hash} {}\n", bytes.len()).into_bytes());
+                frames.extend(bytes);
+            }
+            answer(stream, "200 OK", "application/x-codexport-objects", &frames);
+        } else {
+            answer(stream, "404 Not Found", "text/plain", b"");
         }
     });
 }

@@ -9,8 +9,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -20,6 +18,7 @@ use codexport_core::mcp::manifest::McpManifest;
 use codexport_core::revision::{FileEntry, MasterInfo, PROTOCOL, Revision, content_hash};
 use codexport_core::store::{ObjectStore, sha256_hex};
 use codexport_core::tree;
+use codexport_test_support::raw_http::{self, answer};
 use codexport_test_support::{Ran, TestContext, assert_transcript, bins, output, run};
 
 /// What the fake master serves right now: the signed envelope and the objects it references.
@@ -263,57 +262,30 @@ fn serve(port: u16, key: &MasterKey, served: Arc<Mutex<Served>>) {
         "revision": "0".repeat(64),
     })
     .to_string();
-    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request_line = String::new();
-            let _ = reader.read_line(&mut request_line);
-            let mut length = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
+    raw_http::serve(port, move |request, stream| {
+        let served = served.lock().unwrap();
+        if request.is("GET", "/v1/meta") {
+            answer(stream, "200 OK", "application/json", meta.as_bytes());
+        } else if request.is("GET", "/v1/revision") {
+            answer(stream, "200 OK", "application/json", &served.envelope);
+        } else if let Some(root) = served
+            .root
+            .as_ref()
+            .filter(|_| request.is("GET", "/v2/root"))
+        {
+            answer(stream, "200 OK", "application/json", root);
+        } else if request.is("POST", "/v1/objects") || request.is("POST", "/v2/objects") {
+            let asked: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+            let mut frames = Vec::new();
+            for hash in asked["objects"].as_array().unwrap() {
+                let hash = hash.as_str().unwrap();
+                let bytes = &served.objects[hash];
+                frames.extend(format!("{hash} {}\n", bytes.len()).into_bytes());
+                frames.extend(bytes);
             }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            let served = served.lock().unwrap();
-            let (status, kind, payload) = if request_line.starts_with("GET /v1/meta ") {
-                ("200 OK", "application/json", meta.clone().into_bytes())
-            } else if request_line.starts_with("GET /v1/revision ") {
-                ("200 OK", "application/json", served.envelope.clone())
-            } else if let Some(root) = served
-                .root
-                .as_ref()
-                .filter(|_| request_line.starts_with("GET /v2/root "))
-            {
-                ("200 OK", "application/json", root.clone())
-            } else if request_line.starts_with("POST /v1/objects ")
-                || request_line.starts_with("POST /v2/objects ")
-            {
-                let asked: serde_json::Value = serde_json::from_slice(&body).unwrap();
-                let mut frames = Vec::new();
-                for hash in asked["objects"].as_array().unwrap() {
-                    let hash = hash.as_str().unwrap();
-                    let bytes = &served.objects[hash];
-                    frames.extend(format!("{hash} {}\n", bytes.len()).into_bytes());
-                    frames.extend(bytes);
-                }
-                ("200 OK", "application/x-codexport-objects", frames)
-            } else {
-                ("404 Not Found", "text/plain", Vec::new())
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                payload.len()
-            );
-            let _ = stream.write_all(&payload);
+            answer(stream, "200 OK", "application/x-codexport-objects", &frames);
+        } else {
+            answer(stream, "404 Not Found", "text/plain", b"");
         }
     });
 }

@@ -3,8 +3,8 @@
 //! sockets on loopback). Each class ends in a clear error and bounded resources.
 
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 #[cfg(unix)]
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -19,71 +19,10 @@ use codexport_core::revision::{FileEntry, MasterInfo, PROTOCOL, Revision, conten
 use codexport_core::store::sha256_hex;
 #[cfg(unix)]
 use codexport_test_support::Ran;
+use codexport_test_support::raw_http::{self, Request, answer};
 use codexport_test_support::{TestContext, assert_transcript, bins, output, run};
 
 // ---- a hand-made master ----
-
-/// One request as the fake master read it.
-struct Request {
-    /// `GET /v1/meta` and the like.
-    line: String,
-}
-
-/// Reads a request line, the headers and a `content-length` body.
-fn read_request(stream: &mut TcpStream) -> Option<Request> {
-    let mut reader = BufReader::new(stream.try_clone().ok()?);
-    let mut line = String::new();
-    reader.read_line(&mut line).ok()?;
-    let mut length = 0usize;
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
-            break;
-        }
-        if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:") {
-            length = v.trim().parse().unwrap_or(0);
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).ok()?;
-    Some(Request {
-        line: line.trim_end().to_owned(),
-    })
-}
-
-/// Writes a whole answer and closes.
-fn answer(stream: &mut TcpStream, status: &str, content_type: &str, body: &[u8]) {
-    let _ = write!(
-        stream,
-        "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = stream.write_all(body);
-}
-
-/// Serves every connection to 127.0.0.1:`port` on its own thread with `handler`.
-fn fake_master(
-    port: u16,
-    handler: impl Fn(&Request, &mut TcpStream) + Send + Sync + 'static,
-) -> Arc<AtomicUsize> {
-    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
-    let handler = Arc::new(handler);
-    let connections = Arc::new(AtomicUsize::new(0));
-    let counted = connections.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            counted.fetch_add(1, Ordering::SeqCst);
-            let handler = handler.clone();
-            std::thread::spawn(move || {
-                if let Some(request) = read_request(&mut stream) {
-                    handler(&request, &mut stream);
-                }
-            });
-        }
-    });
-    connections
-}
 
 /// `handler` as a master of the previous release: `404` for every `/v2/` path, so the
 /// follower reads v1.
@@ -91,7 +30,7 @@ fn v1_only(
     handler: impl Fn(&Request, &mut TcpStream) + Send + Sync + 'static,
 ) -> impl Fn(&Request, &mut TcpStream) + Send + Sync + 'static {
     move |request, stream| {
-        if request.line.starts_with("GET /v2/") {
+        if request.method == "GET" && request.path.starts_with("/v2/") {
             answer(stream, "404 Not Found", "text/plain", b"");
         } else {
             handler(request, stream);
@@ -106,9 +45,9 @@ fn fake_master_of(
     handler: impl Fn(&Request, &mut TcpStream) + Send + Sync + 'static,
 ) -> Arc<AtomicUsize> {
     if v2 {
-        fake_master(port, handler)
+        raw_http::serve(port, handler)
     } else {
-        fake_master(port, v1_only(handler))
+        raw_http::serve(port, v1_only(handler))
     }
 }
 
@@ -174,12 +113,12 @@ fn honest_but_for_objects(
 ) -> String {
     let meta = meta(key, &key.fingerprint);
     let signed = revision(1, &key.fingerprint).sign(key).to_bytes();
-    fake_master(ctx.port, move |request, stream| {
-        if request.line.starts_with("GET /v1/meta ") {
+    raw_http::serve(ctx.port, move |request, stream| {
+        if request.is("GET", "/v1/meta") {
             answer(stream, "200 OK", "application/json", &meta);
-        } else if request.line.starts_with("GET /v1/revision ") {
+        } else if request.is("GET", "/v1/revision") {
             answer(stream, "200 OK", "application/json", &signed);
-        } else if request.line.starts_with("POST /v1/objects ") {
+        } else if request.is("POST", "/v1/objects") {
             objects(stream);
         } else {
             answer(stream, "404 Not Found", "text/plain", b"");
@@ -300,7 +239,7 @@ fn huge_document(v2: bool) {
     let key = MasterKey::generate();
     let meta = meta(&key, &key.fingerprint);
     fake_master_of(ctx.port, v2, move |request, stream| {
-        if request.line.starts_with("GET /v1/meta ") {
+        if request.is("GET", "/v1/meta") {
             answer(stream, "200 OK", "application/json", &meta);
             return;
         }
@@ -350,7 +289,7 @@ fn dripping(v2: bool) {
     let key = MasterKey::generate();
     let meta = meta(&key, &key.fingerprint);
     fake_master_of(ctx.port, v2, move |request, stream| {
-        if request.line.starts_with("GET /v1/meta ") {
+        if request.is("GET", "/v1/meta") {
             answer(stream, "200 OK", "application/json", &meta);
             return;
         }
@@ -441,22 +380,22 @@ fn unverified_text(v2: bool) {
     let other_meta = meta(&other, FORGED);
     let hash = sha256_hex(CONTENT);
     let current = phase.clone();
-    fake_master(ctx.port, move |request, stream| {
+    raw_http::serve(ctx.port, move |request, stream| {
         let phase = current.load(Ordering::SeqCst);
-        if request.line.starts_with("GET /v2/root ") {
+        if request.is("GET", "/v2/root") {
             if v2 && phase > 0 {
                 answer(stream, "200 OK", "application/json", &forged_root);
             } else {
                 answer(stream, "404 Not Found", "text/plain", b"");
             }
-        } else if request.line.starts_with("GET /v1/meta ") {
+        } else if request.is("GET", "/v1/meta") {
             let body = if phase == 2 {
                 &other_meta
             } else {
                 &honest_meta
             };
             answer(stream, "200 OK", "application/json", body);
-        } else if request.line.starts_with("GET /v1/revision ") {
+        } else if request.is("GET", "/v1/revision") {
             let body = if phase == 0 { &honest } else { &forged };
             answer(stream, "200 OK", "application/json", body);
         } else {
@@ -515,7 +454,7 @@ fn a_meta_without_a_key_is_reported_without_its_text() {
     })
     .to_string()
     .into_bytes();
-    fake_master(ctx.port, move |_, stream| {
+    raw_http::serve(ctx.port, move |_, stream| {
         answer(stream, "200 OK", "application/json", &body);
     });
     let ran = run(ctx
@@ -533,7 +472,7 @@ fn a_meta_without_a_key_is_reported_without_its_text() {
 fn malformed_links_and_master_urls_are_refused_before_any_connection() {
     let ctx = TestContext::new(bins!());
     let key = MasterKey::generate();
-    let connections = fake_master(ctx.port, |_, stream| {
+    let connections = raw_http::serve(ctx.port, |_, stream| {
         answer(stream, "404 Not Found", "text/plain", b"");
     });
     let port = ctx.port;

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -11,6 +10,7 @@ use codexport_core::identity::MasterKey;
 use codexport_core::master::selection::{FileClass, Root};
 use codexport_core::mcp::manifest::McpManifest;
 use codexport_core::revision::{FileEntry, MasterInfo, PROTOCOL, Revision, content_hash};
+use codexport_test_support::raw_http::{self, answer};
 use codexport_test_support::{Ran, TestContext, assert_transcript, bins, output, run, tree, write};
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -551,38 +551,13 @@ fn corrupt_identity_and_state_are_reported() {
 
 /// Serves `/v1/meta` and `/v1/revision` with fixed bodies on `port`; everything else is 404.
 fn fake_master(port: u16, meta: String, revision: Vec<u8>) {
-    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request_line = String::new();
-            let _ = reader.read_line(&mut request_line);
-            let mut length = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            let (status, payload) = if request_line.starts_with("GET /v1/meta ") {
-                ("200 OK", meta.clone().into_bytes())
-            } else if request_line.starts_with("GET /v1/revision ") {
-                ("200 OK", revision.clone())
-            } else {
-                ("404 Not Found", Vec::new())
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                payload.len()
-            );
-            let _ = stream.write_all(&payload);
+    raw_http::serve(port, move |request, stream| {
+        if request.is("GET", "/v1/meta") {
+            answer(stream, "200 OK", "application/json", meta.as_bytes());
+        } else if request.is("GET", "/v1/revision") {
+            answer(stream, "200 OK", "application/json", &revision);
+        } else {
+            answer(stream, "404 Not Found", "application/json", b"");
         }
     });
 }

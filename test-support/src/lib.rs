@@ -3,7 +3,7 @@
 //! It owns the one [`TestContext`] (temp master and follower homes, a free loopback port, a
 //! `master serve` stopped when the test ends), the one manifest writer and entry builder
 //! ([`mcp`]), the one loopback GitHub release fixture ([`github`]) and the hostile archives
-//! it serves ([`archives`]), the Codex CLI the tests
+//! it serves ([`archives`]), the one raw HTTP server of fake peers ([`raw_http`]), the Codex CLI the tests
 //! check against, the build of the example wasm plugins, and the error snapshots
 //! ([`assert_transcript!`]). The binaries under test belong to
 //! the root package, whose `CARGO_BIN_EXE_*` only its own tests see: callers pass them in with
@@ -15,6 +15,7 @@ mod context;
 pub mod github;
 pub mod mcp;
 mod plugins;
+pub mod raw_http;
 mod snapshot;
 
 pub use codex::{CODEX_VERSION, CODEX_VERSIONS, app_server, codex_bin, codex_bin_of, codex_cmd};
