@@ -13,6 +13,7 @@ use codexport_core::master::publish::Publisher;
 use codexport_core::mcp::export::PlainExport;
 use codexport_core::settings::MasterSettings;
 use codexport_core::store::ObjectStore;
+use codexport_test_support::fake_master;
 use codexport_test_support::raw_http::{self, answer};
 use codexport_test_support::{TestContext, bins, output};
 
@@ -118,18 +119,11 @@ fn a_master_store_stops_growing_over_100_revisions() {
 /// publisher signs at once, so 100 revisions take seconds.
 fn serve_from_files(port: u16, homes: codexport_core::Homes) {
     let key = Identity::load_master(&homes).unwrap();
-    let meta = serde_json::json!({
-        "protocol": 1,
-        "fingerprint": key.fingerprint,
-        "public_key": key.public_key,
-        "seq": 1,
-        "revision": "0".repeat(64),
-    })
-    .to_string();
+    let meta = fake_master::meta(&key, &key.fingerprint);
     raw_http::serve(port, move |request, stream| {
         let store = ObjectStore::new(homes.objects());
         if request.is("GET", "/v1/meta") {
-            answer(stream, "200 OK", "application/json", meta.as_bytes());
+            answer(stream, "200 OK", "application/json", &meta);
         } else if request.is("GET", "/v2/root") {
             let newest = fs::read_dir(homes.revisions())
                 .unwrap()
@@ -150,14 +144,8 @@ fn serve_from_files(port: u16, homes: codexport_core::Homes) {
                 &fs::read(newest).unwrap(),
             );
         } else if request.is("POST", "/v2/objects") {
-            let asked: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
-            let mut frames = Vec::new();
-            for hash in asked["objects"].as_array().unwrap() {
-                let hash = hash.as_str().unwrap();
-                let bytes = store.read(hash).unwrap();
-                frames.extend(format!("{hash} {}\n", bytes.len()).into_bytes());
-                frames.extend(bytes);
-            }
+            let frames =
+                fake_master::object_frames(&request.body, |hash| store.read(hash).unwrap());
             answer(stream, "200 OK", "application/x-codexport-objects", &frames);
         } else {
             answer(stream, "404 Not Found", "text/plain", b"");

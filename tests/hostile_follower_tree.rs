@@ -18,6 +18,7 @@ use codexport_core::mcp::manifest::McpManifest;
 use codexport_core::revision::{FileEntry, MasterInfo, PROTOCOL, Revision, content_hash};
 use codexport_core::store::{ObjectStore, sha256_hex};
 use codexport_core::tree;
+use codexport_test_support::fake_master;
 use codexport_test_support::raw_http::{self, answer};
 use codexport_test_support::{Ran, TestContext, assert_transcript, bins, output, run};
 
@@ -254,18 +255,11 @@ fn mode(path: &Path) -> u32 {
 /// The fake master on `port`: `/v1/meta`, `/v1/revision`, `/v2/root` (when it speaks v2),
 /// `POST /v1/objects` and `POST /v2/objects` from `served`.
 fn serve(port: u16, key: &MasterKey, served: Arc<Mutex<Served>>) {
-    let meta = serde_json::json!({
-        "protocol": 1,
-        "fingerprint": key.fingerprint,
-        "public_key": key.public_key,
-        "seq": 1,
-        "revision": "0".repeat(64),
-    })
-    .to_string();
+    let meta = fake_master::meta(key, &key.fingerprint);
     raw_http::serve(port, move |request, stream| {
         let served = served.lock().unwrap();
         if request.is("GET", "/v1/meta") {
-            answer(stream, "200 OK", "application/json", meta.as_bytes());
+            answer(stream, "200 OK", "application/json", &meta);
         } else if request.is("GET", "/v1/revision") {
             answer(stream, "200 OK", "application/json", &served.envelope);
         } else if let Some(root) = served
@@ -275,14 +269,8 @@ fn serve(port: u16, key: &MasterKey, served: Arc<Mutex<Served>>) {
         {
             answer(stream, "200 OK", "application/json", root);
         } else if request.is("POST", "/v1/objects") || request.is("POST", "/v2/objects") {
-            let asked: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
-            let mut frames = Vec::new();
-            for hash in asked["objects"].as_array().unwrap() {
-                let hash = hash.as_str().unwrap();
-                let bytes = &served.objects[hash];
-                frames.extend(format!("{hash} {}\n", bytes.len()).into_bytes());
-                frames.extend(bytes);
-            }
+            let frames =
+                fake_master::object_frames(&request.body, |hash| served.objects[hash].clone());
             answer(stream, "200 OK", "application/x-codexport-objects", &frames);
         } else {
             answer(stream, "404 Not Found", "text/plain", b"");

@@ -19,6 +19,7 @@ use codexport_core::revision::{FileEntry, MasterInfo, PROTOCOL, Revision, conten
 use codexport_core::store::sha256_hex;
 #[cfg(unix)]
 use codexport_test_support::Ran;
+use codexport_test_support::fake_master::{self, meta};
 use codexport_test_support::raw_http::{self, Request, answer};
 use codexport_test_support::{TestContext, assert_transcript, bins, output, run};
 
@@ -81,18 +82,6 @@ fn revision(seq: u64, claimed_fingerprint: &str) -> Revision {
     }
 }
 
-fn meta(key: &MasterKey, fingerprint_text: &str) -> Vec<u8> {
-    serde_json::json!({
-        "protocol": 1,
-        "fingerprint": fingerprint_text,
-        "public_key": key.public_key,
-        "seq": 1,
-        "revision": "0".repeat(64),
-    })
-    .to_string()
-    .into_bytes()
-}
-
 fn link_to(port: u16, key: &MasterKey) -> String {
     JoinLink {
         host: "127.0.0.1".into(),
@@ -122,6 +111,25 @@ fn honest_but_for_objects(
             objects(stream);
         } else {
             answer(stream, "404 Not Found", "text/plain", b"");
+        }
+    });
+    link_to(ctx.port, key)
+}
+
+/// A fake master (v1 only, or answering `/v2/root` too) whose meta is honest; `document`
+/// answers the rest: the revision, or the tree root.
+fn honest_but_for_documents(
+    ctx: &TestContext,
+    key: &MasterKey,
+    v2: bool,
+    document: impl Fn(&mut TcpStream) + Send + Sync + 'static,
+) -> String {
+    let meta = meta(key, &key.fingerprint);
+    fake_master_of(ctx.port, v2, move |request, stream| {
+        if request.is("GET", "/v1/meta") {
+            answer(stream, "200 OK", "application/json", &meta);
+        } else {
+            document(stream);
         }
     });
     link_to(ctx.port, key)
@@ -237,12 +245,7 @@ fn a_huge_revision_body_is_cut_at_its_cap() {
 fn huge_document(v2: bool) {
     let ctx = TestContext::new(bins!());
     let key = MasterKey::generate();
-    let meta = meta(&key, &key.fingerprint);
-    fake_master_of(ctx.port, v2, move |request, stream| {
-        if request.is("GET", "/v1/meta") {
-            answer(stream, "200 OK", "application/json", &meta);
-            return;
-        }
+    let link = honest_but_for_documents(&ctx, &key, v2, |stream| {
         // 256 MiB without a length: only reading tells how long it is.
         let _ = write!(
             stream,
@@ -255,11 +258,7 @@ fn huge_document(v2: bool) {
             }
         }
     });
-    let (ran, peak) =
-        run_measured(
-            ctx.follower_cmd()
-                .args(["follower", "join", &link_to(ctx.port, &key)]),
-        );
+    let (ran, peak) = run_measured(ctx.follower_cmd().args(["follower", "join", &link]));
     assert_eq!(ran.code, 7, "{}", ran.stderr);
     let (cap, snapshot) = if v2 {
         (
@@ -287,12 +286,7 @@ fn a_dripping_master_is_cut_off_at_the_timeout() {
 fn dripping(v2: bool) {
     let ctx = TestContext::new(bins!());
     let key = MasterKey::generate();
-    let meta = meta(&key, &key.fingerprint);
-    fake_master_of(ctx.port, v2, move |request, stream| {
-        if request.is("GET", "/v1/meta") {
-            answer(stream, "200 OK", "application/json", &meta);
-            return;
-        }
+    let link = honest_but_for_documents(&ctx, &key, v2, |stream| {
         let _ = write!(
             stream,
             "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 60000\r\n\r\n"
@@ -305,13 +299,9 @@ fn dripping(v2: bool) {
         }
     });
     let start = Instant::now();
-    let ran = run(ctx.follower_cmd().args([
-        "follower",
-        "join",
-        &link_to(ctx.port, &key),
-        "--timeout",
-        "2s",
-    ]));
+    let ran = run(ctx
+        .follower_cmd()
+        .args(["follower", "join", &link, "--timeout", "2s"]));
     let took = start.elapsed();
     assert_eq!(ran.code, 5, "{}", ran.stderr);
     assert!(
@@ -399,8 +389,7 @@ fn unverified_text(v2: bool) {
             let body = if phase == 0 { &honest } else { &forged };
             answer(stream, "200 OK", "application/json", body);
         } else {
-            let mut frame = format!("{hash} 4\n").into_bytes();
-            frame.extend_from_slice(CONTENT);
+            let frame = fake_master::frame(&hash, CONTENT);
             answer(stream, "200 OK", "application/x-codexport-objects", &frame);
         }
     });

@@ -550,10 +550,10 @@ fn corrupt_identity_and_state_are_reported() {
 // ---- a hand-made master for what a real one never sends ----
 
 /// Serves `/v1/meta` and `/v1/revision` with fixed bodies on `port`; everything else is 404.
-fn fake_master(port: u16, meta: String, revision: Vec<u8>) {
+fn fake_master(port: u16, meta: Vec<u8>, revision: Vec<u8>) {
     raw_http::serve(port, move |request, stream| {
         if request.is("GET", "/v1/meta") {
-            answer(stream, "200 OK", "application/json", meta.as_bytes());
+            answer(stream, "200 OK", "application/json", &meta);
         } else if request.is("GET", "/v1/revision") {
             answer(stream, "200 OK", "application/json", &revision);
         } else {
@@ -593,14 +593,8 @@ fn entry(path: &str, link: Option<&str>) -> FileEntry {
 }
 
 fn join_fake(ctx: &TestContext, key: &MasterKey, signed: Vec<u8>) -> String {
-    let meta = serde_json::json!({
-        "protocol": 1,
-        "fingerprint": key.fingerprint,
-        "public_key": key.public_key,
-        "seq": 1,
-        "revision": "0".repeat(64),
-    });
-    fake_master(ctx.port, meta.to_string(), signed);
+    let meta = codexport_test_support::fake_master::meta(key, &key.fingerprint);
+    fake_master(ctx.port, meta, signed);
     codexport_core::link::JoinLink {
         host: "127.0.0.1".into(),
         port: ctx.port,

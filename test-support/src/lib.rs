@@ -3,7 +3,8 @@
 //! It owns the one [`TestContext`] (temp master and follower homes, a free loopback port, a
 //! `master serve` stopped when the test ends), the one manifest writer and entry builder
 //! ([`mcp`]), the one loopback GitHub release fixture ([`github`]) and the hostile archives
-//! it serves ([`archives`]), the one raw HTTP server of fake peers ([`raw_http`]), the Codex CLI the tests
+//! it serves ([`archives`]), the one raw HTTP server of fake peers ([`raw_http`]) and what a
+//! fake master answers with ([`fake_master`]), the Codex CLI the tests
 //! check against, the build of the example wasm plugins, and the error snapshots
 //! ([`assert_transcript!`]). The binaries under test belong to
 //! the root package, whose `CARGO_BIN_EXE_*` only its own tests see: callers pass them in with
@@ -12,6 +13,7 @@
 pub mod archives;
 mod codex;
 mod context;
+pub mod fake_master;
 pub mod github;
 pub mod mcp;
 mod plugins;
