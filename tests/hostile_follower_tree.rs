@@ -14,8 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use codexport_core::identity::{Identity, MasterKey};
 use codexport_core::master::selection::{FileClass, Root};
-use codexport_core::mcp::manifest::McpManifest;
-use codexport_core::revision::{FileEntry, MasterInfo, PROTOCOL, Revision, content_hash};
+use codexport_core::revision::FileEntry;
 use codexport_core::store::{ObjectStore, sha256_hex};
 use codexport_core::tree;
 use codexport_test_support::fake_master;
@@ -137,21 +136,7 @@ impl Hostile {
             }
         }
         let files: Vec<FileEntry> = listed.into_iter().map(|l| l.entry).collect();
-        let mcp = McpManifest::default();
-        let revision = Revision {
-            protocol: PROTOCOL,
-            seq: self.seq,
-            revision: content_hash(&files, &mcp),
-            created_at: "2026-01-01T00:00:00Z".into(),
-            master: MasterInfo {
-                fingerprint: self.key.fingerprint.clone(),
-                os: "linux".into(),
-                home: "/home/m".into(),
-                codex_home: "/home/m/.codex".into(),
-            },
-            files,
-            mcp,
-        };
+        let revision = fake_master::revision(&self.key.fingerprint, self.seq, files);
         // A revision with a path below a file or link has no tree (a node would list one name
         // twice): such a class is served as v1 here, and its v2 form is
         // `a_v2_node_listing_a_name_twice_is_invalid`.

@@ -14,8 +14,7 @@ use std::time::{Duration, Instant};
 use codexport_core::identity::MasterKey;
 use codexport_core::link::JoinLink;
 use codexport_core::master::selection::{FileClass, Root};
-use codexport_core::mcp::manifest::McpManifest;
-use codexport_core::revision::{FileEntry, MasterInfo, PROTOCOL, Revision, content_hash};
+use codexport_core::revision::{FileEntry, Revision};
 use codexport_core::store::sha256_hex;
 #[cfg(unix)]
 use codexport_test_support::Ran;
@@ -65,21 +64,7 @@ fn revision(seq: u64, claimed_fingerprint: &str) -> Revision {
         class: FileClass::Regular,
         link: None,
     }];
-    let mcp = McpManifest::default();
-    Revision {
-        protocol: PROTOCOL,
-        seq,
-        revision: content_hash(&files, &mcp),
-        created_at: "2026-01-01T00:00:00Z".into(),
-        master: MasterInfo {
-            fingerprint: claimed_fingerprint.to_owned(),
-            os: "linux".into(),
-            home: "/home/m".into(),
-            codex_home: "/home/m/.codex".into(),
-        },
-        files,
-        mcp,
-    }
+    fake_master::revision(claimed_fingerprint, seq, files)
 }
 
 fn link_to(port: u16, key: &MasterKey) -> String {

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use codexport_core::identity::MasterKey;
 use codexport_core::master::selection::{FileClass, Root};
 use codexport_core::mcp::manifest::McpManifest;
-use codexport_core::revision::{FileEntry, MasterInfo, PROTOCOL, Revision, content_hash};
+use codexport_core::revision::FileEntry;
+use codexport_test_support::fake_master;
 use codexport_test_support::raw_http::{self, answer};
 use codexport_test_support::{Ran, TestContext, assert_transcript, bins, output, run, tree, write};
 
@@ -562,24 +563,6 @@ fn fake_master(port: u16, meta: Vec<u8>, revision: Vec<u8>) {
     });
 }
 
-fn forged_revision(key: &MasterKey, files: Vec<FileEntry>) -> Revision {
-    let mcp = McpManifest::default();
-    Revision {
-        protocol: PROTOCOL,
-        seq: 1,
-        revision: content_hash(&files, &mcp),
-        created_at: "2026-01-01T00:00:00Z".into(),
-        master: MasterInfo {
-            fingerprint: key.fingerprint.clone(),
-            os: "linux".into(),
-            home: "/home/m".into(),
-            codex_home: "/home/m/.codex".into(),
-        },
-        files,
-        mcp,
-    }
-}
-
 fn entry(path: &str, link: Option<&str>) -> FileEntry {
     FileEntry {
         root: Root::Codex,
@@ -593,7 +576,7 @@ fn entry(path: &str, link: Option<&str>) -> FileEntry {
 }
 
 fn join_fake(ctx: &TestContext, key: &MasterKey, signed: Vec<u8>) -> String {
-    let meta = codexport_test_support::fake_master::meta(key, &key.fingerprint);
+    let meta = fake_master::meta(key, &key.fingerprint);
     fake_master(ctx.port, meta, signed);
     codexport_core::link::JoinLink {
         host: "127.0.0.1".into(),
@@ -610,7 +593,8 @@ fn join_fake(ctx: &TestContext, key: &MasterKey, signed: Vec<u8>) -> String {
 fn bad_signature_is_refused() {
     let ctx = TestContext::new(bins!());
     let key = MasterKey::generate();
-    let mut signed = forged_revision(&key, vec![entry("AGENTS.md", None)]).sign(&key);
+    let mut signed =
+        fake_master::revision(&key.fingerprint, 1, vec![entry("AGENTS.md", None)]).sign(&key);
     signed.document = signed.document.replace("AGENTS.md", "AGENTS.mx");
     let link = join_fake(&ctx, &key, signed.to_bytes());
     refused(
@@ -636,7 +620,7 @@ fn paths_and_links_that_escape_are_refused() {
     ] {
         let ctx = TestContext::new(bins!());
         let key = MasterKey::generate();
-        let signed = forged_revision(&key, vec![entry(path, link)]).sign(&key);
+        let signed = fake_master::revision(&key.fingerprint, 1, vec![entry(path, link)]).sign(&key);
         let link = join_fake(&ctx, &key, signed.to_bytes());
         refused(&ctx, &["follower", "join", &link, "--apply"], snapshot);
     }

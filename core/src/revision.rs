@@ -379,28 +379,31 @@ impl SignedRevision {
     }
 }
 
+/// The unsigned revision core's unit tests start from (the integration tests' is
+/// `codexport_test_support::fake_master::revision`: they cannot see this one).
+#[cfg(test)]
+pub(crate) fn sample(key: &MasterKey, files: Vec<FileEntry>) -> Revision {
+    let mcp = McpManifest::default();
+    Revision {
+        protocol: PROTOCOL,
+        seq: 1,
+        revision: content_hash(&files, &mcp),
+        created_at: crate::clock::now_rfc3339(),
+        master: MasterInfo {
+            fingerprint: key.fingerprint.clone(),
+            os: "linux".into(),
+            home: "/home/m".into(),
+            codex_home: "/home/m/.codex".into(),
+        },
+        files,
+        mcp,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::clock::now_rfc3339;
-
-    fn sample(key: &MasterKey, files: Vec<FileEntry>) -> Revision {
-        let mcp = McpManifest::default();
-        Revision {
-            protocol: PROTOCOL,
-            seq: 1,
-            revision: content_hash(&files, &mcp),
-            created_at: now_rfc3339(),
-            master: MasterInfo {
-                fingerprint: key.fingerprint.clone(),
-                os: "linux".into(),
-                home: "/home/m".into(),
-                codex_home: "/home/m/.codex".into(),
-            },
-            files,
-            mcp,
-        }
-    }
 
     fn file(path: &str) -> FileEntry {
         FileEntry {

@@ -784,26 +784,7 @@ pub fn mark_reachable(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::now_rfc3339;
-    use crate::revision::content_hash;
-
-    fn revision(key: &MasterKey, files: Vec<FileEntry>) -> Revision {
-        let mcp = McpManifest::default();
-        Revision {
-            protocol: PROTOCOL,
-            seq: 3,
-            revision: content_hash(&files, &mcp),
-            created_at: now_rfc3339(),
-            master: MasterInfo {
-                fingerprint: key.fingerprint.clone(),
-                os: "linux".into(),
-                home: "/home/m".into(),
-                codex_home: "/home/m/.codex".into(),
-            },
-            files,
-            mcp,
-        }
-    }
+    use crate::revision::sample;
 
     fn file(path: &str, n: usize) -> FileEntry {
         FileEntry {
@@ -841,7 +822,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = ObjectStore::new(dir.path());
         let key = MasterKey::generate();
-        let rev = revision(&key, big_tree(usize::MAX));
+        let rev = sample(&key, big_tree(usize::MAX));
         let built = build(&rev, &store, &key).unwrap();
         for n in &built.nodes {
             let len = store.read(n).unwrap().len();
@@ -852,7 +833,7 @@ mod tests {
         let again = build(&rev, &store, &key).unwrap();
         assert_eq!(again.signed, built.signed);
 
-        let changed = revision(&key, big_tree(1_234));
+        let changed = sample(&key, big_tree(1_234));
         let after = build(&changed, &store, &key).unwrap();
         let new: Vec<&String> = after
             .nodes
@@ -869,7 +850,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = ObjectStore::new(dir.path());
         let key = MasterKey::generate();
-        let rev = revision(&key, vec![file("AGENTS.md", 0)]);
+        let rev = sample(&key, vec![file("AGENTS.md", 0)]);
         let built = build(&rev, &store, &key).unwrap();
         let walk = |top: &Node| {
             let tree = store.put(&top.bytes()).unwrap();
