@@ -290,30 +290,17 @@ fn put_entries(
     if whole.bytes().len() <= SPLIT_AT {
         return put_node(&whole, store, nodes);
     }
-    let sized: Vec<(String, usize, NodeEntry)> = whole
-        .entries
-        .into_iter()
-        .map(|e| {
-            (
-                e.name.clone(),
-                serde_json::to_vec(&e).expect("serialises").len(),
-                e,
-            )
-        })
-        .collect();
-    let mut parts = Vec::new();
-    for chunk in chunks(sized) {
-        let first = chunk[0].name.clone();
-        let hash = put_node(
-            &Node {
-                entries: chunk,
-                parts: Vec::new(),
-            },
-            store,
-            nodes,
-        )?;
-        parts.push(Part { first, hash });
-    }
+    let cut = chunks(whole.entries, |e| &e.name);
+    let parts = put_chunks(
+        cut,
+        |e| &e.name,
+        |entries| Node {
+            entries,
+            parts: Vec::new(),
+        },
+        store,
+        nodes,
+    )?;
     put_parts(parts, store, nodes)
 }
 
@@ -329,19 +316,8 @@ fn put_parts(
     if index.bytes().len() <= SPLIT_AT || index.parts.len() < 2 {
         return put_node(&index, store, nodes);
     }
-    let sized: Vec<(String, usize, Part)> = index
-        .parts
-        .into_iter()
-        .map(|p| {
-            (
-                p.first.clone(),
-                serde_json::to_vec(&p).expect("serialises").len(),
-                p,
-            )
-        })
-        .collect();
-    let count = sized.len();
-    let cut = chunks(sized);
+    let count = index.parts.len();
+    let cut = chunks(index.parts, |p| &p.first);
     if cut.len() == count {
         // Every first name ends a part: no index to build over them (never in practice).
         let parts = cut.into_iter().flatten().collect();
@@ -354,36 +330,35 @@ fn put_parts(
             nodes,
         );
     }
-    let mut upper = Vec::new();
-    for chunk in cut {
-        let first = chunk[0].first.clone();
-        let hash = put_node(
-            &Node {
-                entries: Vec::new(),
-                parts: chunk,
-            },
-            store,
-            nodes,
-        )?;
-        upper.push(Part { first, hash });
-    }
+    let upper = put_chunks(
+        cut,
+        |p| &p.first,
+        |parts| Node {
+            entries: Vec::new(),
+            parts,
+        },
+        store,
+        nodes,
+    )?;
     put_parts(upper, store, nodes)
 }
 
-/// Cuts `(name, bytes, item)` into parts: after every name that [`ends_part`], and before an
-/// item that would take a part past [`PART_MAX`].
-fn chunks<T>(items: Vec<(String, usize, T)>) -> Vec<Vec<T>> {
+/// Cuts `items`, in name order, into parts: after every name that [`ends_part`], and before
+/// an item whose JSON would take a part past [`PART_MAX`].
+fn chunks<T: Serialize>(items: Vec<T>, name: impl Fn(&T) -> &str) -> Vec<Vec<T>> {
     let mut out = Vec::new();
     let mut current = Vec::new();
     let mut bytes = 0;
-    for (name, len, item) in items {
+    for item in items {
+        let len = serde_json::to_vec(&item).expect("serialises").len();
         if !current.is_empty() && bytes + len + 1 > PART_MAX {
             out.push(std::mem::take(&mut current));
             bytes = 0;
         }
         bytes += len + 1;
+        let ends = ends_part(name(&item));
         current.push(item);
-        if ends_part(&name) {
+        if ends {
             out.push(std::mem::take(&mut current));
             bytes = 0;
         }
@@ -392,6 +367,24 @@ fn chunks<T>(items: Vec<(String, usize, T)>) -> Vec<Vec<T>> {
         out.push(current);
     }
     out
+}
+
+/// Stores each part of `cut` as the node `node` makes of it, and returns the [`Part`]s that
+/// point at them, each named by its first item's `name`.
+fn put_chunks<T>(
+    cut: Vec<Vec<T>>,
+    name: impl Fn(&T) -> &str,
+    node: impl Fn(Vec<T>) -> Node,
+    store: &ObjectStore,
+    nodes: &mut Vec<String>,
+) -> std::io::Result<Vec<Part>> {
+    cut.into_iter()
+        .map(|chunk| {
+            let first = name(&chunk[0]).to_owned();
+            let hash = put_node(&node(chunk), store, nodes)?;
+            Ok(Part { first, hash })
+        })
+        .collect()
 }
 
 impl TreeRoot {
