@@ -179,6 +179,11 @@ mod tests {
         }
     }
 
+    /// A regular file of the Codex home.
+    fn codex(store: &ObjectStore, path: &str, bytes: &[u8]) -> FileEntry {
+        file(store, Root::Codex, path, bytes, FileClass::Regular)
+    }
+
     #[test]
     fn writes_backs_up_and_deletes_only_managed_files() {
         let dir = tempfile::tempdir().unwrap();
@@ -190,21 +195,9 @@ mod tests {
         let first = revision(
             1,
             vec![
-                file(
-                    &store,
-                    Root::Codex,
-                    "AGENTS.md",
-                    b"canon",
-                    FileClass::Regular,
-                ),
+                codex(&store, "AGENTS.md", b"canon"),
                 file(&store, Root::Codex, "auth.json", b"{}", FileClass::Secret),
-                file(
-                    &store,
-                    Root::Codex,
-                    "rules/a.rules",
-                    b"a",
-                    FileClass::Regular,
-                ),
+                codex(&store, "rules/a.rules", b"a"),
                 file(
                     &store,
                     Root::Tool,
@@ -254,14 +247,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let h = homes(dir.path());
         let store = ObjectStore::new(h.objects());
-        let good = file(
-            &store,
-            Root::Codex,
-            "AGENTS.md",
-            b"good",
-            FileClass::Regular,
-        );
-        let bad = file(&store, Root::Codex, "RTK.md", b"bad", FileClass::Regular);
+        let good = codex(&store, "AGENTS.md", b"good");
+        let bad = codex(&store, "RTK.md", b"bad");
         fs::write(store.path(&bad.sha256).unwrap(), b"tampered").unwrap();
         let err = apply(&h, &LocalSettings::default(), &revision(1, vec![good, bad])).unwrap_err();
         assert!(matches!(err, crate::Error::HashMismatch { .. }), "{err}");
@@ -279,14 +266,8 @@ mod tests {
         let rev = revision(
             1,
             vec![
-                file(
-                    &store,
-                    Root::Codex,
-                    "AGENTS.md",
-                    b"canon",
-                    FileClass::Regular,
-                ),
-                file(&store, Root::Codex, "RTK.md", b"new", FileClass::Regular),
+                codex(&store, "AGENTS.md", b"canon"),
+                codex(&store, "RTK.md", b"new"),
             ],
         );
         let report = apply_with(
@@ -320,7 +301,7 @@ mod tests {
         // Past `Revision::check` (a revision staged by an older build, say): the apply still
         // refuses the name before it becomes a path.
         for path in ["AGENTS.md", "config.toml"] {
-            let mut bad = file(&store, Root::Codex, path, b"x", FileClass::Regular);
+            let mut bad = codex(&store, path, b"x");
             bad.sha256 = "../../../etc/passwd".into();
             let err = apply(&h, &LocalSettings::default(), &revision(1, vec![bad])).unwrap_err();
             assert!(matches!(err, crate::Error::InvalidRevision(_)), "{err}");
