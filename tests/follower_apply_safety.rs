@@ -222,12 +222,7 @@ fn a_replayed_journal_checks_every_object_before_it_reaches_the_home() {
     assert!(ctx.follower.tool.join("journal/journal.json").exists());
     // The object rots before the replay (objects are not fsynced).
     let hash = codexport_test_support::mcp::sha256(b"two\n");
-    let object = ctx
-        .follower
-        .tool
-        .join("objects")
-        .join(&hash[..2])
-        .join(&hash[2..]);
+    let object = ctx.follower.object_path(&hash);
     fs::write(&object, "rm -rf ~\n").unwrap();
 
     let ran = run(ctx.follower_cmd().arg("apply"));

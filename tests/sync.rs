@@ -315,12 +315,7 @@ fn joining_again_refreshes_the_token_and_a_corrupt_local_object_is_fetched_again
     // Same master, new link (the old token is replaced): not a rollback, not a key change.
     ctx.join(&[]);
     let hash = codexport_core::store::sha256_hex(b"be kind\n");
-    let object = ctx
-        .follower
-        .tool
-        .join("objects")
-        .join(&hash[..2])
-        .join(&hash[2..]);
+    let object = ctx.follower.object_path(&hash);
     fs::write(&object, b"torn").unwrap();
     let ran = run(ctx.follower_cmd().arg("apply"));
     assert_transcript!("apply_with_a_corrupt_local_object", ran);
@@ -423,12 +418,7 @@ fn object_whose_bytes_do_not_match_is_refused() {
     seed_master(&ctx);
     ctx.start_master_with(&["--no-watch"]);
     let hash = codexport_core::store::sha256_hex(b"be kind\n");
-    let object = ctx
-        .master
-        .tool
-        .join("objects")
-        .join(&hash[..2])
-        .join(&hash[2..]);
+    let object = ctx.master.object_path(&hash);
     // As long as the original (a longer frame is refused before its bytes are read).
     fs::write(&object, b"evil!!!\n").unwrap();
     let link = ctx.link("f");
@@ -437,14 +427,7 @@ fn object_whose_bytes_do_not_match_is_refused() {
         &["follower", "join", &link, "--apply"],
         "object_bytes_do_not_match",
     );
-    assert!(
-        !ctx.follower
-            .tool
-            .join("objects")
-            .join(&hash[..2])
-            .join(&hash[2..])
-            .exists()
-    );
+    assert!(!ctx.follower.object_path(&hash).exists());
 }
 
 #[test]

@@ -54,6 +54,13 @@ impl Home {
         write(&self.codex.join(rel), content)
     }
 
+    /// Where object `hash` lies in this machine's store (present or not).
+    pub fn object_path(&self, hash: &str) -> PathBuf {
+        codexport_core::store::ObjectStore::new(self.homes().objects())
+            .path(hash)
+            .unwrap()
+    }
+
     /// Reads a file under the Codex home as text.
     pub fn read_codex(&self, rel: &str) -> String {
         fs::read_to_string(self.codex.join(rel)).unwrap()
