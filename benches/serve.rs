@@ -7,20 +7,25 @@
 //!
 //! The TLS clients check the master as a follower does (`codexport_core::tls`: the certificate
 //! must hold the pinned key, the handshake is signed with it). Clients and server share the
-//! machine's cores, so the figures are what one machine can do against itself.
+//! machine's cores, so the figures are what one machine can do against itself; the clients are
+//! lean (a thread each, a prebuilt request, blocking reads) so that the cores go to the master.
 //!
 //! Run: `cargo bench --bench serve` (`BENCH_SECS` per mode, default 5; `BENCH_CLIENTS`,
 //! default 8, at most the per-peer connection limit; `BENCH_FILES` in the tree, default 200).
 
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use codexport_core::follower::client::VERSION_HEADER;
 use codexport_core::link::JoinLink;
 use codexport_core::master::server::MAX_CONNECTIONS_PER_PEER;
 use codexport_core::tls::{PinnedKey, client_config};
 use codexport_test_support::{TestContext, bins, write};
-use reqwest::StatusCode;
-use reqwest::header::{CONNECTION, ETAG, IF_NONE_MATCH};
+use reqwest::header::ETAG;
+use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_rustls::rustls::{ClientConfig, ClientConnection, StreamOwned};
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -69,99 +74,109 @@ impl Measured {
     }
 }
 
-/// The master and what a follower sends it.
+/// The master and the request a follower's hook sends it.
 struct Target {
-    /// `http://127.0.0.1:PORT`.
-    plain: String,
-    /// `https://127.0.0.1:PORT`, what a v2 link joins.
-    tls: String,
-    fingerprint: String,
-    token: String,
-    /// The current revision's ETag, sent as `If-None-Match`.
-    etag: String,
+    addr: SocketAddr,
+    /// The follower's TLS configuration: the certificate must hold the pinned key.
+    tls: Arc<ClientConfig>,
+    /// `GET /v2/root` with the token and `If-None-Match` of the current revision, kept alive.
+    request: Vec<u8>,
+    /// The same request with `Connection: close`: the master closes after answering.
+    request_close: Vec<u8>,
 }
 
-impl Target {
-    /// A follower's client for `mode`: TLS that must prove the pinned key, or plain HTTP.
-    fn client(&self, mode: Mode) -> reqwest::Client {
-        let mut builder = reqwest::Client::builder()
-            .http1_only()
-            .no_proxy()
-            .timeout(Duration::from_secs(10));
-        if !mode.keep_alive {
-            builder = builder.pool_max_idle_per_host(0);
+/// A client's connection to the master, plain or TLS.
+enum Connection {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Connection {
+    fn open(target: &Target, mode: Mode) -> Self {
+        let tcp = TcpStream::connect(target.addr).unwrap();
+        tcp.set_nodelay(true).unwrap();
+        if !mode.tls {
+            return Self::Plain(tcp);
         }
-        if mode.tls {
-            let verifier = PinnedKey::new(&self.fingerprint);
-            builder = builder.use_preconfigured_tls(client_config(verifier).unwrap());
-        }
-        builder.build().unwrap()
+        let server = ServerName::IpAddress(target.addr.ip().into());
+        let tls = ClientConnection::new(target.tls.clone(), server).unwrap();
+        Self::Tls(Box::new(StreamOwned::new(tls, tcp)))
     }
 
-    fn url(&self, mode: Mode) -> String {
-        let base = if mode.tls { &self.tls } else { &self.plain };
-        format!("{base}/v2/root")
-    }
-
-    /// The hook's request, once; anything but a `304` ends the bench.
-    async fn check(&self, client: &reqwest::Client, url: &str, mode: Mode) {
-        let mut request = client
-            .get(url)
-            .bearer_auth(&self.token)
-            .header(IF_NONE_MATCH, &self.etag);
-        if !mode.keep_alive {
-            // The server closes after answering: each request opens its own connection.
-            request = request.header(CONNECTION, "close");
+    fn io(&mut self) -> &mut dyn ReadWrite {
+        match self {
+            Self::Plain(tcp) => tcp,
+            Self::Tls(tls) => tls.as_mut(),
         }
-        let response = request
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{}: {url}: {e}", mode.name()));
-        assert_eq!(response.status(), StatusCode::NOT_MODIFIED, "{url}");
-        response.bytes().await.unwrap();
     }
 }
 
-/// `clients` clients, each asking as soon as it has its answer, for `secs`.
-fn measure(
-    runtime: &tokio::runtime::Runtime,
-    target: &Arc<Target>,
-    mode: Mode,
-    clients: usize,
-    secs: u64,
-) -> Measured {
-    let url = target.url(mode);
-    let (mut samples, elapsed) = runtime.block_on(async {
-        // Every client asks once before the clock starts (a kept-alive connection is open).
-        let mut each = Vec::new();
-        for _ in 0..clients {
-            let client = target.client(mode);
-            target.check(&client, &url, mode).await;
-            each.push(client);
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
+/// The load generator's side of one request: write it, read one answer, which must be a `304`
+/// (no body: the head is the whole answer). Blocking and allocation-free after the first
+/// request, so that on a shared machine the cores go to the master rather than to the clients.
+fn check(io: &mut dyn ReadWrite, request: &[u8], buf: &mut Vec<u8>) {
+    io.write_all(request).unwrap();
+    io.flush().unwrap();
+    buf.clear();
+    let mut chunk = [0u8; 1024];
+    loop {
+        let n = io.read(&mut chunk).unwrap();
+        assert!(n > 0, "the master closed before answering");
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = std::str::from_utf8(&buf[..end]).unwrap();
+            assert!(head.starts_with("HTTP/1.1 304 "), "not a 304:\n{head}");
+            assert_eq!(end + 4, buf.len(), "a 304 with a body:\n{head}");
+            return;
         }
-        let start = Instant::now();
-        let end = start + Duration::from_secs(secs);
-        let tasks: Vec<_> = each
+        assert!(buf.len() < 16 * 1024, "an answer head over 16 KiB");
+    }
+}
+
+/// `clients` clients, each on its own thread, asking as soon as it has its answer, for `secs`.
+fn measure(target: &Target, mode: Mode, clients: usize, secs: u64) -> Measured {
+    let request = if mode.keep_alive {
+        &target.request
+    } else {
+        &target.request_close
+    };
+    // Every client asks once before the clock starts (a kept-alive connection is open).
+    let opened: Vec<_> = (0..clients)
+        .map(|_| {
+            let mut conn = Connection::open(target, mode);
+            check(conn.io(), request, &mut Vec::new());
+            conn
+        })
+        .collect();
+    let start = Instant::now();
+    let end = start + Duration::from_secs(secs);
+    let mut samples: Vec<Duration> = std::thread::scope(|scope| {
+        let threads: Vec<_> = opened
             .into_iter()
-            .map(|client| {
-                let (target, url) = (target.clone(), url.clone());
-                tokio::spawn(async move {
-                    let mut samples = Vec::new();
+            .map(|mut conn| {
+                scope.spawn(move || {
+                    let (mut samples, mut buf) = (Vec::new(), Vec::with_capacity(1024));
                     while Instant::now() < end {
                         let t = Instant::now();
-                        target.check(&client, &url, mode).await;
+                        if !mode.keep_alive {
+                            conn = Connection::open(target, mode);
+                        }
+                        check(conn.io(), request, &mut buf);
                         samples.push(t.elapsed());
                     }
                     samples
                 })
             })
             .collect();
-        let mut all = Vec::new();
-        for task in tasks {
-            all.extend(task.await.unwrap());
-        }
-        (all, start.elapsed())
+        threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect()
     });
+    let elapsed = start.elapsed();
     assert!(!samples.is_empty(), "{}: no request finished", mode.name());
     samples.sort();
     let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
@@ -191,8 +206,6 @@ fn main() {
     }
     ctx.start_master_with(&["--no-watch"]);
     let link = JoinLink::parse(&ctx.link("bench")).unwrap();
-    let tls = link.master_url();
-    assert!(tls.starts_with("https://"), "{tls}: a v2 link is TLS");
     let plain = ctx.master_url();
     let etag = reqwest::blocking::Client::new()
         .get(format!("{plain}/v2/root"))
@@ -205,19 +218,31 @@ fn main() {
         .to_str()
         .unwrap()
         .to_owned();
-    let target = Arc::new(Target {
-        plain,
-        tls,
-        fingerprint: link.fingerprint.clone(),
-        token: link.token.clone(),
-        etag,
-    });
+    let addr: SocketAddr = plain.trim_start_matches("http://").parse().unwrap();
+    // One port serves both: a v2 link reaches the same address over TLS.
+    assert_eq!(
+        link.master_url(),
+        format!("https://{addr}"),
+        "a v2 link is TLS"
+    );
+    // What the hook sends (codexport_core::follower::client): its token, the ETag it holds, its
+    // version.
+    let request = |connection: &str| {
+        format!(
+            "GET /v2/root HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {}\r\n\
+             if-none-match: {etag}\r\n{VERSION_HEADER}: {}\r\n{connection}\r\n",
+            link.token,
+            env!("CARGO_PKG_VERSION"),
+        )
+        .into_bytes()
+    };
+    let target = Target {
+        addr,
+        tls: Arc::new(client_config(PinnedKey::new(&link.fingerprint)).unwrap()),
+        request: request(""),
+        request_close: request("connection: close\r\n"),
+    };
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(clients.min(cores))
-        .enable_all()
-        .build()
-        .unwrap();
     println!(
         "tree: {files} files; {clients} clients, {secs} s per mode, each `GET /v2/root` with If-None-Match (304); clients and master share {cores} cores"
     );
@@ -226,7 +251,7 @@ fn main() {
         let mut pair = Vec::new();
         for tls in [false, true] {
             let mode = Mode { tls, keep_alive };
-            let m = measure(&runtime, &target, mode, clients, secs);
+            let m = measure(&target, mode, clients, secs);
             println!(
                 "{:<38} {:9.0} req/s  p50 {:7.3} ms  p99 {:7.3} ms  ({} requests)",
                 mode.name(),

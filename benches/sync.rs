@@ -4,9 +4,9 @@
 //! - bytes and time of a first join and of a sync after one changed file, protocol v1 and v2
 //!   on the same tree (ratios v2/v1), counted by the server (`/v1/stats`), and that a sync
 //!   with nothing new is one `304` in both;
-//! - the hook path, `codexport sync --apply` with nothing new, over plain HTTP (a v1 link) and
-//!   over TLS (a v2 link) to the same master (ratio TLS/plain; baseline: `codexport --version`,
-//!   the cost of starting the process at all).
+//! - the hook path, `codexport sync --apply --hook` (what `hook install` has Codex run) with
+//!   nothing new, over plain HTTP (a v1 link) and over TLS (a v2 link) to the same master
+//!   (ratio TLS/plain; baseline: `codexport --version`, the cost of starting the process at all).
 //!
 //! Run: `cargo bench --bench sync` (a 100 MB / 10k-file tree; `BENCH_FILES` and `BENCH_MB`
 //! make it smaller).
@@ -54,6 +54,8 @@ fn ms(d: Duration) -> f64 {
 
 /// Makes the follower speak v1 (the bench compares both).
 const PROTOCOL_ENV: &str = codexport_core::env::PROTOCOL;
+/// What `hook install` has Codex run at every session start.
+const HOOK: [&str; 3] = ["sync", "--apply", "--hook"];
 
 /// The master's URL as a link of either version stores it in `local.toml`: `https://` for a v2
 /// (TLS) link, `http://` for a v1 (plain) one.
@@ -259,9 +261,9 @@ fn main() {
         ms(*v2_delta_time) / ms(*v1_delta_time),
     );
 
-    // Hook path: a no-change `sync --apply`, as a process, against the baseline of
-    // starting the process at all; over TLS (the v2 link this follower joined with) and over
-    // plain HTTP (what a v1 link stores), runs alternating, the same master and state.
+    // Hook path: the SessionStart hook's command with nothing new, as a process, against the
+    // baseline of starting the process at all; over TLS (the v2 link this follower joined with)
+    // and over plain HTTP (what a v1 link stores), runs alternating, the same master and state.
     let runs = 31;
     let spawn = median(
         (0..runs)
@@ -281,13 +283,18 @@ fn main() {
         "a v2 link stores {tls_url}:\n{joined}"
     );
     let plain_toml = joined.replace(&tls_url, &plain_url);
+    let hook_log = ctx.follower.tool.join("logs/hook.log");
     let (mut tls, mut plain) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         for (toml, samples) in [(&plain_toml, &mut plain), (&joined, &mut tls)] {
             fs::write(&local_toml, toml).unwrap();
             let t = Instant::now();
-            output(ctx.follower_cmd().args(["sync", "--apply", "-q"]), 0);
+            output(ctx.follower_cmd().args(HOOK), 0);
             samples.push(t.elapsed());
+            // The hook always exits 0; its log line says what it did.
+            let log = fs::read_to_string(&hook_log).unwrap();
+            let last = log.lines().last().unwrap_or_default();
+            assert!(last.contains(" up to date at seq "), "{last}");
         }
     }
     fs::write(&local_toml, &joined).unwrap();
