@@ -146,14 +146,15 @@ pub(crate) enum MasterCommand {
     /// Snapshot the Codex home now and publish a new signed revision if anything changed.
     #[command(after_help = "Example:\n  codexport master rebuild")]
     Rebuild(MasterRebuildArgs),
-    /// Serve revisions to followers over HTTP (protocol v1), publishing changes as they happen.
+    /// Serve revisions to followers over TLS pinned to this master's key (protocol v2, and v1
+    /// for followers of the previous release), publishing changes as they happen.
     #[command(
-        after_help = "Examples:\n  codexport master serve\n  codexport master serve --listen 100.101.102.103:17342"
+        after_help = "Examples:\n  codexport master serve\n  codexport master serve --listen 100.101.102.103:17342\n  codexport master serve --plain-http   # behind a tunnel or VPN that encrypts"
     )]
     Serve(MasterServeArgs),
     /// Print a join link (with a new token) for one follower.
     #[command(
-        after_help = "Example:\n  codexport master link --host 100.101.102.103 --name laptop"
+        after_help = "Examples:\n  codexport master link --host 100.101.102.103 --name laptop\n  codexport master link --name guest --expires 24h --single-use   # an invite"
     )]
     Link(MasterLinkArgs),
     /// List followers that have a token.
