@@ -88,27 +88,79 @@ pub(crate) struct State {
     #[serde(default)]
     pub max_seq: u64,
     /// Files apply wrote, by root then path, with the sha256 it wrote: the only files a
-    /// later apply may delete.
+    /// later apply may delete. The last field, so the last written: [`State::load_head`]
+    /// stops reading here.
     #[serde(default)]
     pub managed: BTreeMap<Root, BTreeMap<String, String>>,
 }
 
-fn parse<T: serde::de::DeserializeOwned + Default>(homes: &Homes) -> Result<Option<T>> {
+fn parse<T>(
+    homes: &Homes,
+    from_slice: impl FnOnce(&[u8]) -> serde_json::Result<T>,
+) -> Result<Option<T>> {
     let path = homes.state();
     let Some(bytes) = read_optional(&path)? else {
         return Ok(None);
     };
-    serde_json::from_slice(&bytes).map(Some).map_err(|e| Error::Corrupt {
+    from_slice(&bytes).map(Some).map_err(|e| Error::Corrupt {
         path,
         reason: e.to_string(),
         hint: "move `state.json` away and run `codexport sync --apply` (files an earlier apply wrote are then no longer deleted when the master drops them)".into(),
     })
 }
 
+/// Reads [`Head`] off `state.json` and stops at `managed`, which [`State`] writes last: the
+/// managed list grows with the tree (1 MB for 10k files) and was most of a no-change hook's
+/// work. What follows `managed` is not looked at; a full [`State::load`] (every apply) is.
+fn head_from_slice(bytes: &[u8]) -> serde_json::Result<Head> {
+    use serde::de::{Deserializer, Error as _, IgnoredAny, MapAccess, Visitor};
+
+    /// The head read, and whether the parse was stopped at `managed` (by an error of ours).
+    struct HeadVisitor<'a>(&'a mut Option<(Head, bool)>);
+    impl<'de> Visitor<'de> for HeadVisitor<'_> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("the object of `state.json`")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
+            let mut head = Head::default();
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                match &*key {
+                    "applied" => head.applied = map.next_value()?,
+                    "staged" => head.staged = map.next_value()?,
+                    "max_seq" => head.max_seq = map.next_value()?,
+                    "managed" => {
+                        *self.0 = Some((head, true));
+                        return Err(A::Error::custom("stopped at `managed`"));
+                    }
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            *self.0 = Some((head, false));
+            Ok(())
+        }
+    }
+    let mut slot = None;
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let parsed = de
+        .deserialize_map(HeadVisitor(&mut slot))
+        .and_then(|()| de.end());
+    match (parsed, slot) {
+        (_, Some((head, true))) | (Ok(()), Some((head, false))) => Ok(head),
+        (Err(e), _) => Err(e),
+        (Ok(()), None) => unreachable!("a map parsed without its visitor"),
+    }
+}
+
 impl State {
     /// Reads `state.json` (empty when missing).
     pub(crate) fn load(homes: &Homes) -> Result<Self> {
-        Ok(parse(homes)?.unwrap_or(Self {
+        let state = parse(homes, |bytes| serde_json::from_slice(bytes))?;
+        Ok(state.unwrap_or(Self {
             version: STATE_VERSION,
             ..Self::default()
         }))
@@ -116,7 +168,7 @@ impl State {
 
     /// Reads only the revisions and seq of `state.json` (fast: the hook path).
     pub(crate) fn load_head(homes: &Homes) -> Result<Head> {
-        Ok(parse(homes)?.unwrap_or_default())
+        Ok(parse(homes, head_from_slice)?.unwrap_or_default())
     }
 
     /// Records that codexport itself rewrote the managed file `root:path` outside an apply
@@ -186,6 +238,75 @@ impl LastSync {
         }
         if let Err(e) = fsx::write_atomic(&path, &bytes, None) {
             tracing::warn!("cannot record the sync outcome: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> State {
+        let mut managed = BTreeMap::new();
+        managed.insert(
+            Root::Codex,
+            BTreeMap::from([("AGENTS.md".to_owned(), "ab".repeat(32))]),
+        );
+        State {
+            version: STATE_VERSION,
+            applied: Some(Applied {
+                revision: "r1".into(),
+                seq: 4,
+                applied_at: "2026-12-02T00:00:00Z".into(),
+            }),
+            staged: Some(Staged {
+                revision: "r2".into(),
+                seq: 5,
+            }),
+            max_seq: 6,
+            managed,
+        }
+    }
+
+    fn head_of(state: &State) -> Head {
+        Head {
+            applied: state.applied.clone(),
+            staged: state.staged.clone(),
+            max_seq: state.max_seq,
+        }
+    }
+
+    #[test]
+    fn the_head_is_read_without_the_managed_list_that_follows_it() {
+        let state = state();
+        let bytes = serde_json::to_vec_pretty(&state).unwrap();
+        assert_eq!(head_from_slice(&bytes).unwrap(), head_of(&state));
+        // What follows `managed` is not read: a head read never pays for the list.
+        let at = bytes.windows(9).position(|w| w == b"\"managed\"").unwrap();
+        let mut cut = bytes[..at + 10].to_vec();
+        cut.extend_from_slice(b" {\"codex\": [broken");
+        assert_eq!(head_from_slice(&cut).unwrap(), head_of(&state));
+        assert!(serde_json::from_slice::<State>(&cut).is_err());
+    }
+
+    #[test]
+    fn a_head_without_managed_is_read_whole_and_checked_to_its_end() {
+        let json = r#"{"version": 1, "applied": null, "max_seq": 9, "other": [1, {"a": 2}]}"#;
+        let head = head_from_slice(json.as_bytes()).unwrap();
+        assert_eq!(head.max_seq, 9);
+        assert_eq!(head.applied, None);
+        for broken in [
+            &b"{\"max_seq\": 9"[..],
+            b"{\"max_seq\": 9} trailing",
+            b"{\"max_seq\": \"nine\", \"managed\": {}}",
+            b"[1]",
+            b"",
+        ] {
+            assert!(
+                head_from_slice(broken).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(broken)
+            );
         }
     }
 }
