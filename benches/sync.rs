@@ -9,7 +9,7 @@
 //!   (ratio TLS/plain; baseline: `codexport --version`, the cost of starting the process at all).
 //!
 //! Run: `cargo bench --bench sync` (a 100 MB / 10k-file tree; `BENCH_FILES` and `BENCH_MB`
-//! make it smaller).
+//! make it smaller; `BENCH_ROUNDS`, default 3, of the joins and deltas).
 
 use std::fs;
 use std::time::{Duration, Instant};
@@ -41,6 +41,15 @@ fn content(seed: u64, len: usize) -> Vec<u8> {
 
 fn rel(i: usize) -> String {
     format!("skills/bench/d{:03}/f{i:05}.md", i % 100)
+}
+
+/// One protocol's joins and deltas over the rounds: what the server counted in the last
+/// round, and the time of each.
+struct Rounds {
+    protocol: &'static str,
+    stats: Option<(Stats, Stats)>,
+    joins: Vec<Duration>,
+    deltas: Vec<Duration>,
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -169,14 +178,30 @@ fn main() {
         ms(watched) / ms(cold)
     );
 
-    // First join and one changed file, v1 then v2 on the same tree, counted by the server.
-    // Each step restarts the master, so its counters start at zero.
-    let mut results = Vec::new();
-    for (protocol, file) in [("1", files / 2), ("2", files / 2 + 1)] {
+    // First join and one changed file, v1 then v2 on the same tree, counted by the server,
+    // `BENCH_ROUNDS` rounds alternating (times: medians; a join's time is mostly the disk's
+    // fsyncs, which vary run to run). Each step restarts the master, so its counters start at
+    // zero.
+    let rounds = env_or("BENCH_ROUNDS", 3).max(1);
+    let mut results = ["1", "2"].map(|protocol| Rounds {
+        protocol,
+        stats: None,
+        joins: Vec::new(),
+        deltas: Vec::new(),
+    });
+    for (round, index) in (0..rounds).flat_map(|r| [(r, 0), (r, 1)]) {
+        let protocol = results[index].protocol;
+        let file = files / 2 + 2 * round + index;
         let _ = fs::remove_dir_all(&ctx.follower.tool);
         let _ = fs::remove_dir_all(&ctx.follower.codex);
         fs::create_dir_all(&ctx.follower.codex).unwrap();
         ctx.start_master_with(&["--no-watch"]);
+        // Each join starts with nothing left to write back (the one before wrote 100 MB and
+        // its follower was just deleted), so the later protocol does not pay for the earlier.
+        #[cfg(unix)]
+        unsafe {
+            libc::sync()
+        };
         let link = ctx.link(&format!("bench-v{protocol}"));
         let token = link
             .split("token=")
@@ -224,13 +249,21 @@ fn main() {
             delta.total(),
             "v{protocol}: a no-change sync sent a body"
         );
-        if protocol == "2" {
+        if protocol == "2" && round + 1 == rounds {
             // Left running for the hook path below.
         } else {
             ctx.stop_master();
         }
-        results.push((protocol, join, join_time, delta, delta_time));
+        let result = &mut results[index];
+        result.stats = Some((join, delta));
+        result.joins.push(join_time);
+        result.deltas.push(delta_time);
     }
+    let results = results.map(|r| {
+        let (join, delta) = r.stats.expect("every protocol ran");
+        (r.protocol, join, median(r.joins), delta, median(r.deltas))
+    });
+    println!("join and delta times: medians of {rounds} rounds");
     for (protocol, join, join_time, delta, delta_time) in &results {
         println!(
             "v{protocol} first join:                {:8} bytes ({} objects, {} nodes, {} document) {:8.1} ms",
