@@ -32,17 +32,15 @@ pub(crate) struct Staged {
     pub seq: u64,
 }
 
-/// The small part of `state.json` a no-change sync needs (it skips the managed list).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+/// The small part of `state.json` a no-change sync needs (it skips the managed list; read by
+/// [`head_from_slice`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Head {
     /// The last applied revision.
-    #[serde(default)]
     pub applied: Option<Applied>,
     /// The staged revision.
-    #[serde(default)]
     pub staged: Option<Staged>,
     /// The highest seq ever accepted.
-    #[serde(default)]
     pub max_seq: u64,
 }
 
@@ -115,16 +113,16 @@ fn parse<T>(
 fn head_from_slice(bytes: &[u8]) -> serde_json::Result<Head> {
     use serde::de::{Deserializer, Error as _, IgnoredAny, MapAccess, Visitor};
 
-    /// The head read, and whether the parse was stopped at `managed` (by an error of ours).
-    struct HeadVisitor<'a>(&'a mut Option<(Head, bool)>);
+    /// Where the head goes when the parse is stopped at `managed` (by an error of ours).
+    struct HeadVisitor<'a>(&'a mut Option<Head>);
     impl<'de> Visitor<'de> for HeadVisitor<'_> {
-        type Value = ();
+        type Value = Head;
 
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("the object of `state.json`")
         }
 
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Head, A::Error> {
             let mut head = Head::default();
             while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
                 match &*key {
@@ -132,7 +130,7 @@ fn head_from_slice(bytes: &[u8]) -> serde_json::Result<Head> {
                     "staged" => head.staged = map.next_value()?,
                     "max_seq" => head.max_seq = map.next_value()?,
                     "managed" => {
-                        *self.0 = Some((head, true));
+                        *self.0 = Some(head);
                         return Err(A::Error::custom("stopped at `managed`"));
                     }
                     _ => {
@@ -140,20 +138,14 @@ fn head_from_slice(bytes: &[u8]) -> serde_json::Result<Head> {
                     }
                 }
             }
-            *self.0 = Some((head, false));
-            Ok(())
+            Ok(head)
         }
     }
-    let mut slot = None;
+    let mut stopped = None;
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let parsed = de
-        .deserialize_map(HeadVisitor(&mut slot))
-        .and_then(|()| de.end());
-    match (parsed, slot) {
-        (_, Some((head, true))) | (Ok(()), Some((head, false))) => Ok(head),
-        (Err(e), _) => Err(e),
-        (Ok(()), None) => unreachable!("a map parsed without its visitor"),
-    }
+    de.deserialize_map(HeadVisitor(&mut stopped))
+        .and_then(|head| de.end().map(|()| head))
+        .or_else(|e| stopped.ok_or(e))
 }
 
 impl State {
